@@ -1,0 +1,1 @@
+//! Benchmark harness of regarena against upstream regalloc2.

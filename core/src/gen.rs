@@ -1,0 +1,1 @@
+//! Random valid functions. PLACEHOLDER (being implemented).

@@ -1,0 +1,463 @@
+//! The Ion allocator's tables. Every phase reads and writes these and
+//! nothing else; DESIGN.md lists which phase touches which column.
+//!
+//! All tables live in the per-run arena (`'a`); a run builds them empty,
+//! the phases fill them, and the arena reset at the next run drops them
+//! wholesale.
+//!
+//! Invariants (checked by [`IonTables::check_invariants`] in debug builds
+//! and tests):
+//! * a [`CodeRange`] is non-empty: `from < to`;
+//! * a vreg's `ranges` list and a bundle's `ranges` list are sorted by
+//!   `range.from` and pairwise disjoint;
+//! * every range's `uses` are sorted by `pos` and lie inside its range;
+//! * after merging, every live range belongs to exactly one bundle, and the
+//!   bundle's list contains it;
+//! * every bundle has a spill set; bundles sharing a spill set hold the
+//!   same vreg's ranges (or a merged group's);
+//! * a per-PReg tree never holds two overlapping ranges (the trees module
+//!   enforces this).
+
+use crate::ion::trees::{RangeTree, TreeRoot};
+use crate::tables::{Arena, ArenaVec, Column};
+use crate::{entity_id, Allocation, Block, Operand, PReg, ProgPoint, RegClass, VReg};
+
+entity_id!(
+    /// A live range: one contiguous piece of one vreg's lifetime.
+    pub struct LiveRangeId, "lr"
+);
+entity_id!(
+    /// A bundle: ranges (of one or several vregs) allocated as one unit.
+    pub struct BundleId, "bundle"
+);
+entity_id!(
+    /// A spill set: the bundles that came from splitting one original
+    /// bundle; they share one spill slot.
+    pub struct SpillSetId, "spillset"
+);
+entity_id!(
+    /// A spill slot (before final numbering into `SpillSlot`s).
+    pub struct SpillSlotId, "slot"
+);
+entity_id!(
+    /// A vreg, by its index (`VReg::vreg()`).
+    pub struct VRegId, "v"
+);
+
+impl VRegId {
+    #[inline(always)]
+    pub fn of(vreg: VReg) -> VRegId {
+        VRegId::new(vreg.vreg())
+    }
+}
+
+/// A half-open range of program points `[from, to)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CodeRange {
+    pub from: ProgPoint,
+    pub to: ProgPoint,
+}
+
+impl CodeRange {
+    #[inline(always)]
+    pub fn new(from: ProgPoint, to: ProgPoint) -> CodeRange {
+        CodeRange { from, to }
+    }
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.from >= self.to
+    }
+    #[inline(always)]
+    pub fn contains_point(&self, point: ProgPoint) -> bool {
+        self.from <= point && point < self.to
+    }
+    #[inline(always)]
+    pub fn overlaps(&self, other: &CodeRange) -> bool {
+        self.from < other.to && other.from < self.to
+    }
+    /// Number of program points covered (2 per instruction).
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.to.to_index().saturating_sub(self.from.to_index()) as usize
+    }
+    /// The smallest range covering both.
+    #[inline(always)]
+    pub fn join(&self, other: CodeRange) -> CodeRange {
+        CodeRange {
+            from: self.from.min(other.from),
+            to: self.to.max(other.to),
+        }
+    }
+}
+
+/// `slot` value of a [`Use`] that corresponds to no operand.
+pub const SLOT_NONE: u16 = u16::MAX;
+
+/// One mention of a vreg inside a live range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Use {
+    pub operand: Operand,
+    /// The point the use or def happens at (its operand's Early/Late
+    /// position mapped to Before/After of the instruction).
+    pub pos: ProgPoint,
+    /// Index of the operand in `inst_operands(pos.inst())`, or [`SLOT_NONE`].
+    pub slot: u16,
+    /// Spill weight this use contributes (loop depth and constraint).
+    pub weight: u16,
+}
+
+/// A range as listed by its vreg or bundle: a copy of its `CodeRange` next
+/// to its id, so list walks do not touch the range table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveRangeListEntry {
+    pub range: CodeRange,
+    pub index: LiveRangeId,
+}
+
+/// Bit flags of a live range.
+pub mod range_flags {
+    /// The range begins at its vreg's def (not at a block entry or a split).
+    pub const STARTS_AT_DEF: u8 = 1;
+}
+
+/// The live range table.
+#[derive(Debug)]
+pub struct LiveRanges<'a> {
+    pub range: Column<'a, LiveRangeId, CodeRange>,
+    pub vreg: Column<'a, LiveRangeId, VRegId>,
+    pub bundle: Column<'a, LiveRangeId, BundleId>,
+    /// Sum of the weights of `uses`.
+    pub uses_spill_weight: Column<'a, LiveRangeId, f32>,
+    pub flags: Column<'a, LiveRangeId, u8>,
+    pub uses: Column<'a, LiveRangeId, ArenaVec<'a, Use>>,
+}
+
+impl<'a> LiveRanges<'a> {
+    pub fn new_in(arena: &'a Arena, capacity: usize) -> Self {
+        LiveRanges {
+            range: Column::with_capacity_in(capacity, arena),
+            vreg: Column::with_capacity_in(capacity, arena),
+            bundle: Column::with_capacity_in(capacity, arena),
+            uses_spill_weight: Column::with_capacity_in(capacity, arena),
+            flags: Column::with_capacity_in(capacity, arena),
+            uses: Column::with_capacity_in(capacity, arena),
+        }
+    }
+    /// Appends a range with no uses, no bundle.
+    pub fn push(&mut self, arena: &'a Arena, range: CodeRange, vreg: VRegId) -> LiveRangeId {
+        self.range.push(range);
+        self.vreg.push(vreg);
+        self.bundle.push(BundleId::invalid());
+        self.uses_spill_weight.push(0.0);
+        self.flags.push(0);
+        self.uses.push(ArenaVec::new_in(arena))
+    }
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+}
+
+/// The vreg table, one row per vreg of the function.
+#[derive(Debug)]
+pub struct VRegs<'a> {
+    /// The vreg's ranges, sorted by start.
+    pub ranges: Column<'a, VRegId, ArenaVec<'a, LiveRangeListEntry>>,
+    /// The block this vreg is a param of, if any.
+    pub blockparam: Column<'a, VRegId, Block>,
+    /// The class every mention of the vreg agrees on (`None`: unused).
+    pub class: Column<'a, VRegId, Option<RegClass>>,
+}
+
+impl<'a> VRegs<'a> {
+    pub fn new_in(arena: &'a Arena, num_vregs: usize) -> Self {
+        let mut ranges = Column::with_capacity_in(num_vregs, arena);
+        for _ in 0..num_vregs {
+            ranges.push(ArenaVec::new_in(arena));
+        }
+        VRegs {
+            ranges,
+            blockparam: Column::filled_in(num_vregs, Block::invalid(), arena),
+            class: Column::filled_in(num_vregs, None, arena),
+        }
+    }
+}
+
+/// Bit flags of a bundle's properties.
+pub mod bundle_props {
+    /// Cannot be split further (one instruction's worth of range).
+    pub const MINIMAL: u8 = 1;
+    /// Has a fixed-register use or def.
+    pub const FIXED: u8 = 2;
+    /// Has a fixed-register def.
+    pub const FIXED_DEF: u8 = 4;
+    /// Has a stack-constrained use.
+    pub const STACK: u8 = 8;
+}
+
+/// The bundle table.
+#[derive(Debug)]
+pub struct Bundles<'a> {
+    /// Ranges of the bundle, sorted by start, disjoint.
+    pub ranges: Column<'a, BundleId, ArenaVec<'a, LiveRangeListEntry>>,
+    pub spillset: Column<'a, BundleId, SpillSetId>,
+    /// The register (or none) the bundle got.
+    pub allocation: Column<'a, BundleId, Allocation>,
+    /// Queue priority (total range length).
+    pub prio: Column<'a, BundleId, u32>,
+    /// Cached spill weight (see the process phase).
+    pub spill_weight: Column<'a, BundleId, u32>,
+    /// [`bundle_props`] flags.
+    pub props: Column<'a, BundleId, u8>,
+    /// Tightest `Limit` constraint among the uses (max hw_enc + 1), if any.
+    pub limit: Column<'a, BundleId, Option<u8>>,
+}
+
+impl<'a> Bundles<'a> {
+    pub fn new_in(arena: &'a Arena, capacity: usize) -> Self {
+        Bundles {
+            ranges: Column::with_capacity_in(capacity, arena),
+            spillset: Column::with_capacity_in(capacity, arena),
+            allocation: Column::with_capacity_in(capacity, arena),
+            prio: Column::with_capacity_in(capacity, arena),
+            spill_weight: Column::with_capacity_in(capacity, arena),
+            props: Column::with_capacity_in(capacity, arena),
+            limit: Column::with_capacity_in(capacity, arena),
+        }
+    }
+    /// Appends an empty, unallocated bundle with no spill set.
+    pub fn push(&mut self, arena: &'a Arena) -> BundleId {
+        self.spillset.push(SpillSetId::invalid());
+        self.allocation.push(Allocation::none());
+        self.prio.push(0);
+        self.spill_weight.push(0);
+        self.props.push(0);
+        self.limit.push(None);
+        self.ranges.push(ArenaVec::new_in(arena))
+    }
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+/// The spill set table.
+#[derive(Debug)]
+pub struct SpillSets<'a> {
+    /// The slot, once `allocate_spillslots` gave one (invalid before, and
+    /// for spill sets never `required`).
+    pub slot: Column<'a, SpillSetId, SpillSlotId>,
+    /// The register the set's bundles last got: the first one to try next.
+    pub hint: Column<'a, SpillSetId, PReg>,
+    pub class: Column<'a, SpillSetId, RegClass>,
+    /// The bundle collecting the set's spilled pieces, if created.
+    pub spill_bundle: Column<'a, SpillSetId, BundleId>,
+    /// Whether some piece lives on the stack, so the set needs a slot.
+    pub required: Column<'a, SpillSetId, bool>,
+    /// How often bundles of the set were split (bounds splitting).
+    pub splits: Column<'a, SpillSetId, u8>,
+    /// The union of the set's ranges.
+    pub range: Column<'a, SpillSetId, CodeRange>,
+}
+
+impl<'a> SpillSets<'a> {
+    pub fn new_in(arena: &'a Arena, capacity: usize) -> Self {
+        SpillSets {
+            slot: Column::with_capacity_in(capacity, arena),
+            hint: Column::with_capacity_in(capacity, arena),
+            class: Column::with_capacity_in(capacity, arena),
+            spill_bundle: Column::with_capacity_in(capacity, arena),
+            required: Column::with_capacity_in(capacity, arena),
+            splits: Column::with_capacity_in(capacity, arena),
+            range: Column::with_capacity_in(capacity, arena),
+        }
+    }
+    pub fn push(&mut self, class: RegClass, range: CodeRange) -> SpillSetId {
+        self.hint.push(PReg::invalid());
+        self.class.push(class);
+        self.spill_bundle.push(BundleId::invalid());
+        self.required.push(false);
+        self.splits.push(0);
+        self.range.push(range);
+        self.slot.push(SpillSlotId::invalid())
+    }
+    pub fn len(&self) -> usize {
+        self.slot.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.slot.is_empty()
+    }
+}
+
+/// The spill slot table.
+#[derive(Debug)]
+pub struct SpillSlots<'a> {
+    /// The spill sets assigned to the slot, by range.
+    pub ranges: Column<'a, SpillSlotId, TreeRoot>,
+    /// Size in slot units (`spillslot_size` of the class).
+    pub size: Column<'a, SpillSlotId, u32>,
+    /// The final `Allocation::stack` of the slot.
+    pub alloc: Column<'a, SpillSlotId, Allocation>,
+    /// One node pool for every slot's tree.
+    pub trees: RangeTree<'a, SpillSetId>,
+}
+
+impl<'a> SpillSlots<'a> {
+    pub fn new_in(arena: &'a Arena) -> Self {
+        SpillSlots {
+            ranges: Column::new_in(arena),
+            size: Column::new_in(arena),
+            alloc: Column::new_in(arena),
+            trees: RangeTree::new_in(arena),
+        }
+    }
+}
+
+/// What a per-PReg tree entry holds: a live range allocated to the
+/// register, or a fixed reservation (clobber, fixed operand of a
+/// non-allocatable register) that no bundle may take.
+pub type PRegEntry = LiveRangeId;
+
+/// The per-physical-register allocation state, indexed by `PReg::index()`.
+#[derive(Debug)]
+pub struct PRegs<'a> {
+    /// The ranges allocated to (or reserved in) each register;
+    /// `LiveRangeId::invalid()` entries are fixed reservations.
+    pub allocations: Column<'a, usize, TreeRoot>,
+    /// Whether the register is a fixed stack slot (`fixed_stack_slots`).
+    pub is_stack: Column<'a, usize, bool>,
+    /// One node pool for every register's tree.
+    pub trees: RangeTree<'a, PRegEntry>,
+}
+
+impl<'a> PRegs<'a> {
+    pub fn new_in(arena: &'a Arena) -> Self {
+        PRegs {
+            allocations: Column::filled_in(PReg::NUM_INDEX, TreeRoot::EMPTY, arena),
+            is_stack: Column::filled_in(PReg::NUM_INDEX, false, arena),
+            trees: RangeTree::new_in(arena),
+        }
+    }
+}
+
+/// A branch argument leaving `from_block` for a block param of `to_block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockparamOut {
+    pub from_vreg: VRegId,
+    pub from_block: Block,
+    pub to_block: Block,
+    pub to_vreg: VRegId,
+}
+
+/// A block param of `to_block` arriving over the edge from `from_block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockparamIn {
+    pub to_vreg: VRegId,
+    pub to_block: Block,
+    pub from_block: Block,
+}
+
+/// One vreg used in several fixed registers at one instruction: the use in
+/// operand `to_slot` gets a copy of the value made at `pos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultiFixedRegFixup {
+    pub pos: ProgPoint,
+    pub from_slot: u16,
+    pub to_slot: u16,
+    pub to_preg: PReg,
+    pub vreg: VRegId,
+    /// Whether the copy happens before the instruction's own moves
+    /// (`Initial`) or after (`Secondary`).
+    pub level: FixupLevel,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FixupLevel {
+    Initial,
+    Secondary,
+}
+
+/// All the allocator's per-run state.
+#[derive(Debug)]
+pub struct IonTables<'a> {
+    pub ranges: LiveRanges<'a>,
+    pub vregs: VRegs<'a>,
+    pub bundles: Bundles<'a>,
+    pub spillsets: SpillSets<'a>,
+    pub spillslots: SpillSlots<'a>,
+    pub pregs: PRegs<'a>,
+    pub blockparam_outs: ArenaVec<'a, BlockparamOut>,
+    pub blockparam_ins: ArenaVec<'a, BlockparamIn>,
+    pub multi_fixed_reg_fixups: ArenaVec<'a, MultiFixedRegFixup>,
+}
+
+impl<'a> IonTables<'a> {
+    pub fn new_in(arena: &'a Arena, num_vregs: usize, num_insts: usize) -> Self {
+        // Typical backend output has a few ranges per instruction.
+        let range_capacity = num_vregs + num_insts;
+        IonTables {
+            ranges: LiveRanges::new_in(arena, range_capacity),
+            vregs: VRegs::new_in(arena, num_vregs),
+            bundles: Bundles::new_in(arena, num_vregs),
+            spillsets: SpillSets::new_in(arena, num_vregs),
+            spillslots: SpillSlots::new_in(arena),
+            pregs: PRegs::new_in(arena),
+            blockparam_outs: ArenaVec::new_in(arena),
+            blockparam_ins: ArenaVec::new_in(arena),
+            multi_fixed_reg_fixups: ArenaVec::new_in(arena),
+        }
+    }
+
+    /// Checks the invariants listed at the top of this module; returns a
+    /// description of the first violation.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (id, range) in self.ranges.range.iter_enumerated() {
+            if range.is_empty() {
+                return Err(format!("{id:?} is empty: {range:?}"));
+            }
+            let uses = &self.ranges.uses[id];
+            for pair in uses.windows(2) {
+                if pair[0].pos > pair[1].pos {
+                    return Err(format!("{id:?} uses out of order"));
+                }
+            }
+            for u in uses.iter() {
+                // A def at an instruction's After point may close a range
+                // that ends there; uses otherwise lie within the range.
+                if u.pos < range.from || u.pos > range.to {
+                    return Err(format!("{id:?} use at {:?} outside {range:?}", u.pos));
+                }
+            }
+        }
+        let check_list = |what: &str, list: &[LiveRangeListEntry]| -> Result<(), String> {
+            for pair in list.windows(2) {
+                if pair[0].range.to > pair[1].range.from {
+                    return Err(format!(
+                        "{what}: {:?} and {:?} overlap or are out of order",
+                        pair[0], pair[1]
+                    ));
+                }
+            }
+            Ok(())
+        };
+        for (vreg, list) in self.vregs.ranges.iter_enumerated() {
+            check_list(&format!("{vreg:?}"), list)?;
+        }
+        for (bundle, list) in self.bundles.ranges.iter_enumerated() {
+            check_list(&format!("{bundle:?}"), list)?;
+            for entry in list.iter() {
+                if self.ranges.bundle[entry.index] != bundle {
+                    return Err(format!(
+                        "{bundle:?} lists {:?}, which belongs to {:?}",
+                        entry.index, self.ranges.bundle[entry.index]
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! The table machinery every phase uses.
+//!
+//! * An *entity id* is a `u32` newtype made by [`entity_id!`]: one type per
+//!   kind of thing (`LiveRangeId`, `BundleId`, ...), so a bundle index can
+//!   never be used to index the range table.
+//! * A *table* is a small struct of *columns*, one per attribute, all the
+//!   same length and indexed by the table's one id type (struct of arrays).
+//!   A phase borrows only the columns it needs.
+//! * A [`Column`] is a vector in the per-run bump arena ([`Arena`]), viewed
+//!   as a [`TiSlice`] (typed-index-collections) so it can only be indexed
+//!   by its id type. Variable-length per-entity lists are [`ArenaVec`]s in
+//!   the same arena.
+//!
+//! The arena is owned by [`crate::Ctx`] and reset at the start of every
+//! run: nothing built for one function outlives it, and a warm `Ctx` stops
+//! asking the system allocator for memory once its arena is large enough.
+
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+
+pub use typed_index_collections::TiSlice;
+
+/// The per-run bump arena.
+pub type Arena = bumpalo::Bump;
+
+/// A growable vector in the per-run arena.
+pub type ArenaVec<'a, T> = bumpalo::collections::Vec<'a, T>;
+
+/// Defines a typed `u32` entity id with an invalid sentinel (`u32::MAX`).
+///
+/// ```
+/// regarena::entity_id!(
+///     /// A thing.
+///     pub struct ThingId, "thing"
+/// );
+/// let t = ThingId::new(3);
+/// assert_eq!(t.index(), 3);
+/// assert!(ThingId::invalid().is_invalid());
+/// assert_eq!(format!("{t:?}"), "thing3");
+/// ```
+#[macro_export]
+macro_rules! entity_id {
+    ($(#[$attr:meta])* $vis:vis struct $name:ident, $prefix:literal) => {
+        $(#[$attr])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(transparent)]
+        $vis struct $name(u32);
+
+        impl $name {
+            #[inline(always)]
+            pub const fn new(index: usize) -> Self {
+                Self(index as u32)
+            }
+            #[inline(always)]
+            pub const fn index(self) -> usize {
+                self.0 as usize
+            }
+            #[inline(always)]
+            pub const fn invalid() -> Self {
+                Self(u32::MAX)
+            }
+            #[inline(always)]
+            pub const fn is_invalid(self) -> bool {
+                self.0 == u32::MAX
+            }
+            #[inline(always)]
+            pub const fn is_valid(self) -> bool {
+                self.0 != u32::MAX
+            }
+            #[inline(always)]
+            pub const fn raw_u32(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl ::core::default::Default for $name {
+            fn default() -> Self {
+                Self::invalid()
+            }
+        }
+
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                if self.is_invalid() {
+                    write!(f, concat!($prefix, "-"))
+                } else {
+                    write!(f, concat!($prefix, "{}"), self.0)
+                }
+            }
+        }
+
+        impl ::core::convert::From<usize> for $name {
+            #[inline(always)]
+            fn from(index: usize) -> Self {
+                Self(index as u32)
+            }
+        }
+
+        impl ::core::convert::From<$name> for usize {
+            #[inline(always)]
+            fn from(id: $name) -> usize {
+                id.0 as usize
+            }
+        }
+    };
+}
+
+/// One column of a table: an arena vector indexed by the id type `K`.
+pub struct Column<'a, K, V> {
+    data: ArenaVec<'a, V>,
+    _key: PhantomData<fn(K) -> K>,
+}
+
+impl<'a, K, V> Column<'a, K, V>
+where
+    K: From<usize> + Into<usize>,
+{
+    pub fn new_in(arena: &'a Arena) -> Self {
+        Column {
+            data: ArenaVec::new_in(arena),
+            _key: PhantomData,
+        }
+    }
+    pub fn with_capacity_in(capacity: usize, arena: &'a Arena) -> Self {
+        Column {
+            data: ArenaVec::with_capacity_in(capacity, arena),
+            _key: PhantomData,
+        }
+    }
+    /// A column of `len` copies of `value`.
+    pub fn filled_in(len: usize, value: V, arena: &'a Arena) -> Self
+    where
+        V: Clone,
+    {
+        let mut column = Self::with_capacity_in(len, arena);
+        column.data.resize(len, value);
+        column
+    }
+    /// Appends `value` and returns its id.
+    #[inline]
+    pub fn push(&mut self, value: V) -> K {
+        let id = K::from(self.data.len());
+        self.data.push(value);
+        id
+    }
+    /// The id the next `push` returns.
+    #[inline]
+    pub fn next_key(&self) -> K {
+        K::from(self.data.len())
+    }
+    pub fn resize(&mut self, len: usize, value: V)
+    where
+        V: Clone,
+    {
+        self.data.resize(len, value);
+    }
+    pub fn truncate(&mut self, len: usize) {
+        self.data.truncate(len);
+    }
+    pub fn clear(&mut self) {
+        self.data.clear();
+    }
+    pub fn reserve(&mut self, additional: usize) {
+        self.data.reserve(additional);
+    }
+    /// The underlying arena vector.
+    pub fn raw(&self) -> &ArenaVec<'a, V> {
+        &self.data
+    }
+    pub fn raw_mut(&mut self) -> &mut ArenaVec<'a, V> {
+        &mut self.data
+    }
+}
+
+impl<K, V> Deref for Column<'_, K, V> {
+    type Target = TiSlice<K, V>;
+    #[inline(always)]
+    fn deref(&self) -> &TiSlice<K, V> {
+        TiSlice::from_ref(&self.data[..])
+    }
+}
+
+impl<K, V> DerefMut for Column<'_, K, V> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut TiSlice<K, V> {
+        TiSlice::from_mut(&mut self.data[..])
+    }
+}
+
+impl<K, V: core::fmt::Debug> core::fmt::Debug for Column<'_, K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.data.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    entity_id!(struct WidgetId, "w");
+
+    #[test]
+    fn column_is_indexed_by_its_id() {
+        let arena = Arena::new();
+        let mut sizes: Column<WidgetId, u32> = Column::new_in(&arena);
+        let a = sizes.push(10);
+        let b = sizes.push(20);
+        assert_eq!((a, b), (WidgetId::new(0), WidgetId::new(1)));
+        sizes[b] += 1;
+        assert_eq!(sizes[b], 21);
+        assert_eq!(sizes.next_key(), WidgetId::new(2));
+        let ids: Vec<WidgetId> = sizes.keys().collect();
+        assert_eq!(ids, vec![a, b]);
+        assert_eq!(format!("{a:?} {:?}", WidgetId::invalid()), "w0 w-");
+    }
+}

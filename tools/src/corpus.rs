@@ -1,0 +1,204 @@
+//! Reading corpora of regalloc2-tool files (bincode 1.x of
+//! `regalloc2::serialize::SerializableFunction`, one function per file).
+//!
+//! A directory is walked recursively and its files are taken in path
+//! order. A file that cannot be read or decoded yields an error naming it;
+//! the caller goes on with the others.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use bincode::Options as _;
+use regarena::{FunctionData, MachineEnv};
+
+use crate::upstream::{self, ra2};
+
+/// One corpus function, in both allocators' types.
+pub struct CorpusFunction {
+    /// The file it came from (or `sample/<name>` for embedded functions).
+    pub path: PathBuf,
+    /// The corpus group it reports under (its directory).
+    pub group: String,
+    /// As upstream reads it.
+    pub upstream: ra2::serialize::SerializableFunction,
+    /// As regarena reads it (converted once).
+    pub func: FunctionData,
+    pub env: MachineEnv,
+}
+
+impl fmt::Debug for CorpusFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CorpusFunction")
+            .field("path", &self.path)
+            .field("insts", &self.func.insts.len())
+            .finish()
+    }
+}
+
+/// A file that could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Files under `paths` (files as given, directories walked recursively for
+/// `*.bin`), sorted by path within each argument. An unreadable directory
+/// is an error naming it.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| LoadError {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found)?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|e| LoadError {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "bin") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Decodes one regalloc2-tool file from bytes; `path` names it in errors.
+pub fn decode(path: &Path, group: &str, bytes: &[u8]) -> Result<CorpusFunction, LoadError> {
+    // The byte limit keeps a corrupt length prefix from asking for more
+    // memory than the file could describe.
+    let upstream: ra2::serialize::SerializableFunction = bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .allow_trailing_bytes()
+        .with_limit(bytes.len() as u64 * 64 + 4096)
+        .deserialize(bytes)
+        .map_err(|e| LoadError {
+            path: path.to_path_buf(),
+            message: format!("not a regalloc2-tool function (regalloc2 0.15.2 bincode): {e}"),
+        })?;
+    let shape_error = check_shape(&upstream);
+    if let Some(message) = shape_error {
+        return Err(LoadError {
+            path: path.to_path_buf(),
+            message,
+        });
+    }
+    let func = upstream::function(&upstream);
+    let env = upstream::env(upstream.machine_env());
+    Ok(CorpusFunction {
+        path: path.to_path_buf(),
+        group: group.to_string(),
+        upstream,
+        func,
+        env,
+    })
+}
+
+/// Checks what the conversion itself relies on (block and instruction
+/// ranges in bounds), so a decodable but inconsistent file is reported
+/// instead of panicking; everything else is the validator's job.
+fn check_shape(f: &ra2::serialize::SerializableFunction) -> Option<String> {
+    use ra2::Function as _;
+    let num_insts = f.num_insts();
+    if f.spillslot_size(ra2::RegClass::Int) == usize::MAX {
+        return Some("bad spill slot sizes".into());
+    }
+    for b in 0..f.num_blocks() {
+        let range = f.block_insns(ra2::Block::new(b));
+        let mut it = range.iter();
+        if let Some(last) = it.next_back() {
+            if last.index() >= num_insts {
+                return Some(format!("block {b} ends past the last instruction"));
+            }
+        }
+    }
+    if f.entry_block().index() >= f.num_blocks().max(1) {
+        return Some("entry block out of range".into());
+    }
+    None
+}
+
+/// Reads and decodes one file.
+pub fn load_file(path: &Path, group: &str) -> Result<CorpusFunction, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    decode(path, group, &bytes)
+}
+
+/// The group a file reports under: its parent directory relative to the
+/// argument it was found under (the argument's own name for files
+/// directly inside it).
+pub fn group_of(root: &Path, file: &Path) -> String {
+    let base = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(root)
+    };
+    let parent = file.parent().unwrap_or(file);
+    let rel = parent.strip_prefix(base).unwrap_or(parent);
+    let name = if rel.as_os_str().is_empty() {
+        base.file_name().map(|n| n.to_string_lossy().into_owned())
+    } else {
+        Some(rel.to_string_lossy().into_owned())
+    };
+    name.unwrap_or_else(|| ".".to_string())
+}
+
+/// Loads every file under `paths`; returns the functions and the errors.
+pub fn load_all(paths: &[PathBuf]) -> (Vec<CorpusFunction>, Vec<LoadError>) {
+    let mut funcs = Vec::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        match collect_files(std::slice::from_ref(root)) {
+            Ok(files) => {
+                for file in files {
+                    let group = group_of(root, &file);
+                    match load_file(&file, &group) {
+                        Ok(f) => funcs.push(f),
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (funcs, errors)
+}
+
+/// The default dev corpus beside the repository, if present.
+pub fn shared_corpus() -> Option<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = here.join("../../shared/corpus");
+    dir.is_dir().then_some(dir)
+}

@@ -1,0 +1,5 @@
+//! The library behind the `regarena` command: corpus reading, conversion
+//! to and from upstream regalloc2, and the commands themselves.
+
+pub mod corpus;
+pub mod upstream;

@@ -7,6 +7,16 @@
 //! edits, parallel moves, redundant-move elimination) → output.
 
 pub mod data;
+pub mod liveness;
+pub mod liveranges;
+pub mod merge;
+pub mod moves;
+pub mod parallel_moves;
+pub mod process;
+pub mod queue;
+pub mod redundant_moves;
+pub mod requirement;
+pub mod spill;
 pub mod trees;
 
 use crate::tables::Arena;

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `liveness` (being implemented).

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `liveranges` (being implemented).

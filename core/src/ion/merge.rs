@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `merge` (being implemented).

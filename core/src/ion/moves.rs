@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `moves` (being implemented).

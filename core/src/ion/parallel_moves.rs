@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `parallel_moves` (being implemented).

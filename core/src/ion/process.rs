@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `process` (being implemented).

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `redundant_moves` (being implemented).

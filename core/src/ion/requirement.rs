@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `requirement` (being implemented).

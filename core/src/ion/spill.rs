@@ -1,0 +1,1 @@
+//! PLACEHOLDER: phase `spill` (being implemented).

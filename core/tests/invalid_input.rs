@@ -399,12 +399,12 @@ pub fn cases() -> Vec<Case> {
         ),
         same(
             "vreg defined twice",
-            with(|f| f.insts[3].operands[2] = Operand::reg_def(v(1))),
+            with(|f| f.insts[3].operands.push(Operand::reg_def(v(1)))),
             SSA(v(1), i(3)),
         ),
         same(
             "vreg defined as a param and by an instruction",
-            with(|f| f.insts[7].operands[2] = Operand::reg_def(v(4))),
+            with(|f| f.insts[7].operands.push(Operand::reg_def(v(4)))),
             SSA(v(4), i(7)),
         ),
         same(
@@ -414,7 +414,11 @@ pub fn cases() -> Vec<Case> {
         ),
         same(
             "too many operands",
-            with(|f| f.insts[3].operands = vec![Operand::reg_use(v(0)); 70_000]),
+            with(|f| {
+                let mut ops = vec![Operand::reg_use(v(0)); 70_000];
+                ops.push(Operand::reg_def(v(2)));
+                f.insts[3].operands = ops;
+            }),
             TooManyOperands,
         ),
         ssa_or_livein(

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use regarena_tools::commands::{self, check, compare, dump};
+use regarena_tools::commands::{self, check, compare, dump, gen};
 
 /// regarena: a data-oriented Ion register allocator, and the tools to
 /// check it and measure it against regalloc2.
@@ -40,6 +40,11 @@ enum Command {
     /// vreg's allocations; then whether the checker accepts the result.
     /// Exit status 1 when allocation or the check fails.
     Dump(dump::DumpArgs),
+    /// Write COUNT random valid functions of about INSTS instructions each
+    /// as regalloc2-tool files OUT/gen-SEED-I.bin (readable by the other
+    /// subcommands and by regalloc2-tool). The same arguments write the
+    /// same bytes.
+    Gen(gen::GenArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Dump(args) => dump::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     result.unwrap_or_else(|message| {
         eprintln!("regarena: {message}");

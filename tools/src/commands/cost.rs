@@ -319,6 +319,25 @@ mod tests {
         assert_eq!(loop_depths(&f), vec![0, 0, 0]);
     }
 
+    /// The tools' ruler agrees with the allocator's own CFG analysis on
+    /// every sample function (two independent implementations).
+    #[test]
+    fn loop_depths_agree_with_core_cfg_analysis() {
+        let (funcs, errors) = crate::corpus::load_sample();
+        assert!(errors.is_empty());
+        let arena = regarena::tables::Arena::new();
+        let mut loops = 0;
+        for cf in &funcs {
+            let info =
+                regarena::cfg::analyze(&cf.func, &arena).expect("sample functions are valid");
+            let core: Vec<u32> = info.loop_depth.iter().copied().collect();
+            let ours = loop_depths(&cf.func);
+            assert_eq!(ours, core, "{}", cf.path.display());
+            loops += ours.iter().filter(|&&d| d > 0).count();
+        }
+        assert!(loops > 0, "the sample has loops");
+    }
+
     #[test]
     fn edits_are_classified_and_weighed_by_depth() {
         let f = cfg(&[&[1], &[1, 2], &[]]);

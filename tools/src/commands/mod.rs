@@ -23,6 +23,7 @@ pub mod check;
 pub mod compare;
 pub mod cost;
 pub mod dump;
+pub mod gen;
 
 pub mod guard;
 

@@ -340,7 +340,7 @@ fn gen_writes_deterministic_readable_files() {
     for (file, error) in failures(&report) {
         assert!(is_checker_placeholder(&error), "{file}: {error}");
     }
-    let (funcs, errors) = regarena_tools::corpus::load_all(&[dir.clone()]);
+    let (funcs, errors) = regarena_tools::corpus::load_all(std::slice::from_ref(&dir));
     assert!(errors.is_empty(), "{errors:?}");
     assert!(
         funcs.iter().all(|f| f.func.insts.len() >= 150),

@@ -75,7 +75,7 @@ fn run_side(which: Allocator, cf: &CorpusFunction, ctxs: &mut Contexts, first: b
 
 fn run_pair(cf: &CorpusFunction, ctxs: &mut Contexts, index: usize, repeat: u32) -> PairRun {
     let first = repeat == 0;
-    if (index + repeat as usize) % 2 == 0 {
+    if (index + repeat as usize) & 1 == 0 {
         let ours = run_side(Allocator::Ours, cf, ctxs, first);
         let upstream = run_side(Allocator::Upstream, cf, ctxs, first);
         [ours, upstream]
@@ -239,8 +239,8 @@ pub fn run(args: &CompareArgs) -> CommandResult {
         }
         if ok {
             g.compared += 1;
-            for side in 0..2 {
-                g.sides[side].counts += first[i][side].counts;
+            for (totals, run) in g.sides.iter_mut().zip(&first[i]) {
+                totals.counts += run.counts;
             }
             for (repeat, row) in times.iter().enumerate() {
                 for side in 0..2 {
@@ -274,9 +274,9 @@ pub fn run(args: &CompareArgs) -> CommandResult {
     }
     // Unreadable files fail on both sides.
     total.functions += load_errors.len();
-    for side in 0..2 {
-        total.sides[side].failed += load_errors.len();
-        failures[side].extend(load_errors.iter().map(Failure::load));
+    for (totals, list) in total.sides.iter_mut().zip(&mut failures) {
+        totals.failed += load_errors.len();
+        list.extend(load_errors.iter().map(Failure::load));
     }
     let any_failed = total.sides.iter().any(|s| s.failed > 0);
 

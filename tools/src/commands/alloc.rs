@@ -126,3 +126,64 @@ pub fn allocate_and_check(
     check(cf, &out)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus;
+
+    /// Until regarena's checker lands, upstream's own checker vouches for
+    /// the upstream path of `check`: each sample function allocates, the
+    /// result passes regalloc2's checker, and [`take_output`] hands it on
+    /// bit for bit.
+    #[test]
+    fn upstream_results_pass_upstream_checker_and_convert_bit_for_bit() {
+        let (funcs, errors) = corpus::load_sample();
+        assert!(errors.is_empty());
+        let mut ctxs = Contexts::default();
+        for cf in &funcs {
+            let name = cf.path.display();
+            allocate(Allocator::Upstream, cf, &mut ctxs).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let up = &ctxs.upstream.output;
+            let mut checker = ra2::checker::Checker::new(&cf.upstream, cf.upstream.machine_env());
+            checker.prepare(up);
+            checker.run().unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let up_allocs: Vec<u32> = up.allocs.iter().map(|a| a.bits()).collect();
+            let up_edits: Vec<(u32, u32, u32)> = up
+                .edits
+                .iter()
+                .map(|(p, ra2::Edit::Move { from, to })| (p.to_index(), from.bits(), to.bits()))
+                .collect();
+            let (spillslots, offsets) = (up.num_spillslots, up.inst_alloc_offsets.clone());
+            let out = take_output(Allocator::Upstream, &mut ctxs);
+            let allocs: Vec<u32> = out.allocs.iter().map(|a| a.bits()).collect();
+            let edits: Vec<(u32, u32, u32)> = out
+                .edits
+                .iter()
+                .map(|(p, regarena::Edit::Move { from, to })| {
+                    (p.to_index(), from.bits(), to.bits())
+                })
+                .collect();
+            assert_eq!(allocs, up_allocs, "{name}");
+            assert_eq!(edits, up_edits, "{name}");
+            assert_eq!(out.inst_alloc_offsets, offsets, "{name}");
+            assert_eq!(out.num_spillslots, spillslots, "{name}");
+        }
+    }
+
+    #[test]
+    fn invalid_function_fails_with_a_message() {
+        let (funcs, _) = corpus::load_sample();
+        let mut cf = corpus::decode(
+            std::path::Path::new("broken.bin"),
+            "g",
+            &upstream::to_tool_file(&funcs[0].func, &funcs[0].env),
+        )
+        .expect("round trip");
+        // An entry block out of range: both allocators must refuse cleanly.
+        cf.func.entry = regarena::Block::new(cf.func.blocks.len() + 5);
+        let mut ctxs = Contexts::default();
+        let err = allocate(Allocator::Ours, &cf, &mut ctxs).expect_err("invalid function");
+        assert!(err.starts_with("ours allocator"), "{err}");
+    }
+}

@@ -227,7 +227,8 @@ impl<'t, 'a> Allocator<'t, 'a> {
             let first = self.tables.bundles.ranges[bundle][0].range.from;
             let scan_offset = first.inst().index() + bundle.index();
             self.stats.process_bundle_reg_probe_start_any += 1;
-            let order = RegTraversal::new(self.env, class, fixed, hint.as_valid(), scan_offset, limit);
+            let order =
+                RegTraversal::new(self.env, class, fixed, hint.as_valid(), scan_offset, limit);
             for preg in order {
                 self.stats.process_bundle_reg_probes_any += 1;
                 if fixed.is_some() {
@@ -294,9 +295,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
             }
             // Equal weights split rather than evict: two bundles of equal
             // weight must not evict each other forever.
-            if !minimal
-                && (attempts >= 2 || evict_cost.is_none_or(|c| our_weight <= c))
-            {
+            if !minimal && (attempts >= 2 || evict_cost.is_none_or(|c| our_weight <= c)) {
                 let bundle_start = self.tables.bundles.ranges[bundle][0].range.from;
                 let point = self.hoist_split_point(bundle_start, split.point.max(bundle_start));
                 self.split_and_requeue_bundle(bundle, point, split.reg, true);
@@ -376,7 +375,9 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
         let alloc = tables.bundles.allocation[bundle];
         let spillset = tables.bundles.spillset[bundle];
         if alloc.as_reg().is_none() && !(alloc.is_none() && tables.spillsets.required[spillset]) {
-            return Err(format!("{bundle:?} has {alloc:?} and its spill set is not required"));
+            return Err(format!(
+                "{bundle:?} has {alloc:?} and its spill set is not required"
+            ));
         }
     }
     for (index, &root) in tables.pregs.allocations.iter_enumerated() {
@@ -386,30 +387,40 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
             ProgPoint::before(Inst::new(0)),
             ProgPoint::from_index(u32::MAX),
         );
-        tables.pregs.trees.for_each_overlap(root, everything, |range, lr| {
-            if let Some(p) = prev {
-                if p.to > range.from {
-                    result = Err(format!("preg {index}: {p:?} overlaps {range:?}"));
-                    return false;
+        tables
+            .pregs
+            .trees
+            .for_each_overlap(root, everything, |range, lr| {
+                if let Some(p) = prev {
+                    if p.to > range.from {
+                        result = Err(format!("preg {index}: {p:?} overlaps {range:?}"));
+                        return false;
+                    }
                 }
-            }
-            prev = Some(range);
-            if lr.is_valid() {
-                let bundle = tables.ranges.bundle[lr];
-                if tables.ranges.range[lr] != range {
-                    result = Err(format!("preg {index}: {lr:?} is {:?}, tree says {range:?}",
-                        tables.ranges.range[lr]));
-                    return false;
+                prev = Some(range);
+                if lr.is_valid() {
+                    let bundle = tables.ranges.bundle[lr];
+                    if tables.ranges.range[lr] != range {
+                        result = Err(format!(
+                            "preg {index}: {lr:?} is {:?}, tree says {range:?}",
+                            tables.ranges.range[lr]
+                        ));
+                        return false;
+                    }
+                    if bundle.is_invalid()
+                        || tables.bundles.allocation[bundle]
+                            .as_reg()
+                            .map(|p| p.index())
+                            != Some(index)
+                    {
+                        result = Err(format!(
+                            "preg {index}: {lr:?} of {bundle:?} not allocated here"
+                        ));
+                        return false;
+                    }
                 }
-                if bundle.is_invalid()
-                    || tables.bundles.allocation[bundle].as_reg().map(|p| p.index()) != Some(index)
-                {
-                    result = Err(format!("preg {index}: {lr:?} of {bundle:?} not allocated here"));
-                    return false;
-                }
-            }
-            true
-        });
+                true
+            });
         result?;
     }
     Ok(())

@@ -40,10 +40,16 @@ fn corpus_allocates_without_error() {
     let (funcs, errors) = corpus::load_all(&[dir]);
     assert!(errors.is_empty(), "load errors: {errors:?}");
     let mut failures = Vec::new();
+    let mut ours_per_func = Vec::new();
     let mut total = Stats::default();
     for cf in &funcs {
         match run_through_process(&cf.func, &cf.env) {
             Ok(s) => {
+                ours_per_func.push(Some((
+                    s.process_bundle_count,
+                    s.evict_bundle_count,
+                    s.splits,
+                )));
                 total.process_bundle_count += s.process_bundle_count;
                 total.evict_bundle_count += s.evict_bundle_count;
                 total.splits += s.splits;
@@ -51,9 +57,38 @@ fn corpus_allocates_without_error() {
                 total.spill_bundle_reg_success += s.spill_bundle_reg_success;
                 total.final_bundle_count += s.final_bundle_count;
             }
-            Err(e) => failures.push(format!("{}: {e}", cf.path.display())),
+            Err(e) => {
+                ours_per_func.push(None);
+                failures.push(format!("{}: {e}", cf.path.display()));
+            }
         }
     }
+    // The same counters from upstream regalloc2 on the same functions, to
+    // compare allocation behaviour (not asserted: tie-breaking may differ).
+    let (mut up_pops, mut up_evict, mut up_splits, mut up_spilled, mut up_second, mut up_final) =
+        (0, 0, 0, 0, 0, 0);
+    let mut same = 0;
+    for (cf, ours) in funcs.iter().zip(&ours_per_func) {
+        let env = cf.upstream.machine_env();
+        let opts = regalloc2::RegallocOptions::default();
+        if let Ok(out) = regalloc2::run(&cf.upstream, env, &opts) {
+            let s = out.stats;
+            if *ours == Some((s.process_bundle_count, s.evict_bundle_count, s.splits)) {
+                same += 1;
+            }
+            up_pops += s.process_bundle_count;
+            up_evict += s.evict_bundle_count;
+            up_splits += s.splits;
+            up_spilled += s.spill_bundle_count;
+            up_second += s.spill_bundle_reg_success;
+            up_final += s.final_bundle_count;
+        }
+    }
+    eprintln!(
+        "upstream: {up_pops} bundle pops, {up_evict} evictions, {up_splits} splits, \
+         {up_spilled} spilled bundles ({up_second} second-chance), {up_final} final bundles; \
+         {same} functions with the same pop/eviction/split counts"
+    );
     eprintln!(
         "{} functions: {} bundle pops, {} evictions, {} splits, {} spilled bundles \
          ({} got a register on the second chance), {} final bundles",

@@ -195,6 +195,10 @@ impl<'a> Allocator<'_, 'a> {
                         u.pos >= split_at
                             && matches!(u.operand.constraint(), OperandConstraint::FixedReg(_))
                     });
+                    // (A use at the range's very end cannot start a
+                    // non-empty piece; leave the cut where it is then.)
+                    let next_fixed =
+                        next_fixed.filter(|u| ProgPoint::before(u.pos.inst()) < entry.range.to);
                     if let Some(u) = next_fixed {
                         split_at = ProgPoint::before(u.pos.inst());
                         if split_at > entry.range.from {
@@ -320,7 +324,7 @@ impl<'a> Allocator<'_, 'a> {
                 continue;
             };
             let cut = ProgPoint::before(first_use.inst());
-            if cut > entry.range.from {
+            if cut > entry.range.from && cut < entry.range.to {
                 let kept = CodeRange::new(cut, entry.range.to);
                 self.tables.bundles.ranges[bundle][0].range = kept;
                 self.set_range(entry.index, kept);

@@ -1,0 +1,75 @@
+//! The Ion front phases (liveness, live ranges, bundle merging, queueing)
+//! over every corpus function: no error, table invariants hold, every
+//! range belongs to a bundle, and the queue holds every non-empty bundle.
+
+use regarena::ion::data::IonTables;
+use regarena::ion::queue::AllocationQueue;
+use regarena::ion::{liveness, liveranges, merge, requirement, Stats};
+use regarena::tables::Arena;
+use regarena::Function as _;
+use regarena_tools::corpus;
+
+#[test]
+fn front_phases_hold_invariants_on_the_corpus() {
+    let Some(dir) = corpus::shared_corpus() else {
+        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
+        return;
+    };
+    let (funcs, errors) = corpus::load_all(&[dir]);
+    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let mut arena = Arena::new();
+    let (mut ranges, mut bundles, mut conflicts) = (0usize, 0usize, 0usize);
+    for cf in &funcs {
+        arena.reset();
+        let name = cf.path.display();
+        let func = &cf.func;
+        let cfg = regarena::cfg::analyze(func, &arena).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        regarena::validate::validate(func, &cf.env, &cfg, true, &arena)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let mut stats = Stats::default();
+        let live = liveness::compute_liveness(func, &cfg, &arena, &mut stats)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
+        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &mut tables, &mut stats)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        let mut queue = AllocationQueue::new_in(&arena);
+        merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
+        tables
+            .check_invariants()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (lr, bundle) in tables.ranges.bundle.iter_enumerated() {
+            assert!(bundle.is_valid(), "{name}: {lr:?} has no bundle");
+        }
+        let nonempty = tables
+            .bundles
+            .ranges
+            .iter()
+            .filter(|l| !l.is_empty())
+            .count();
+        assert_eq!(stats.merged_bundle_count, nonempty, "{name}");
+        assert_eq!(stats.initial_liverange_count, tables.ranges.len(), "{name}");
+        assert!(stats.livein_blocks <= func.num_blocks(), "{name}");
+        for bundle in tables.bundles.ranges.keys() {
+            if tables.bundles.ranges[bundle].is_empty() {
+                continue;
+            }
+            if requirement::compute_requirement(
+                bundle,
+                &tables.bundles,
+                &tables.ranges,
+                &tables.pregs,
+            )
+            .is_err()
+            {
+                conflicts += 1;
+            }
+        }
+        ranges += tables.ranges.len();
+        bundles += nonempty;
+    }
+    eprintln!(
+        "{} functions: {ranges} live ranges, {bundles} bundles, {conflicts} with requirement conflicts",
+        funcs.len()
+    );
+}

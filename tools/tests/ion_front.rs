@@ -73,3 +73,73 @@ fn front_phases_hold_invariants_on_the_corpus() {
         funcs.len()
     );
 }
+
+/// Our front phases make the same decisions as upstream's: the same number
+/// of initial live ranges, block-param edges and merged bundles on every
+/// corpus function (upstream reports these in its `Stats`).
+#[test]
+fn front_counts_match_upstream_on_the_corpus() {
+    let Some(dir) = corpus::shared_corpus() else {
+        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
+        return;
+    };
+    let (funcs, errors) = corpus::load_all(&[dir]);
+    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let mut arena = Arena::new();
+    let mut mismatches = Vec::new();
+    let mut compared = 0usize;
+    for cf in &funcs {
+        let options = regalloc2::RegallocOptions {
+            verbose_log: false,
+            validate_ssa: true,
+            algorithm: regalloc2::Algorithm::Ion,
+        };
+        let env_up = regarena_tools::upstream::env_up(&cf.env);
+        let Ok(theirs) = regalloc2::run(&cf.upstream, &env_up, &options) else {
+            continue;
+        };
+        compared += 1;
+        arena.reset();
+        let func = &cf.func;
+        let cfg = regarena::cfg::analyze(func, &arena).unwrap();
+        let mut stats = Stats::default();
+        let live = liveness::compute_liveness(func, &cfg, &arena, &mut stats).unwrap();
+        let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
+        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &mut tables, &mut stats)
+            .unwrap();
+        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        let mut queue = AllocationQueue::new_in(&arena);
+        merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
+        let ours = (
+            stats.initial_liverange_count,
+            stats.merged_bundle_count,
+            stats.blockparam_ins_count,
+            stats.blockparam_outs_count,
+        );
+        let up = &theirs.stats;
+        let upstream = (
+            up.initial_liverange_count,
+            up.merged_bundle_count,
+            up.blockparam_ins_count,
+            up.blockparam_outs_count,
+        );
+        if ours != upstream {
+            mismatches.push(format!(
+                "{}: ours {ours:?} upstream {upstream:?}",
+                cf.path.display()
+            ));
+        }
+    }
+    assert!(
+        compared * 10 >= funcs.len() * 9,
+        "upstream ran on only {compared}"
+    );
+    eprintln!("{compared} functions: front counts equal upstream's");
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} functions differ, e.g. {:?}",
+        mismatches.len(),
+        funcs.len(),
+        &mismatches[..mismatches.len().min(5)]
+    );
+}

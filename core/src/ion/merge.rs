@@ -332,14 +332,14 @@ pub fn recompute_bundle_properties(
         } else {
             MINIMAL_BUNDLE_SPILL_WEIGHT
         }
-    } else if prio > 0 {
+    } else {
         let total: f32 = list
             .iter()
             .map(|entry| ranges.uses_spill_weight[entry.index])
             .sum();
-        ((total as u32) / prio).min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT)
-    } else {
-        0
+        (total as u32)
+            .checked_div(prio)
+            .map_or(0, |weight| weight.min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT))
     };
     if minimal {
         props |= bundle_props::MINIMAL;

@@ -15,7 +15,8 @@ impl Entry {
     /// Whether `self` should come out of the queue before `other`.
     #[inline]
     fn before(self, other: Entry) -> bool {
-        (self.prio, core::cmp::Reverse(self.bundle)) > (other.prio, core::cmp::Reverse(other.bundle))
+        (self.prio, core::cmp::Reverse(self.bundle))
+            > (other.prio, core::cmp::Reverse(other.bundle))
     }
 }
 

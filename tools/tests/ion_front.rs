@@ -143,3 +143,80 @@ fn front_counts_match_upstream_on_the_corpus() {
         &mismatches[..mismatches.len().min(5)]
     );
 }
+
+/// The wired pipeline end to end: every corpus function allocates, and
+/// upstream's checker accepts the result.
+#[test]
+fn pipeline_output_passes_upstream_checker_on_the_corpus() {
+    let Some(dir) = corpus::shared_corpus() else {
+        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
+        return;
+    };
+    let (funcs, errors) = corpus::load_all(&[dir]);
+    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let options = regarena::RegallocOptions::default();
+    let mut ctx = regarena::Ctx::default();
+    let mut failures = Vec::new();
+    for cf in &funcs {
+        let name = cf.path.display().to_string();
+        let out = match regarena::run_with_ctx(&cf.func, &cf.env, &options, &mut ctx) {
+            Ok(out) => out.clone(),
+            Err(e) => {
+                failures.push(format!("{name}: {e:?}"));
+                continue;
+            }
+        };
+        let func_up = regarena_tools::upstream::UpstreamFunction::new(&cf.func);
+        let env_up = regarena_tools::upstream::env_up(&cf.env);
+        let out_up = regalloc2::Output {
+            num_spillslots: out.num_spillslots,
+            edits: out
+                .edits
+                .iter()
+                .map(|(point, edit)| {
+                    let regarena::Edit::Move { from, to } = *edit;
+                    (
+                        regarena_tools::upstream::progpoint_up(*point),
+                        regalloc2::Edit::Move {
+                            from: alloc_to_upstream(from),
+                            to: alloc_to_upstream(to),
+                        },
+                    )
+                })
+                .collect(),
+            allocs: out.allocs.iter().map(|a| alloc_to_upstream(*a)).collect(),
+            inst_alloc_offsets: out.inst_alloc_offsets.clone(),
+            debug_locations: Vec::new(),
+            stats: Default::default(),
+        };
+        let mut checker = regalloc2::checker::Checker::new(&func_up, &env_up);
+        checker.prepare(&out_up);
+        if let Err(e) = checker.run() {
+            failures.push(
+                format!("{name}: checker: {e:?}")
+                    .chars()
+                    .take(400)
+                    .collect(),
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} functions failed, e.g. {:?}",
+        failures.len(),
+        funcs.len(),
+        &failures[..failures.len().min(5)]
+    );
+}
+
+/// Our allocation as upstream's, built by kind (upstream's `from_bits`
+/// debug-asserts a kind encoding that valid allocations do not have).
+fn alloc_to_upstream(a: regarena::Allocation) -> regalloc2::Allocation {
+    if let Some(preg) = a.as_reg() {
+        regalloc2::Allocation::reg(regarena_tools::upstream::preg_up(preg))
+    } else if let Some(slot) = a.as_stack() {
+        regalloc2::Allocation::stack(regalloc2::SpillSlot::new(slot.index()))
+    } else {
+        regalloc2::Allocation::none()
+    }
+}

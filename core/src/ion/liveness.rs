@@ -283,3 +283,57 @@ pub fn compute_liveness<'a, F: Function>(
         liveout_vregs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ion::liveranges::testing::*;
+    use crate::Operand;
+
+    #[test]
+    fn value_read_before_any_def_is_an_entry_livein() {
+        let func = function(
+            1,
+            vec![B(vec![], vec![ret(vec![Operand::reg_use(v(0))])], vec![])],
+        );
+        let arena = Arena::new();
+        let cfg = crate::cfg::analyze(&func, &arena).unwrap();
+        let mut stats = Stats::default();
+        let result = compute_liveness(&func, &cfg, &arena, &mut stats);
+        assert_eq!(result.err(), Some(RegAllocError::EntryLivein));
+    }
+
+    #[test]
+    fn long_chain_of_blocks_is_linear() {
+        // 20_000 blocks, each defining a value used in the last block:
+        // live sets grow, but the work is the output size, not blocks × vregs.
+        let n = 20_000;
+        let mut blocks = Vec::new();
+        for i in 0..n {
+            blocks.push(B(
+                vec![],
+                vec![op(vec![Operand::reg_def(v(i))]), branch(vec![])],
+                vec![(i + 1, vec![])],
+            ));
+        }
+        blocks.push(B(
+            vec![],
+            vec![ret(vec![
+                Operand::reg_use(v(0)),
+                Operand::reg_use(v(n - 1)),
+            ])],
+            vec![],
+        ));
+        let func = function(n, blocks);
+        let arena = Arena::new();
+        let cfg = crate::cfg::analyze(&func, &arena).unwrap();
+        let mut stats = Stats::default();
+        let live = compute_liveness(&func, &cfg, &arena, &mut stats).unwrap();
+        let last = Block::new(n);
+        assert_eq!(live.live_in(last), &[VRegId::new(0), VRegId::new(n - 1)]);
+        assert_eq!(live.live_in(Block::new(1)), &[VRegId::new(0)]);
+        assert!(live.is_live_out(Block::new(n - 1), VRegId::new(n - 1)));
+        // Each block is walked once for v0, once more for v(n-1).
+        assert_eq!(stats.livein_iterations, n + 1);
+    }
+}

@@ -561,3 +561,449 @@ fn fix_one_point(
     }
     Ok(())
 }
+
+/// Hand-built functions and a driver running cfg, validation and the
+/// front phases, shared by the tests of `liveness`, `liveranges`, `merge`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::ion::data::IonTables;
+    use crate::ion::liveness::{compute_liveness, Liveness};
+    use crate::ion::{merge, Stats};
+    use crate::owned::{BlockData, FunctionData, InstData, InstKind};
+    use crate::tables::Arena;
+    use crate::{
+        Block, Function, Inst, InstRange, MachineEnv, Operand, PReg, PRegSet, RegClass, VReg,
+    };
+
+    pub fn v(n: usize) -> VReg {
+        VReg::new(n, RegClass::Int)
+    }
+    pub fn p(n: usize) -> PReg {
+        PReg::new(n, RegClass::Int)
+    }
+    pub fn op(operands: Vec<Operand>) -> InstData {
+        InstData {
+            kind: InstKind::Op,
+            operands,
+            clobbers: PRegSet::empty(),
+        }
+    }
+    pub fn ret(operands: Vec<Operand>) -> InstData {
+        InstData {
+            kind: InstKind::Ret,
+            ..op(operands)
+        }
+    }
+    pub fn branch(operands: Vec<Operand>) -> InstData {
+        InstData {
+            kind: InstKind::Branch,
+            ..op(operands)
+        }
+    }
+
+    /// One block: params, instructions, and `(successor, args)` edges.
+    pub struct B(
+        pub Vec<VReg>,
+        pub Vec<InstData>,
+        pub Vec<(usize, Vec<VReg>)>,
+    );
+
+    pub fn function(num_vregs: usize, blocks: Vec<B>) -> FunctionData {
+        let mut func = FunctionData {
+            entry: Block::new(0),
+            insts: Vec::new(),
+            blocks: Vec::new(),
+            num_vregs,
+            debug_value_labels: Vec::new(),
+            spillslot_sizes: [1, 1, 2],
+            multi_spillslot_named_by_last_slot: false,
+            allow_multiple_vreg_defs: false,
+        };
+        for B(params, insts, edges) in blocks {
+            let first = Inst::new(func.insts.len());
+            func.insts.extend(insts);
+            func.blocks.push(BlockData {
+                insts: InstRange::new(first, Inst::new(func.insts.len())),
+                succs: edges.iter().map(|(s, _)| Block::new(*s)).collect(),
+                preds: Vec::new(),
+                params,
+                branch_args: edges.into_iter().map(|(_, args)| args).collect(),
+            });
+        }
+        func.recompute_preds();
+        func
+    }
+
+    /// Eight int registers p0..p7, preferred; p40 is a fixed stack slot.
+    pub fn env() -> MachineEnv {
+        MachineEnv {
+            preferred_regs_by_class: [(0..8).map(p).collect(), PRegSet::empty(), PRegSet::empty()],
+            non_preferred_regs_by_class: [PRegSet::empty(); 3],
+            scratch_by_class: [None; 3],
+            fixed_stack_slots: vec![p(40)],
+        }
+    }
+
+    /// Runs cfg, validate, liveness, liveranges and merge; checks the
+    /// table invariants; hands the results to `check`.
+    pub fn with_front<R>(
+        func: &FunctionData,
+        check: impl FnOnce(&IonTables<'_>, &Liveness<'_>, &Stats) -> R,
+    ) -> R {
+        let env = env();
+        let arena = Arena::new();
+        let cfg = crate::cfg::analyze(func, &arena).expect("cfg");
+        crate::validate::validate(func, &env, &cfg, true, &arena).expect("valid");
+        let mut stats = Stats::default();
+        let liveness = compute_liveness(func, &cfg, &arena, &mut stats).expect("liveness");
+        let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
+        super::build_liveranges(func, &env, &cfg, &liveness, &arena, &mut tables, &mut stats)
+            .expect("liveranges");
+        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        tables.check_invariants().expect("invariants");
+        check(&tables, &liveness, &stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::ion::data::{IonTables, SLOT_NONE};
+
+    fn at_before(i: usize) -> ProgPoint {
+        ProgPoint::before(Inst::new(i))
+    }
+    fn at_after(i: usize) -> ProgPoint {
+        ProgPoint::after(Inst::new(i))
+    }
+    fn ranges_of(tables: &IonTables<'_>, vreg: usize) -> Vec<(ProgPoint, ProgPoint)> {
+        tables.vregs.ranges[VRegId::new(vreg)]
+            .iter()
+            .map(|e| (e.range.from, e.range.to))
+            .collect()
+    }
+    fn uses_of(tables: &IonTables<'_>, vreg: usize) -> Vec<(ProgPoint, u16, OperandConstraint)> {
+        tables.vregs.ranges[VRegId::new(vreg)]
+            .iter()
+            .flat_map(|e| tables.ranges.uses[e.index].iter())
+            .map(|u| (u.pos, u.slot, u.operand.constraint()))
+            .collect()
+    }
+    fn reservations(tables: &IonTables<'_>, preg: PReg) -> Vec<(ProgPoint, ProgPoint)> {
+        let root = tables.pregs.allocations[preg.index()];
+        tables
+            .pregs
+            .trees
+            .iter(root)
+            .map(|(r, value)| {
+                assert!(value.is_invalid(), "only reservations at this stage");
+                (r.from, r.to)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn straight_line_ranges_and_uses() {
+        let func = function(
+            2,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1)), Operand::reg_use(v(0))]),
+                    ret(vec![Operand::reg_use(v(1))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, stats| {
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(1))]);
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(1), at_after(2))]);
+            assert_eq!(
+                uses_of(tables, 0),
+                vec![
+                    (at_after(0), 0, OperandConstraint::Reg),
+                    (at_before(1), 1, OperandConstraint::Reg)
+                ]
+            );
+            let lr = tables.vregs.ranges[VRegId::new(0)][0].index;
+            assert_ne!(tables.ranges.flags[lr] & range_flags::STARTS_AT_DEF, 0);
+            // Def weight: 1000 (depth 0) + 2000 (def) + 2000 (Reg).
+            let def = tables.ranges.uses[lr][0];
+            assert_eq!(def.weight, spill_weight_to_bits(5000.0));
+            assert_eq!(tables.ranges.uses_spill_weight[lr], 5000.0 + 3000.0);
+            assert_eq!(stats.initial_liverange_count, 2);
+            assert_eq!(
+                tables.vregs.class[VRegId::new(1)],
+                Some(crate::RegClass::Int)
+            );
+        });
+    }
+
+    #[test]
+    fn diamond_with_block_params() {
+        // b0 -> b1, b2 -> b3(v3); v0 lives across the diamond.
+        let func = function(
+            4,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(0))]), branch(vec![])],
+                    vec![(1, vec![]), (2, vec![])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(1))]), branch(vec![])],
+                    vec![(3, vec![v(1)])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(2))]), branch(vec![])],
+                    vec![(3, vec![v(2)])],
+                ),
+                B(
+                    vec![v(3)],
+                    vec![ret(vec![Operand::reg_use(v(3)), Operand::reg_use(v(0))])],
+                    vec![],
+                ),
+            ],
+        );
+        with_front(&func, |tables, liveness, _| {
+            let b = Block::new;
+            let v0 = VRegId::new(0);
+            assert_eq!(liveness.live_out(b(0)), &[v0]);
+            for block in 1..4 {
+                assert_eq!(liveness.live_in(b(block)), &[v0]);
+            }
+            assert!(!liveness.is_live_in(b(3), VRegId::new(3)));
+            // v0: one range from its def to its use, across all blocks.
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(6))]);
+            // Branch args live to their block's end; the param starts at entry.
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(2), at_before(4))]);
+            assert_eq!(ranges_of(tables, 3), vec![(at_before(6), at_after(6))]);
+            assert_eq!(tables.vregs.blockparam[VRegId::new(3)], b(3));
+            let outs: Vec<_> = tables
+                .blockparam_outs
+                .iter()
+                .map(|o| {
+                    (
+                        o.from_vreg.index(),
+                        o.from_block,
+                        o.to_block,
+                        o.to_vreg.index(),
+                    )
+                })
+                .collect();
+            assert_eq!(outs, vec![(1, b(1), b(3), 3), (2, b(2), b(3), 3)]);
+            let ins: Vec<_> = tables
+                .blockparam_ins
+                .iter()
+                .map(|i| (i.to_vreg.index(), i.to_block, i.from_block))
+                .collect();
+            assert_eq!(ins, vec![(3, b(3), b(1)), (3, b(3), b(2))]);
+            // v1 and v2 merge into v3's bundle; v0 stays alone.
+            let bundle_of =
+                |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];
+            assert_eq!(bundle_of(1), bundle_of(3));
+            assert_eq!(bundle_of(2), bundle_of(3));
+            assert_ne!(bundle_of(0), bundle_of(3));
+            assert_eq!(tables.bundles.ranges[bundle_of(3)].len(), 3);
+            let set = tables.bundles.spillset[bundle_of(3)];
+            assert_eq!(
+                tables.spillsets.range[set],
+                CodeRange::new(at_after(2), at_after(6))
+            );
+        });
+    }
+
+    #[test]
+    fn loop_value_live_around_back_edge() {
+        // b0 -> b1 (header) -> b2 (body) -> b1; b1 -> b3 (exit).
+        let func = function(
+            2,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(0))]), branch(vec![])],
+                    vec![(1, vec![])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_use(v(0))]), branch(vec![])],
+                    vec![(2, vec![]), (3, vec![])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(1))]), branch(vec![])],
+                    vec![(1, vec![])],
+                ),
+                B(vec![], vec![ret(vec![Operand::reg_use(v(0))])], vec![]),
+            ],
+        );
+        with_front(&func, |tables, liveness, stats| {
+            let v0 = VRegId::new(0);
+            assert!(liveness.is_live_out(Block::new(2), v0));
+            assert!(liveness.is_live_in(Block::new(2), v0));
+            assert!(liveness.is_live_in(Block::new(1), v0));
+            assert!(liveness.live_in(Block::new(0)).is_empty());
+            assert!(stats.livein_iterations >= 3);
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(6))]);
+            // The use in the loop header weighs 4× the base.
+            let lr = tables.vregs.ranges[v0][0].index;
+            let header_use = tables.ranges.uses[lr][1];
+            assert_eq!(header_use.pos, at_before(2));
+            assert_eq!(header_use.weight, spill_weight_to_bits(4000.0 + 2000.0));
+            // Dead def in the body: reserved up to the next instruction.
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(4), at_before(5))]);
+        });
+    }
+
+    #[test]
+    fn call_with_clobbers_and_fixed_args() {
+        // i2 is a call: v0 in p0, v1 in p1 (clobbered, but v1 lives on),
+        // result v2 in p0, clobbers p1 and p2.
+        let mut call = op(vec![
+            Operand::reg_fixed_use(v(0), p(0)),
+            Operand::reg_fixed_use(v(1), p(1)),
+            Operand::reg_fixed_def(v(2), p(0)),
+        ]);
+        call.clobbers = [p(1), p(2)].into_iter().collect();
+        let func = function(
+            3,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1))]),
+                    call,
+                    ret(vec![Operand::reg_use(v(1)), Operand::reg_use(v(2))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            // p1: the fixup's reservation at Before(i2), the clobber at After(i2).
+            assert_eq!(
+                reservations(tables, p(1)),
+                vec![(at_before(2), at_after(2)), (at_after(2), at_before(3))]
+            );
+            assert_eq!(
+                reservations(tables, p(2)),
+                vec![(at_after(2), at_before(3))]
+            );
+            assert!(reservations(tables, p(0)).is_empty());
+            let fixups = &tables.multi_fixed_reg_fixups;
+            assert_eq!(fixups.len(), 1);
+            assert_eq!(
+                (
+                    fixups[0].pos,
+                    fixups[0].from_slot,
+                    fixups[0].to_slot,
+                    fixups[0].to_preg
+                ),
+                (at_before(2), 1, 1, p(1))
+            );
+            assert_eq!(fixups[0].level, FixupLevel::Initial);
+            // v1's use at the call lost its constraint; v0's kept it.
+            assert!(uses_of(tables, 1).contains(&(at_before(2), 1, OperandConstraint::Any)));
+            assert!(uses_of(tables, 0).contains(&(
+                at_before(2),
+                0,
+                OperandConstraint::FixedReg(p(0))
+            )));
+            let bundle2 = tables.ranges.bundle[tables.vregs.ranges[VRegId::new(2)][0].index];
+            assert_ne!(
+                tables.bundles.props[bundle2] & crate::ion::data::bundle_props::FIXED_DEF,
+                0
+            );
+        });
+    }
+
+    #[test]
+    fn reuse_def_moves_other_inputs_late_and_merges() {
+        let func = function(
+            3,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1))]),
+                    op(vec![
+                        Operand::reg_reuse_def(v(2), 1),
+                        Operand::reg_use(v(0)),
+                        Operand::reg_use(v(1)),
+                    ]),
+                    ret(vec![Operand::reg_use(v(2))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            assert_eq!(
+                uses_of(tables, 0)[1],
+                (at_before(2), 1, OperandConstraint::Reg)
+            );
+            assert_eq!(
+                uses_of(tables, 1)[1],
+                (at_after(2), 2, OperandConstraint::Reg)
+            );
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(1), at_before(3))]);
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(2))]);
+            let bundle_of =
+                |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];
+            assert_eq!(bundle_of(0), bundle_of(2));
+            assert_ne!(bundle_of(1), bundle_of(2));
+        });
+    }
+
+    #[test]
+    fn multi_fixed_reg_use_keeps_one_and_fixes_up_the_rest() {
+        let func = function(
+            1,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    ret(vec![
+                        Operand::reg_fixed_use(v(0), p(0)),
+                        Operand::reg_fixed_use(v(0), p(1)),
+                    ]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            let fixups = &tables.multi_fixed_reg_fixups;
+            assert_eq!(fixups.len(), 1);
+            let fixup = fixups[0];
+            assert_eq!(fixup.level, FixupLevel::Secondary);
+            // Uses at one point are listed last operand first (as
+            // upstream), so the p1 use is kept and p0 gets the copy.
+            assert_eq!(fixup.to_preg, p(0));
+            assert_eq!((fixup.from_slot, fixup.to_slot), (1, 0));
+            assert_eq!(
+                reservations(tables, p(0)),
+                vec![(at_before(1), at_after(1))]
+            );
+            assert!(reservations(tables, p(1)).is_empty());
+            let constraints: Vec<_> = uses_of(tables, 0).into_iter().map(|u| u.2).collect();
+            assert!(constraints.contains(&OperandConstraint::FixedReg(p(1))));
+            assert!(constraints.contains(&OperandConstraint::Any));
+            assert!(!constraints.contains(&OperandConstraint::FixedReg(p(0))));
+        });
+    }
+
+    #[test]
+    fn weights_round_trip_through_bits() {
+        for w in [1000.0f32, 5000.0, 6000.0, 1_049_000.0] {
+            let back = spill_weight_from_bits(spill_weight_to_bits(w));
+            assert!((back - w).abs() / w < 0.01, "{w} -> {back}");
+        }
+        assert_eq!(
+            use_spill_weight(OperandConstraint::Stack, 20, false),
+            1000.0 * 4f32.powi(10)
+        );
+        assert_eq!(SLOT_NONE, u16::MAX);
+    }
+}

@@ -332,14 +332,14 @@ pub fn recompute_bundle_properties(
         } else {
             MINIMAL_BUNDLE_SPILL_WEIGHT
         }
-    } else if prio > 0 {
+    } else {
         let total: f32 = list
             .iter()
             .map(|entry| ranges.uses_spill_weight[entry.index])
             .sum();
-        ((total as u32) / prio).min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT)
-    } else {
-        0
+        (total as u32)
+            .checked_div(prio)
+            .map_or(0, |weight| weight.min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT))
     };
     if minimal {
         props |= bundle_props::MINIMAL;
@@ -358,4 +358,88 @@ pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, sta
         }
     }
     stats.merged_bundle_count = queue.len();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ion::liveranges::testing::*;
+    use crate::ion::requirement::{compute_requirement, Requirement};
+    use crate::{Operand, OperandPos};
+
+    #[test]
+    fn stack_param_does_not_merge_with_register_arg() {
+        // v0 is defined on the stack and passed to b1's param v1, which is
+        // used in a register: merging would need both at once.
+        let stack_def = Operand::new(
+            v(0),
+            OperandConstraint::Stack,
+            OperandKind::Def,
+            OperandPos::Late,
+        );
+        let func = function(
+            3,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![stack_def]), branch(vec![])],
+                    vec![(1, vec![v(0)])],
+                ),
+                B(
+                    vec![v(1)],
+                    vec![
+                        op(vec![Operand::reg_def(v(2)), Operand::reg_use(v(1))]),
+                        ret(vec![Operand::reg_use(v(2))]),
+                    ],
+                    vec![],
+                ),
+            ],
+        );
+        with_front(&func, |tables, _, _| {
+            let bundle_of =
+                |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];
+            assert_ne!(bundle_of(0), bundle_of(1));
+            let req = |b| compute_requirement(b, &tables.bundles, &tables.ranges, &tables.pregs);
+            assert_eq!(req(bundle_of(0)), Ok(Requirement::Stack));
+            assert_eq!(req(bundle_of(1)), Ok(Requirement::Register));
+            let b0 = bundle_of(0);
+            assert_ne!(tables.bundles.props[b0] & bundle_props::STACK, 0);
+            // Live to the branch: longer than its def's minimal range.
+            assert_eq!(tables.bundles.props[b0] & bundle_props::MINIMAL, 0);
+            // Stack def weighs 1000 + 2000 over [After(i0), Before(i2)).
+            assert_eq!(tables.bundles.prio[b0], 3);
+            assert_eq!(tables.bundles.spill_weight[b0], 1000);
+        });
+    }
+
+    #[test]
+    fn priority_and_spill_weight_follow_upstream_formula() {
+        let func = function(
+            2,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1)), Operand::reg_use(v(0))]),
+                    ret(vec![Operand::reg_use(v(1))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            let b = tables.ranges.bundle[tables.vregs.ranges[VRegId::new(0)][0].index];
+            // [After(i0), After(i1)): two program points.
+            assert_eq!(tables.bundles.prio[b], 2);
+            // Def 5000 + use 3000, over a length of 2.
+            assert_eq!(tables.bundles.spill_weight[b], 4000);
+            assert_eq!(tables.bundles.props[b] & bundle_props::MINIMAL, 0);
+            let set = tables.bundles.spillset[b];
+            assert_eq!(tables.spillsets.class[set], RegClass::Int);
+            let arena = Arena::new();
+            let mut queue = AllocationQueue::new_in(&arena);
+            let mut stats = Stats::default();
+            queue_bundles(&tables.bundles, &mut queue, &mut stats);
+            assert_eq!(stats.merged_bundle_count, 2);
+        });
+    }
 }

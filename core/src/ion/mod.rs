@@ -107,7 +107,24 @@ pub(crate) fn run<F: Function>(
     if let Err(violation) = tables.check_invariants() {
         panic!("Ion tables after merge: {violation}");
     }
-    // The allocation phases (process, spill slots, moves) land here.
-    let _ = (&queue, &stats);
-    Err(RegAllocError::TooManyLiveRegs)
+    // Probe / evict / split until every bundle has a register or a slot.
+    process::process_bundles(func, env, &cfg, arena, &mut tables, &mut queue, &mut stats)?;
+    #[cfg(debug_assertions)]
+    if let Err(violation) = tables.check_invariants() {
+        panic!("Ion tables after process: {violation}");
+    }
+    // Stack slots for the spill sets that need one.
+    let num_spillslots =
+        spill::allocate_spillslots(func, arena, &mut tables.spillsets, &mut tables.spillslots);
+    // Allocations, moves and the rest of the output.
+    moves::insert_moves(
+        func,
+        env,
+        &cfg,
+        arena,
+        &tables,
+        num_spillslots,
+        &mut ctx.output,
+        &mut stats,
+    )
 }

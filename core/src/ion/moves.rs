@@ -25,6 +25,7 @@
 //!      predecessor's end into the block param's ranges;
 //!    * before an instruction, from a reused input to its reusing def, and
 //!      from a multiply-fixed use to its extra fixed registers.
+//!
 //!    Edge moves go at the end of the predecessor when it has one
 //!    successor, else at the start of the successor (edges are not
 //!    critical, so one of the two holds).

@@ -142,12 +142,9 @@ impl<'a> RedundantMoveEliminator<'a> {
             return true;
         }
         let epoch = self.epoch;
-        match self.entry(to) {
-            Some(t) => {
-                *t = Tracked { epoch, value };
-                self.any_tracked = true;
-            }
-            None => {}
+        if let Some(t) = self.entry(to) {
+            *t = Tracked { epoch, value };
+            self.any_tracked = true;
         }
         false
     }

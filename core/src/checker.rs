@@ -10,7 +10,8 @@
 //!   allocation exists, has the operand's class, and satisfies its
 //!   [`OperandConstraint`] (register, stack, fixed register, reuse, limit);
 //!   the scratch register and fixed stack slots are only given to operands
-//!   that name them; spill slots are below `num_spillslots`; moves are not
+//!   that name them (a fixed stack slot may still serve an `Any` operand,
+//!   as a stack location); spill slots are below `num_spillslots`; moves are not
 //!   stack to stack.
 //! - *Values*, by forward dataflow: every use reads a location that holds
 //!   the vreg it names on every path. The abstract state maps each location
@@ -144,12 +145,6 @@ pub enum CheckerError {
         op: Operand,
         alloc: Allocation,
     },
-    /// A fixed stack slot given to an operand that does not name it.
-    AllocationIsFixedStackSlot {
-        inst: Inst,
-        op: Operand,
-        alloc: Allocation,
-    },
     /// A spill slot at or past `num_spillslots`, at `point` (an operand's
     /// or an edit's).
     SpillSlotOutOfRange {
@@ -250,10 +245,6 @@ impl fmt::Display for CheckerError {
             AllocationIsScratch { inst, op, alloc } => write!(
                 f,
                 "{inst:?}: operand `{op}` is in the scratch register {alloc}, which it does not name"
-            ),
-            AllocationIsFixedStackSlot { inst, op, alloc } => write!(
-                f,
-                "{inst:?}: operand `{op}` is in the fixed stack slot {alloc}, which it does not name"
             ),
             SpillSlotOutOfRange {
                 point,
@@ -985,13 +976,9 @@ impl<'a, F: Function> Analysis<'a, F> {
             }
         };
         match op.constraint() {
-            OperandConstraint::Any => {
-                not_named(&mut self.errors);
-                if is_fixed_stack {
-                    self.errors
-                        .push(AllocationIsFixedStackSlot { inst, op, alloc });
-                }
-            }
+            // A fixed stack slot is fine here: it is a stack location, and
+            // a vreg pinned to one elsewhere may be read or written in it.
+            OperandConstraint::Any => not_named(&mut self.errors),
             OperandConstraint::Reg => {
                 if reg.is_none() || is_fixed_stack {
                     self.errors.push(AllocationIsNotReg { inst, op, alloc });

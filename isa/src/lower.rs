@@ -1,0 +1,306 @@
+//! Lowering the IR to [`VCode`]: one vreg per IR value, one VCode block per
+//! IR block plus one edge block per conditional-branch successor (so no
+//! edge is critical and a conditional branch never carries block args),
+//! and ISA-independent machine instructions ([`MInst`]) whose register
+//! constraints each backend states through [`Backend::collect_operands`].
+//!
+//! Reads an [`ir::IrFunc`]; writes a fresh `VCode<MInst>`. Unreachable IR
+//! blocks are dropped (regalloc2's contract wants every block reachable).
+
+use crate::ir::{self, Arg, BinOp, CmpOp, IrFunc, IrInst, ShiftOp, Terminator};
+use crate::machinst::vcode::{InstRole, VCodeError};
+use crate::machinst::{MachBuffer, OperandCollector, Reg, VCode, VCodeBuilder, Writable};
+use regarena::{Block, MachineEnv, Output, PReg, PRegSet, RegClass, VReg};
+
+/// A machine instruction before ISA selection of opcodes: every backend
+/// emits each variant in its own way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MInst {
+    /// Defines the function's params in the argument registers; no code.
+    Args { dsts: Vec<Writable<Reg>> },
+    /// `dst = value`.
+    Imm { dst: Writable<Reg>, value: i64 },
+    /// `dst = lhs op rhs`.
+    Alu {
+        op: BinOp,
+        dst: Writable<Reg>,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    /// `dst = lhs op imm`; only built when [`Backend::alu_imm_ok`].
+    AluImm {
+        op: BinOp,
+        dst: Writable<Reg>,
+        lhs: Reg,
+        imm: i64,
+    },
+    /// `dst = src shift amount`.
+    Shift {
+        op: ShiftOp,
+        dst: Writable<Reg>,
+        src: Reg,
+        amount: u8,
+    },
+    /// `dst = (lhs op rhs) ? 1 : 0`.
+    Cmp {
+        op: CmpOp,
+        dst: Writable<Reg>,
+        lhs: Reg,
+        rhs: Reg,
+    },
+    /// Compare and branch to `taken` or `not_taken` (both edge blocks).
+    CondBr {
+        op: CmpOp,
+        lhs: Reg,
+        rhs: Reg,
+        taken: Block,
+        not_taken: Block,
+    },
+    /// Unconditional jump (block args live in the VCode's branch args).
+    Jump { target: Block },
+    /// Call function `callee` of the module; args and result in the ABI's
+    /// registers.
+    Call {
+        callee: usize,
+        args: Vec<Reg>,
+        ret: Writable<Reg>,
+    },
+    /// Return `value` in the ABI's return register.
+    Ret { value: Reg },
+}
+
+/// What lowering, allocation and emission need from an ISA.
+pub trait Backend {
+    /// Short name (`x64`, `aarch64`).
+    fn name(&self) -> &'static str;
+    fn machine_env(&self) -> &MachineEnv;
+    /// Integer argument registers, in order.
+    fn arg_regs(&self) -> &'static [PReg];
+    fn ret_reg(&self) -> PReg;
+    /// What a call clobbers (return register excluded).
+    fn call_clobbers(&self) -> PRegSet;
+    /// Whether `lhs op imm` has an immediate form.
+    fn alu_imm_ok(&self, op: BinOp, imm: i64) -> bool;
+    /// States `inst`'s register operands and their constraints.
+    fn collect_operands(&self, inst: &MInst, c: &mut OperandCollector<'_>);
+    /// Emits one allocated function into `buf` at its label.
+    fn emit_function(
+        &self,
+        code: &VCode<MInst>,
+        out: &Output,
+        func_labels: &[crate::machinst::MachLabel],
+        buf: &mut MachBuffer,
+    ) -> Result<(), crate::emit::EmitError>;
+}
+
+/// Why lowering failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LowerError {
+    TooManyArgs(String),
+    VCode(VCodeError),
+}
+
+impl core::fmt::Display for LowerError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LowerError::TooManyArgs(m) => write!(f, "{m}"),
+            LowerError::VCode(e) => write!(f, "malformed lowered code: {e}"),
+        }
+    }
+}
+
+fn reachable_blocks(func: &IrFunc) -> Vec<bool> {
+    let mut seen = vec![false; func.blocks.len()];
+    let mut stack = vec![0usize];
+    while let Some(b) = stack.pop() {
+        if std::mem::replace(&mut seen[b], true) {
+            continue;
+        }
+        match &func.blocks[b].term {
+            Terminator::Jump(to) => stack.push(to.block),
+            Terminator::BrIf {
+                then_to, else_to, ..
+            } => stack.extend([then_to.block, else_to.block]),
+            Terminator::Ret(_) => {}
+        }
+    }
+    seen
+}
+
+/// Lowers one IR function for `backend`.
+pub fn lower_function(backend: &dyn Backend, func: &IrFunc) -> Result<VCode<MInst>, LowerError> {
+    let nargs = backend.arg_regs().len();
+    if func.params().len() > nargs {
+        return Err(LowerError::TooManyArgs(format!(
+            "`{}` takes {} params; {} has {nargs} argument registers",
+            func.name,
+            func.params().len(),
+            backend.name()
+        )));
+    }
+    let reachable = reachable_blocks(func);
+    // VCode block numbers: reachable IR blocks first, in order; edge blocks
+    // are numbered after them as they are created.
+    let mut block_of = vec![usize::MAX; func.blocks.len()];
+    let mut order = Vec::new();
+    for (b, &r) in reachable.iter().enumerate() {
+        if r {
+            block_of[b] = order.len();
+            order.push(b);
+        }
+    }
+    let mut next_edge_block = order.len();
+    let mut next_vreg = func.num_values();
+    let vreg = |v: ir::Value| Reg::virt(v.0 as usize, RegClass::Int);
+    let vr = |v: ir::Value| VReg::new(v.0 as usize, RegClass::Int);
+
+    let mut b = VCodeBuilder::<MInst>::default();
+    // Edge blocks are built after the main blocks: (target block, args).
+    let mut edges: Vec<(usize, Vec<VReg>)> = Vec::new();
+    let push = |b: &mut VCodeBuilder<MInst>, inst: MInst, role: InstRole, clobbers: PRegSet| {
+        b.push(inst, role, clobbers, |i, c| backend.collect_operands(i, c));
+    };
+    for &ir_block in &order {
+        let block = &func.blocks[ir_block];
+        b.start_block(if ir_block == 0 {
+            Vec::new()
+        } else {
+            block.params.iter().map(|&v| vr(v)).collect()
+        });
+        if ir_block == 0 {
+            let dsts = func
+                .params()
+                .iter()
+                .map(|&p| Writable::from_reg(vreg(p)))
+                .collect();
+            push(&mut b, MInst::Args { dsts }, InstRole::Op, PRegSet::empty());
+        }
+        let mut materialize = |b: &mut VCodeBuilder<MInst>, arg: Arg| -> Reg {
+            match arg {
+                Arg::Val(v) => vreg(v),
+                Arg::Imm(value) => {
+                    let r = Reg::virt(next_vreg, RegClass::Int);
+                    next_vreg += 1;
+                    push(
+                        b,
+                        MInst::Imm {
+                            dst: Writable::from_reg(r),
+                            value,
+                        },
+                        InstRole::Op,
+                        PRegSet::empty(),
+                    );
+                    r
+                }
+            }
+        };
+        for inst in &block.insts {
+            let m = match inst {
+                IrInst::Const { dst, value } => MInst::Imm {
+                    dst: Writable::from_reg(vreg(*dst)),
+                    value: *value,
+                },
+                IrInst::Bin { op, dst, lhs, rhs } => match rhs {
+                    Arg::Imm(imm) if backend.alu_imm_ok(*op, *imm) => MInst::AluImm {
+                        op: *op,
+                        dst: Writable::from_reg(vreg(*dst)),
+                        lhs: vreg(*lhs),
+                        imm: *imm,
+                    },
+                    _ => MInst::Alu {
+                        op: *op,
+                        dst: Writable::from_reg(vreg(*dst)),
+                        lhs: vreg(*lhs),
+                        rhs: materialize(&mut b, *rhs),
+                    },
+                },
+                IrInst::Shift {
+                    op,
+                    dst,
+                    src,
+                    amount,
+                } => MInst::Shift {
+                    op: *op,
+                    dst: Writable::from_reg(vreg(*dst)),
+                    src: vreg(*src),
+                    amount: *amount,
+                },
+                IrInst::Cmp { op, dst, lhs, rhs } => MInst::Cmp {
+                    op: *op,
+                    dst: Writable::from_reg(vreg(*dst)),
+                    lhs: vreg(*lhs),
+                    rhs: materialize(&mut b, *rhs),
+                },
+                IrInst::Call { dst, callee, args } => {
+                    let m = MInst::Call {
+                        callee: *callee,
+                        args: args.iter().map(|&a| vreg(a)).collect(),
+                        ret: Writable::from_reg(vreg(*dst)),
+                    };
+                    push(&mut b, m, InstRole::Op, backend.call_clobbers());
+                    continue;
+                }
+            };
+            push(&mut b, m, InstRole::Op, PRegSet::empty());
+        }
+        match &block.term {
+            Terminator::Ret(v) => {
+                push(
+                    &mut b,
+                    MInst::Ret { value: vreg(*v) },
+                    InstRole::Ret,
+                    PRegSet::empty(),
+                );
+                b.end_block(vec![], vec![]);
+            }
+            Terminator::Jump(to) => {
+                let target = Block::new(block_of[to.block]);
+                push(
+                    &mut b,
+                    MInst::Jump { target },
+                    InstRole::Branch,
+                    PRegSet::empty(),
+                );
+                b.end_block(vec![target], vec![to.args.iter().map(|&a| vr(a)).collect()]);
+            }
+            Terminator::BrIf {
+                op,
+                lhs,
+                rhs,
+                then_to,
+                else_to,
+            } => {
+                let rhs = materialize(&mut b, *rhs);
+                let mut edge = |to: &ir::BlockCall| {
+                    edges.push((block_of[to.block], to.args.iter().map(|&a| vr(a)).collect()));
+                    next_edge_block += 1;
+                    Block::new(next_edge_block - 1)
+                };
+                let taken = edge(then_to);
+                let not_taken = edge(else_to);
+                let m = MInst::CondBr {
+                    op: *op,
+                    lhs: vreg(*lhs),
+                    rhs,
+                    taken,
+                    not_taken,
+                };
+                push(&mut b, m, InstRole::Branch, PRegSet::empty());
+                b.end_block(vec![taken, not_taken], vec![vec![], vec![]]);
+            }
+        }
+    }
+    for (target, args) in edges {
+        b.start_block(Vec::new());
+        let target = Block::new(target);
+        push(
+            &mut b,
+            MInst::Jump { target },
+            InstRole::Branch,
+            PRegSet::empty(),
+        );
+        b.end_block(vec![target], vec![args]);
+    }
+    b.set_num_vregs(next_vreg);
+    b.finish().map_err(LowerError::VCode)
+}

@@ -12,5 +12,8 @@ pub mod ir;
 pub mod lower;
 pub mod machinst;
 pub mod x64;
+pub mod aarch64;
+pub mod exec;
+pub mod compile;
 
 pub use regarena::{MachineEnv, PReg, PRegSet, RegClass};

@@ -41,7 +41,11 @@ impl Target {
 
 /// The function a run starts at: `main` if present, else the first.
 pub fn entry_function(module: &ir::Module) -> Option<usize> {
-    module.func_index("main").or(if module.funcs.is_empty() { None } else { Some(0) })
+    module.func_index("main").or(if module.funcs.is_empty() {
+        None
+    } else {
+        Some(0)
+    })
 }
 
 /// Compiles `module` for `target` and runs its entry function on `args`.
@@ -61,7 +65,10 @@ pub fn run_module(module: &ir::Module, target: Target, args: &[i64]) -> Result<i
 /// Writes each function's allocated instructions, edits and code bytes.
 pub fn write_listing(compiled: &CompiledModule, out: &mut dyn Write) -> std::io::Result<()> {
     for (i, f) in compiled.funcs.iter().enumerate() {
-        let end = compiled.funcs.get(i + 1).map_or(compiled.code.len() as u32, |n| n.offset);
+        let end = compiled
+            .funcs
+            .get(i + 1)
+            .map_or(compiled.code.len() as u32, |n| n.offset);
         writeln!(
             out,
             "fn {} @ {:#x} ({} bytes, {} spill slots)",
@@ -76,10 +83,17 @@ pub fn write_listing(compiled: &CompiledModule, out: &mut dyn Write) -> std::io:
             for item in f.output.block_insts_and_edits(&f.vcode, block) {
                 match item {
                     InstOrEdit::Inst(inst) => {
-                        let allocs: Vec<String> = f.output.inst_allocs(inst).iter().map(|a| a.to_string()).collect();
+                        let allocs: Vec<String> = f
+                            .output
+                            .inst_allocs(inst)
+                            .iter()
+                            .map(|a| a.to_string())
+                            .collect();
                         writeln!(out, "    {:?}  [{}]", f.vcode.inst(inst), allocs.join(", "))?;
                     }
-                    InstOrEdit::Edit(Edit::Move { from, to }) => writeln!(out, "    move {to} <- {from}")?,
+                    InstOrEdit::Edit(Edit::Move { from, to }) => {
+                        writeln!(out, "    move {to} <- {from}")?
+                    }
                 }
             }
         }
@@ -93,18 +107,24 @@ pub fn write_listing(compiled: &CompiledModule, out: &mut dyn Write) -> std::io:
 
 /// The `compile` subcommand: `run_args` = `Some(args)` for `--run`.
 /// Prints the listing, or the entry function's result, to `out`.
-pub fn run_cli(file: &Path, target: &str, run_args: Option<&[i64]>, out: &mut dyn Write) -> Result<(), String> {
+pub fn run_cli(
+    file: &Path,
+    target: &str,
+    run_args: Option<&[i64]>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let target: Target = target.parse()?;
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let module = ir::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?;
     let result = match run_args {
         Some(args) => {
-            let value = run_module(&module, target, args).map_err(|e| format!("{}: {e}", file.display()))?;
+            let value = run_module(&module, target, args)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             writeln!(out, "{value}")
         }
         None => {
-            let compiled =
-                compile_module(&*target.backend(), &module).map_err(|e| format!("{}: {e}", file.display()))?;
+            let compiled = compile_module(&*target.backend(), &module)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             write_listing(&compiled, out)
         }
     };

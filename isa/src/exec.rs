@@ -53,7 +53,9 @@ pub unsafe fn run_x64(code: &[u8], entry: u32, args: &[i64]) -> Result<i64, Exec
         return Err(ExecError::TooManyArgs(args.len()));
     }
     if entry as usize >= code.len() {
-        return Err(ExecError::Unsupported(format!("entry {entry} outside the code")));
+        return Err(ExecError::Unsupported(format!(
+            "entry {entry} outside the code"
+        )));
     }
     let len = code.len().max(1);
     let map = libc::mmap(
@@ -87,7 +89,9 @@ pub unsafe fn run_x64(code: &[u8], entry: u32, args: &[i64]) -> Result<i64, Exec
 /// Always safe; present so callers compile on every host.
 #[cfg(not(all(target_arch = "x86_64", unix)))]
 pub unsafe fn run_x64(_code: &[u8], _entry: u32, _args: &[i64]) -> Result<i64, ExecError> {
-    Err(ExecError::Unsupported("x64 code runs only on an x86_64 host".into()))
+    Err(ExecError::Unsupported(
+        "x64 code runs only on an x86_64 host".into(),
+    ))
 }
 
 const LOAD_ADDR: u64 = 0x40_0000;
@@ -125,7 +129,9 @@ pub fn aarch64_elf(code: &[u8], entry: u32, args: &[i64]) -> Result<Vec<u8>, Exe
     a64::mov_imm(&mut stub, 0, 0);
     a64::mov_imm(&mut stub, 8, 93); // exit
     a64::svc(&mut stub, 0);
-    let stub = stub.finish().map_err(|e| ExecError::Unsupported(e.to_string()))?;
+    let stub = stub
+        .finish()
+        .map_err(|e| ExecError::Unsupported(e.to_string()))?;
 
     let total = header + code.len() + stub.len();
     let entry_addr = LOAD_ADDR + (header + code.len()) as u64;
@@ -144,7 +150,7 @@ pub fn aarch64_elf(code: &[u8], entry: u32, args: &[i64]) -> Result<Vec<u8>, Exe
     elf.extend_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
     elf.extend_from_slice(&1u16.to_le_bytes()); // phnum
     elf.extend_from_slice(&[0; 6]); // shentsize, shnum, shstrndx
-    // Program header: one PT_LOAD, R+X, the whole file.
+                                    // Program header: one PT_LOAD, R+X, the whole file.
     elf.extend_from_slice(&1u32.to_le_bytes());
     elf.extend_from_slice(&5u32.to_le_bytes());
     elf.extend_from_slice(&0u64.to_le_bytes());
@@ -214,7 +220,10 @@ pub fn run_aarch64(code: &[u8], entry: u32, args: &[i64]) -> Result<i64, ExecErr
     let _ = std::fs::remove_file(&path);
     if !status.success() || stdout.len() != 8 {
         let mut stderr = String::new();
-        child.stderr.take().map(|mut s| s.read_to_string(&mut stderr));
+        child
+            .stderr
+            .take()
+            .map(|mut s| s.read_to_string(&mut stderr));
         return Err(ExecError::Failed(format!(
             "qemu exited with {status}, {} bytes of output; {stderr}",
             stdout.len()

@@ -7,13 +7,13 @@
 //! Register types (`PReg`, `VReg`, `Operand`, `MachineEnv`, ...) come from
 //! `regarena`; this crate defines none of its own.
 
+pub mod aarch64;
+pub mod compile;
 pub mod emit;
+pub mod exec;
 pub mod ir;
 pub mod lower;
 pub mod machinst;
 pub mod x64;
-pub mod aarch64;
-pub mod exec;
-pub mod compile;
 
 pub use regarena::{MachineEnv, PReg, PRegSet, RegClass};

@@ -47,13 +47,19 @@ fn output(per_inst: Vec<Vec<Allocation>>, edits: Vec<(ProgPoint, Edit)>, slots: 
 fn emit(backend: &dyn Backend, out: &Output) -> Vec<u8> {
     let module = ir::parse(SRC).unwrap();
     let code = lower_function(backend, &module.funcs[0]).unwrap();
-    let per_inst: Vec<usize> = (0..code.num_insts()).map(|i| code.inst_operands(Inst::new(i)).len()).collect();
-    let given: Vec<usize> = (0..code.num_insts()).map(|i| out.inst_allocs(Inst::new(i)).len()).collect();
+    let per_inst: Vec<usize> = (0..code.num_insts())
+        .map(|i| code.inst_operands(Inst::new(i)).len())
+        .collect();
+    let given: Vec<usize> = (0..code.num_insts())
+        .map(|i| out.inst_allocs(Inst::new(i)).len())
+        .collect();
     assert_eq!(per_inst, given, "hand allocation must cover every operand");
     let mut buf = MachBuffer::new();
     let label = buf.get_label();
     buf.bind_label(label);
-    backend.emit_function(&code, out, &[label], &mut buf).unwrap();
+    backend
+        .emit_function(&code, out, &[label], &mut buf)
+        .unwrap();
     buf.finish().unwrap()
 }
 
@@ -63,7 +69,12 @@ fn x64_hand_allocated_code_runs_natively() {
     // insts: Args[a,b] ; add (use a, use b, reuse-def s) ; imul-imm (use s, def t) ; ret (use t)
     let i = |n| Inst::new(n);
     let out = output(
-        vec![vec![r(RDI), r(RSI)], vec![r(RAX), r(RSI), r(RAX)], vec![r(RCX), r(RBX)], vec![r(RAX)]],
+        vec![
+            vec![r(RDI), r(RSI)],
+            vec![r(RAX), r(RSI), r(RAX)],
+            vec![r(RCX), r(RBX)],
+            vec![r(RAX)],
+        ],
         vec![
             mv(ProgPoint::before(i(1)), r(RDI), r(RAX)),
             mv(ProgPoint::after(i(1)), r(RAX), st(0)),

@@ -16,7 +16,9 @@ use crate::emit::{alloc_reg, used_regs_among, EmitError};
 use crate::ir::{BinOp, CmpOp, ShiftOp};
 use crate::lower::{Backend, MInst};
 use crate::machinst::{MachBuffer, MachLabel, OperandCollector, VCode};
-use regarena::{Allocation, Block, Edit, Function, InstOrEdit, MachineEnv, Output, PReg, PRegSet, RegClass};
+use regarena::{
+    Allocation, Block, Edit, Function, InstOrEdit, MachineEnv, Output, PReg, PRegSet, RegClass,
+};
 
 /// The AAPCS64 backend.
 pub struct Aarch64 {
@@ -93,10 +95,16 @@ fn adjust_sp(buf: &mut MachBuffer, sub: bool, bytes: u32) {
 }
 
 fn ls(buf: &mut MachBuffer, load: bool, w: LsWidth, rt: u8, offset: u32) -> Result<(), EmitError> {
-    enc::load_store(buf, load, w, rt, SP_OR_ZR, offset).ok_or(EmitError::FrameTooLarge(offset as usize / 8))
+    enc::load_store(buf, load, w, rt, SP_OR_ZR, offset)
+        .ok_or(EmitError::FrameTooLarge(offset as usize / 8))
 }
 
-fn emit_move(buf: &mut MachBuffer, frame: &Frame, from: Allocation, to: Allocation) -> Result<(), EmitError> {
+fn emit_move(
+    buf: &mut MachBuffer,
+    frame: &Frame,
+    from: Allocation,
+    to: Allocation,
+) -> Result<(), EmitError> {
     match (from.as_reg(), from.as_stack(), to.as_reg(), to.as_stack()) {
         (Some(f), _, Some(t), _) if f == t => {}
         (Some(f), _, Some(t), _) => match f.class() {
@@ -125,13 +133,28 @@ fn save_restore(buf: &mut MachBuffer, load: bool, regs: &[PReg]) {
         let class = pair[0].class();
         match pair {
             [a, b] if class == RegClass::Int && b.class() == RegClass::Int => {
-                enc::load_store_pair(buf, load, PairMode::Offset, hw(*a), hw(*b), SP_OR_ZR, offset)
-                    .expect("save area within stp range");
+                enc::load_store_pair(
+                    buf,
+                    load,
+                    PairMode::Offset,
+                    hw(*a),
+                    hw(*b),
+                    SP_OR_ZR,
+                    offset,
+                )
+                .expect("save area within stp range");
             }
             _ => {
                 for (k, reg) in pair.iter().enumerate() {
-                    enc::load_store(buf, load, width(reg.class()), hw(*reg), SP_OR_ZR, offset as u32 + 8 * k as u32)
-                        .expect("save area within ldr range");
+                    enc::load_store(
+                        buf,
+                        load,
+                        width(reg.class()),
+                        hw(*reg),
+                        SP_OR_ZR,
+                        offset as u32 + 8 * k as u32,
+                    )
+                    .expect("save area within ldr range");
                 }
             }
         }
@@ -206,11 +229,13 @@ impl Backend for Aarch64 {
         let frame = Frame::new(saved, out.num_spillslots)?;
 
         adjust_sp(buf, true, frame.size);
-        enc::load_store_pair(buf, false, PairMode::Offset, hw(FP), hw(LR), SP_OR_ZR, 0).expect("offset 0");
+        enc::load_store_pair(buf, false, PairMode::Offset, hw(FP), hw(LR), SP_OR_ZR, 0)
+            .expect("offset 0");
         enc::add_sub_imm(buf, false, hw(FP), SP_OR_ZR, 0).expect("mov x29, sp");
         save_restore(buf, false, &frame.saved);
 
-        let block_labels: Vec<MachLabel> = (0..code.num_blocks()).map(|_| buf.get_label()).collect();
+        let block_labels: Vec<MachLabel> =
+            (0..code.num_blocks()).map(|_| buf.get_label()).collect();
         for b in 0..code.num_blocks() {
             buf.bind_label(block_labels[b]);
             let next = Block::new(b + 1);
@@ -240,8 +265,9 @@ impl Backend for Aarch64 {
                     }
                     MInst::AluImm { op, imm, .. } => {
                         let sub = *op == BinOp::Sub;
-                        enc::add_sub_imm(buf, sub, r(1)?, r(0)?, *imm as u64)
-                            .ok_or_else(|| EmitError::BadAllocation(format!("immediate {imm} not encodable")))?;
+                        enc::add_sub_imm(buf, sub, r(1)?, r(0)?, *imm as u64).ok_or_else(|| {
+                            EmitError::BadAllocation(format!("immediate {imm} not encodable"))
+                        })?;
                     }
                     MInst::Shift { op, amount, .. } => {
                         let (dst, src) = (r(1)?, r(0)?);
@@ -253,7 +279,8 @@ impl Backend for Aarch64 {
                                 ShiftOp::Shr => ShiftImm::Lsr,
                                 ShiftOp::Sar => ShiftImm::Asr,
                             };
-                            enc::shift_imm(buf, op, dst, src, *amount).expect("parser bounds amounts to 0..64");
+                            enc::shift_imm(buf, op, dst, src, *amount)
+                                .expect("parser bounds amounts to 0..64");
                         }
                     }
                     MInst::Cmp { op, .. } => {
@@ -261,7 +288,10 @@ impl Backend for Aarch64 {
                         enc::cset(buf, r(2)?, cond(*op));
                     }
                     MInst::CondBr {
-                        op, taken, not_taken, ..
+                        op,
+                        taken,
+                        not_taken,
+                        ..
                     } => {
                         enc::cmp_rr(buf, r(0)?, r(1)?);
                         enc::b_cond(buf, cond(*op), block_labels[taken.index()]);
@@ -277,8 +307,16 @@ impl Backend for Aarch64 {
                     MInst::Call { callee, .. } => enc::bl(buf, func_labels[*callee]),
                     MInst::Ret { .. } => {
                         save_restore(buf, true, &frame.saved);
-                        enc::load_store_pair(buf, true, PairMode::Offset, hw(FP), hw(LR), SP_OR_ZR, 0)
-                            .expect("offset 0");
+                        enc::load_store_pair(
+                            buf,
+                            true,
+                            PairMode::Offset,
+                            hw(FP),
+                            hw(LR),
+                            SP_OR_ZR,
+                            0,
+                        )
+                        .expect("offset 0");
                         adjust_sp(buf, false, frame.size);
                         enc::ret(buf);
                     }

@@ -253,7 +253,14 @@ impl LsWidth {
 }
 
 /// `ldr/str rt, [rn, #offset]` with the unsigned scaled 12-bit offset.
-pub fn load_store(buf: &mut MachBuffer, load: bool, width: LsWidth, rt: u8, rn: u8, offset: u32) -> Option<()> {
+pub fn load_store(
+    buf: &mut MachBuffer,
+    load: bool,
+    width: LsWidth,
+    rt: u8,
+    rn: u8,
+    offset: u32,
+) -> Option<()> {
     let scale = width.bytes();
     if offset % scale != 0 || offset / scale >= 4096 {
         return None;
@@ -300,7 +307,15 @@ pub fn load_store_pair(
         PairMode::PreIndex => 0b11,
     };
     let imm7 = ((offset / 8) as u32) & 0x7f;
-    buf.put4(0xa800_0000 | mode_bits << 23 | (load as u32) << 22 | imm7 << 15 | r(rt2) << 10 | r(rn) << 5 | r(rt));
+    buf.put4(
+        0xa800_0000
+            | mode_bits << 23
+            | (load as u32) << 22
+            | imm7 << 15
+            | r(rt2) << 10
+            | r(rn) << 5
+            | r(rt),
+    );
     Some(())
 }
 
@@ -327,7 +342,10 @@ mod tests {
         assert_eq!(word(|b| mov_rr(b, 0, 1)), 0xaa01_03e0);
         assert_eq!(word(|b| ret(b)), 0xd65f_03c0);
         assert_eq!(word(|b| cset(b, 0, Cond::Eq)), 0x9a9f_17e0);
-        assert_eq!(word(|b| load_store(b, true, LsWidth::X, 0, 31, 8).unwrap()), 0xf940_07e0);
+        assert_eq!(
+            word(|b| load_store(b, true, LsWidth::X, 0, 31, 8).unwrap()),
+            0xf940_07e0
+        );
         assert_eq!(
             word(|b| load_store_pair(b, false, PairMode::PreIndex, 29, 30, 31, -16).unwrap()),
             0xa9bf_7bfd

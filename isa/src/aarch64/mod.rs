@@ -33,7 +33,16 @@ pub const EMIT_TMP: PReg = xreg(17);
 /// The platform register: never allocated or written.
 pub const PLATFORM: PReg = xreg(18);
 
-pub const ARG_REGS: [PReg; 8] = [xreg(0), xreg(1), xreg(2), xreg(3), xreg(4), xreg(5), xreg(6), xreg(7)];
+pub const ARG_REGS: [PReg; 8] = [
+    xreg(0),
+    xreg(1),
+    xreg(2),
+    xreg(3),
+    xreg(4),
+    xreg(5),
+    xreg(6),
+    xreg(7),
+];
 pub const RET_REG: PReg = xreg(0);
 
 const fn range(from: usize, to: usize, class: RegClass) -> PRegSet {
@@ -105,6 +114,10 @@ mod tests {
         assert_eq!(floats.len(), 31);
         assert!(!floats.contains(SCRATCH_V));
         let clobbers = call_clobbers(&[RET_REG]);
-        assert!(!clobbers.contains(RET_REG) && clobbers.contains(xreg(1)) && !clobbers.contains(xreg(19)));
+        assert!(
+            !clobbers.contains(RET_REG)
+                && clobbers.contains(xreg(1))
+                && !clobbers.contains(xreg(19))
+        );
     }
 }

@@ -9,7 +9,9 @@ use crate::ir::Module;
 use crate::lower::{lower_function, Backend, LowerError, MInst};
 use crate::machinst::buffer::BufferError;
 use crate::machinst::{MachBuffer, VCode};
-use regarena::{Allocation, Edit, Output, PReg, PRegSet, RegAllocError, RegallocOptions};
+use regarena::{
+    Allocation, Edit, MachineEnv, Output, PReg, PRegSet, RegAllocError, RegallocOptions,
+};
 
 /// Why emission of allocated code failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,20 +76,34 @@ impl CompiledModule {
     }
 }
 
-/// Lowers, allocates and emits every function of `module`.
+/// Lowers, allocates with `regarena::run` and emits every function of
+/// `module`.
 pub fn compile_module(
     backend: &dyn Backend,
     module: &Module,
+) -> Result<CompiledModule, CompileError> {
+    let options = RegallocOptions {
+        validate_ssa: true,
+        ..RegallocOptions::default()
+    };
+    compile_module_with(backend, module, |vcode, env| {
+        regarena::run(vcode, env, &options)
+    })
+}
+
+/// [`compile_module`] with the allocator supplied by the caller (any
+/// implementation of regalloc2's contract), so tools can run the same
+/// programs through two allocators and compare.
+pub fn compile_module_with(
+    backend: &dyn Backend,
+    module: &Module,
+    mut allocate: impl FnMut(&VCode<MInst>, &MachineEnv) -> Result<Output, RegAllocError>,
 ) -> Result<CompiledModule, CompileError> {
     let mut lowered = Vec::new();
     for func in &module.funcs {
         let vcode =
             lower_function(backend, func).map_err(|e| CompileError::Lower(func.name.clone(), e))?;
-        let options = RegallocOptions {
-            validate_ssa: true,
-            ..RegallocOptions::default()
-        };
-        let output = regarena::run(&vcode, backend.machine_env(), &options)
+        let output = allocate(&vcode, backend.machine_env())
             .map_err(|e| CompileError::RegAlloc(func.name.clone(), e))?;
         lowered.push((func.name.clone(), vcode, output));
     }

@@ -20,6 +20,7 @@
 //! `call f(args)`. Terminators: `jump b(args)`, `br_if CC x, y, b1(args),
 //! b2(args)`, `ret x`. At most [`MAX_ARGS`] parameters per function.
 
+pub mod gen;
 pub mod interp;
 pub mod parse;
 

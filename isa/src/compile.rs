@@ -130,3 +130,39 @@ pub fn run_cli(
     };
     result.map_err(|e| format!("writing output: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_errors_name_the_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("regarena-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.ir");
+        std::fs::write(
+            &path,
+            "fn f(a) {\nentry:\n    b = frob a, 1\n    ret b\n}\n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let err = run_cli(&path, "x64", None, &mut out).unwrap_err();
+        assert!(
+            err.contains("bad.ir") && err.contains("line 3") && err.contains("frob"),
+            "{err}"
+        );
+        let err = run_cli(&path, "sparc", None, &mut out).unwrap_err();
+        assert!(err.contains("sparc"), "{err}");
+        let err = run_cli(&dir.join("missing.ir"), "aarch64", Some(&[1]), &mut out).unwrap_err();
+        assert!(err.contains("missing.ir"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn machine_envs_are_const() {
+        const X64_ENV: regarena::MachineEnv = crate::x64::machine_env();
+        const A64_ENV: regarena::MachineEnv = crate::aarch64::machine_env();
+        assert_eq!(X64_ENV, *X64::default().machine_env());
+        assert_eq!(A64_ENV, *Aarch64::default().machine_env());
+    }
+}

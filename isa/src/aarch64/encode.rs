@@ -340,7 +340,7 @@ mod tests {
         // Reference words from the Arm ARM / any assembler.
         assert_eq!(word(|b| alu_rrr(b, AluRRR::Add, 0, 1, 2)), 0x8b02_0020);
         assert_eq!(word(|b| mov_rr(b, 0, 1)), 0xaa01_03e0);
-        assert_eq!(word(|b| ret(b)), 0xd65f_03c0);
+        assert_eq!(word(ret), 0xd65f_03c0);
         assert_eq!(word(|b| cset(b, 0, Cond::Eq)), 0x9a9f_17e0);
         assert_eq!(
             word(|b| load_store(b, true, LsWidth::X, 0, 31, 8).unwrap()),

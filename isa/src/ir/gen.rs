@@ -18,7 +18,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -26,10 +26,10 @@ impl Rng {
     }
     /// Uniform in `lo..hi` (`hi > lo`).
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo) as u64) as usize
+        lo + (self.next_u64() % (hi - lo) as u64) as usize
     }
     pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        self.next_u64() % 100 < percent
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.range(0, items.len())]
@@ -74,7 +74,7 @@ impl Writer {
                 7 => format!("    {dst} = {} {a}, {b}", rng.pick(&CMP)),
                 8 => format!(
                     "    {dst} = const {}",
-                    rng.next() as i64 >> rng.range(0, 64)
+                    rng.next_u64() as i64 >> rng.range(0, 64)
                 ),
                 _ if !helpers.is_empty() => {
                     let h = rng.range(0, helpers.len());
@@ -207,7 +207,7 @@ pub fn program(seed: u64) -> Program {
     w.line("}");
 
     let args = (0..arity)
-        .map(|_| (rng.next() as i64) >> rng.range(0, 64))
+        .map(|_| (rng.next_u64() as i64) >> rng.range(0, 64))
         .collect();
     Program { text: w.text, args }
 }

@@ -62,8 +62,13 @@ pub fn run_module(module: &ir::Module, target: Target, args: &[i64]) -> Result<i
     .map_err(|e| e.to_string())
 }
 
-/// Writes each function's allocated instructions, edits and code bytes.
-pub fn write_listing(compiled: &CompiledModule, out: &mut dyn Write) -> std::io::Result<()> {
+/// Writes each function's allocated instructions and edits, then its
+/// code disassembled.
+pub fn write_listing(
+    compiled: &CompiledModule,
+    target: Target,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for (i, f) in compiled.funcs.iter().enumerate() {
         let end = compiled
             .funcs
@@ -97,9 +102,16 @@ pub fn write_listing(compiled: &CompiledModule, out: &mut dyn Write) -> std::io:
                 }
             }
         }
-        for chunk in compiled.code[f.offset as usize..end as usize].chunks(16) {
-            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            writeln!(out, "  {}", hex.join(" "))?;
+        let code = &compiled.code[f.offset as usize..end as usize];
+        for line in crate::disasm::disassemble(target, code, f.offset) {
+            let hex: Vec<String> = line.bytes.iter().map(|b| format!("{b:02x}")).collect();
+            writeln!(
+                out,
+                "  {:6x}:  {:<30} {}",
+                line.offset,
+                hex.join(" "),
+                line.text
+            )?;
         }
     }
     Ok(())
@@ -125,7 +137,7 @@ pub fn run_cli(
         None => {
             let compiled = compile_module(&*target.backend(), &module)
                 .map_err(|e| format!("{}: {e}", file.display()))?;
-            write_listing(&compiled, out)
+            write_listing(&compiled, target, out)
         }
     };
     result.map_err(|e| format!("writing output: {e}"))

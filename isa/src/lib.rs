@@ -9,6 +9,7 @@
 
 pub mod aarch64;
 pub mod compile;
+pub mod disasm;
 pub mod emit;
 pub mod exec;
 pub mod ir;

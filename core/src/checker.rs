@@ -20,7 +20,10 @@ pub struct Checker<'a, F: Function> {
 
 impl<'a, F: Function> Checker<'a, F> {
     pub fn new(f: &'a F, machine_env: &'a MachineEnv) -> Self {
-        Checker { _f: f, _env: machine_env }
+        Checker {
+            _f: f,
+            _env: machine_env,
+        }
     }
     pub fn prepare(&mut self, _out: &Output) {
         todo!("checker")

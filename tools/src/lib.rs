@@ -1,5 +1,6 @@
 //! The library behind the `regarena` command: corpus reading, conversion
 //! to and from upstream regalloc2, and the commands themselves.
 
+pub mod commands;
 pub mod corpus;
 pub mod upstream;

@@ -99,6 +99,7 @@ pub fn compile_module_with(
     module: &Module,
     mut allocate: impl FnMut(&VCode<MInst>, &MachineEnv) -> Result<Output, RegAllocError>,
 ) -> Result<CompiledModule, CompileError> {
+    crate::lower::check_module(module).map_err(|(name, e)| CompileError::Lower(name, e))?;
     let mut lowered = Vec::new();
     for func in &module.funcs {
         let vcode =

@@ -97,13 +97,16 @@ pub trait Backend {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LowerError {
     TooManyArgs(String),
+    /// A call or branch names nothing, or passes the wrong count; or a
+    /// value is out of range.
+    BadCall(String),
     VCode(VCodeError),
 }
 
 impl core::fmt::Display for LowerError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            LowerError::TooManyArgs(m) => write!(f, "{m}"),
+            LowerError::TooManyArgs(m) | LowerError::BadCall(m) => write!(f, "{m}"),
             LowerError::VCode(e) => write!(f, "malformed lowered code: {e}"),
         }
     }
@@ -127,6 +130,84 @@ fn reachable_blocks(func: &IrFunc) -> Vec<bool> {
     seen
 }
 
+/// Checks what lowering indexes by: every call names a function of
+/// `module` with the right number of arguments, every branch a non-entry
+/// block of its function with the right number of args, every value is in
+/// range. The parser guarantees all of it for text; modules built in code
+/// may not.
+pub fn check_module(module: &ir::Module) -> Result<(), (String, LowerError)> {
+    for func in &module.funcs {
+        let bad = |m: String| Err((func.name.clone(), LowerError::BadCall(m)));
+        if func.blocks.is_empty() {
+            return bad("no blocks".into());
+        }
+        let nvalues = func.num_values() as u32;
+        for block in &func.blocks {
+            let mut targets = Vec::new();
+            let mut values: Vec<ir::Value> = block.params.clone();
+            match &block.term {
+                Terminator::Jump(to) => targets.push(to),
+                Terminator::BrIf {
+                    lhs,
+                    then_to,
+                    else_to,
+                    ..
+                } => {
+                    values.push(*lhs);
+                    targets.extend([then_to, else_to]);
+                }
+                Terminator::Ret(v) => values.push(*v),
+            }
+            for to in targets {
+                let arity = func.blocks.get(to.block).map(|b| b.params.len());
+                if to.block == 0 || arity != Some(to.args.len()) {
+                    return bad(format!(
+                        "branch to block #{} with {} args",
+                        to.block,
+                        to.args.len()
+                    ));
+                }
+                values.extend(&to.args);
+            }
+            for inst in &block.insts {
+                match inst {
+                    IrInst::Const { dst, .. } => values.push(*dst),
+                    IrInst::Bin { dst, lhs, .. } | IrInst::Cmp { dst, lhs, .. } => {
+                        values.extend([*dst, *lhs])
+                    }
+                    IrInst::Shift { dst, src, .. } => values.extend([*dst, *src]),
+                    IrInst::Call { dst, args, .. } => {
+                        values.push(*dst);
+                        values.extend(args);
+                    }
+                }
+                if let IrInst::Bin {
+                    rhs: Arg::Val(v), ..
+                }
+                | IrInst::Cmp {
+                    rhs: Arg::Val(v), ..
+                } = inst
+                {
+                    values.push(*v);
+                }
+            }
+            if values.iter().any(|v| v.0 >= nvalues) {
+                return bad("a value out of range".into());
+            }
+        }
+        for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+            if let IrInst::Call { callee, args, .. } = inst {
+                let arity = module.funcs.get(*callee).map(|c| c.params().len());
+                if arity != Some(args.len()) {
+                    let m = format!("call to function #{callee} with {} args", args.len());
+                    return Err((func.name.clone(), LowerError::BadCall(m)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Lowers one IR function for `backend`.
 pub fn lower_function(backend: &dyn Backend, func: &IrFunc) -> Result<VCode<MInst>, LowerError> {
     let nargs = backend.arg_regs().len();
@@ -135,6 +216,17 @@ pub fn lower_function(backend: &dyn Backend, func: &IrFunc) -> Result<VCode<MIns
             "`{}` takes {} params; {} has {nargs} argument registers",
             func.name,
             func.params().len(),
+            backend.name()
+        )));
+    }
+    let too_many_call_args = func.blocks.iter().flat_map(|b| &b.insts).any(|i| match i {
+        IrInst::Call { args, .. } => args.len() > nargs,
+        _ => false,
+    });
+    if too_many_call_args {
+        return Err(LowerError::TooManyArgs(format!(
+            "`{}` makes a call with more than the {nargs} argument registers of {}",
+            func.name,
             backend.name()
         )));
     }
@@ -388,6 +480,28 @@ mod tests {
                 OperandConstraint::FixedReg(backend.ret_reg())
             );
         }
+    }
+
+    #[test]
+    fn malformed_modules_are_refused_not_indexed() {
+        let good = crate::ir::parse("fn f(a) {\nentry:\n    b = add a, 1\n    ret b\n}\n").unwrap();
+        assert!(check_module(&good).is_ok());
+        let mut bad = good.clone();
+        bad.funcs[0].blocks[0].insts.push(IrInst::Call {
+            dst: ir::Value(1),
+            callee: 9,
+            args: vec![],
+        });
+        assert!(check_module(&bad).is_err());
+        let mut bad = good.clone();
+        bad.funcs[0].blocks[0].term = Terminator::Ret(ir::Value(99));
+        assert!(check_module(&bad).is_err());
+        let mut bad = good;
+        bad.funcs[0].blocks[0].term = Terminator::Jump(ir::BlockCall {
+            block: 3,
+            args: vec![],
+        });
+        assert!(crate::emit::compile_module(&X64::default(), &bad).is_err());
     }
 
     #[test]

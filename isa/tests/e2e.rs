@@ -115,3 +115,30 @@ fn fib_example_computes_6765_on_both_isas() {
         println!("SKIP aarch64 fib: qemu-aarch64-static not found");
     }
 }
+
+#[test]
+fn compile_cli_runs_fib_and_prints_a_listing() {
+    let fib = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fib.ir");
+    let mut out = Vec::new();
+    regarena_isa::compile::run_cli(&fib, "x64", Some(&[20]), &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "6765\n");
+    if regarena_isa::exec::qemu_aarch64().is_some() {
+        let mut out = Vec::new();
+        regarena_isa::compile::run_cli(&fib, "aarch64", Some(&[20]), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "6765\n");
+    }
+    let mut out = Vec::new();
+    regarena_isa::compile::run_cli(&fib, "aarch64", None, &mut out).unwrap();
+    let listing = String::from_utf8(out).unwrap();
+    assert!(
+        listing.contains("fn fib_rec @") && listing.contains("bl "),
+        "{listing}"
+    );
+    let mut out = Vec::new();
+    regarena_isa::compile::run_cli(&fib, "x64", None, &mut out).unwrap();
+    let listing = String::from_utf8(out).unwrap();
+    assert!(
+        listing.contains("fn main @") && listing.contains("call "),
+        "{listing}"
+    );
+}

@@ -11,7 +11,14 @@ use regarena_isa::emit::compile_module;
 use regarena_isa::exec;
 use regarena_isa::ir::{self, gen};
 
-const PROGRAMS: u64 = 220;
+/// Programs per ISA; `REGARENA_E2E_PROGRAMS=n` runs more (or fewer, but
+/// the tests demand at least 200).
+fn programs() -> u64 {
+    std::env::var("REGARENA_E2E_PROGRAMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(220)
+}
 const FUEL: u64 = 10_000_000;
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
@@ -26,7 +33,8 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 fn run_all(target: Target) -> usize {
     let mut ran = 0;
     let mut failures = Vec::new();
-    for seed in 0..PROGRAMS {
+    let count = programs();
+    for seed in 0..count {
         let p = gen::program(seed);
         let module = ir::parse(&p.text).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let main = module.func_index("main").unwrap();
@@ -65,17 +73,17 @@ fn run_all(target: Target) -> usize {
         }
     }
     let spilling = SPILLING_FUNCS.with(|c| c.replace(0));
-    println!("{target:?}: {ran} of {PROGRAMS} generated programs ran and matched the interpreter ({spilling} functions used spill slots)");
+    println!("{target:?}: {ran} of {count} generated programs ran and matched the interpreter ({spilling} functions used spill slots)");
     assert!(
         failures.is_empty(),
-        "{target:?}: {} of {PROGRAMS} programs failed; first: {}",
+        "{target:?}: {} of {count} programs failed; first: {}",
         failures.len(),
         failures[0]
     );
     // The generator aims at more live values than registers: spilling must
     // actually be exercised, or these tests prove less than they claim.
     assert!(
-        spilling >= PROGRAMS as usize / 2,
+        spilling >= count as usize / 2,
         "only {spilling} functions spilled"
     );
     ran

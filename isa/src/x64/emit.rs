@@ -221,18 +221,19 @@ impl Backend for X64 {
                     MInst::Alu { op, .. } => {
                         same(alloc_reg(allocs, 0)?, alloc_reg(allocs, 2)?, "alu")?;
                         let (dst, src) = (r(2)?, r(1)?);
-                        match op {
-                            BinOp::Mul => enc::imul_rr(buf, Size::S64, dst, src),
-                            _ => enc::alu_rr(buf, Size::S64, alu_op(*op), dst, src),
+                        match alu_op(*op) {
+                            Some(op) => enc::alu_rr(buf, Size::S64, op, dst, src),
+                            None => enc::imul_rr(buf, Size::S64, dst, src),
                         }
                     }
                     MInst::AluImm { op, imm, .. } => {
                         let imm = *imm as i32;
-                        if *op == BinOp::Mul {
-                            enc::imul_rri(buf, Size::S64, r(1)?, r(0)?, imm);
-                        } else {
-                            same(alloc_reg(allocs, 0)?, alloc_reg(allocs, 1)?, "alu imm")?;
-                            enc::alu_ri(buf, Size::S64, alu_op(*op), r(1)?, imm);
+                        match alu_op(*op) {
+                            Some(op) => {
+                                same(alloc_reg(allocs, 0)?, alloc_reg(allocs, 1)?, "alu imm")?;
+                                enc::alu_ri(buf, Size::S64, op, r(1)?, imm);
+                            }
+                            None => enc::imul_rri(buf, Size::S64, r(1)?, r(0)?, imm),
                         }
                     }
                     MInst::Shift { op, amount, .. } => {
@@ -285,14 +286,14 @@ impl Backend for X64 {
     }
 }
 
-fn alu_op(op: BinOp) -> AluOp {
+/// The ALU-group opcode of `op`; `None` for `Mul` (an `imul` form).
+fn alu_op(op: BinOp) -> Option<AluOp> {
     match op {
-        BinOp::Add => AluOp::Add,
-        BinOp::Sub => AluOp::Sub,
-        BinOp::And => AluOp::And,
-        BinOp::Or => AluOp::Or,
-        BinOp::Xor => AluOp::Xor,
-        // Mul has its own encoder; callers route it there.
-        BinOp::Mul => AluOp::Add,
+        BinOp::Add => Some(AluOp::Add),
+        BinOp::Sub => Some(AluOp::Sub),
+        BinOp::And => Some(AluOp::And),
+        BinOp::Or => Some(AluOp::Or),
+        BinOp::Xor => Some(AluOp::Xor),
+        BinOp::Mul => None,
     }
 }

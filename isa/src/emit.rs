@@ -157,3 +157,69 @@ pub fn alloc_reg(allocs: &[Allocation], idx: usize) -> Result<PReg, EmitError> {
         ))
     })
 }
+
+/// For each block, where a branch to it may go instead: a block holding
+/// nothing but a `Jump` (no edits either) is skipped, following chains.
+/// Branches to edge blocks without moves then cost one hop instead of two.
+pub fn jump_threads(code: &VCode<MInst>, out: &Output) -> Vec<regarena::Block> {
+    use regarena::{Block, Function, InstOrEdit};
+    let n = code.num_blocks();
+    let direct: Vec<Option<Block>> = (0..n)
+        .map(|b| {
+            let mut items = out.block_insts_and_edits(code, Block::new(b));
+            match (items.next(), items.next()) {
+                (Some(InstOrEdit::Inst(i)), None) => match code.inst(i) {
+                    MInst::Jump { target } => Some(*target),
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
+        .collect();
+    (0..n)
+        .map(|b| {
+            let mut at = Block::new(b);
+            // At most n hops: a cycle of empty jumps stays where it is.
+            for _ in 0..n {
+                match direct[at.index()] {
+                    Some(next) if next != at => at = next,
+                    _ => break,
+                }
+            }
+            at
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x64::emit::X64;
+    use regarena::Function;
+
+    #[test]
+    fn jump_threading_skips_move_free_edge_blocks() {
+        let src = "fn f(a, b) {\nentry:\n    br_if lt a, b, yes(), no()\nyes():\n    ret a\nno():\n    ret b\n}\n";
+        let module = crate::ir::parse(src).unwrap();
+        let compiled = compile_module(&X64::default(), &module).unwrap();
+        let f = &compiled.funcs[0];
+        let thread = jump_threads(&f.vcode, &f.output);
+        for b in 0..f.vcode.num_blocks() {
+            let block = regarena::Block::new(b);
+            let target = thread[b];
+            // A block is skipped only if it is a lone jump with no moves.
+            if target != block {
+                assert_eq!(f.vcode.block_insns(block).len(), 1);
+                assert_eq!(out_items(f, block), 1);
+            }
+            assert!(
+                thread[target.index()] == target,
+                "threads end at a fixed point"
+            );
+        }
+    }
+
+    fn out_items(f: &CompiledFunc, block: regarena::Block) -> usize {
+        f.output.block_insts_and_edits(&f.vcode, block).count()
+    }
+}

@@ -12,7 +12,7 @@
 
 use super::encode::{self as enc, AluRRR, Cond, LsWidth, PairMode, ShiftImm};
 use super::{ARG_REGS, CALLEE_SAVED_V, CALLEE_SAVED_X, EMIT_TMP, FP, LR, RET_REG, SP_OR_ZR};
-use crate::emit::{alloc_reg, used_regs_among, EmitError};
+use crate::emit::{alloc_reg, jump_threads, used_regs_among, EmitError};
 use crate::ir::{BinOp, CmpOp, ShiftOp};
 use crate::lower::{Backend, MInst};
 use crate::machinst::{MachBuffer, MachLabel, OperandCollector, VCode};
@@ -236,6 +236,7 @@ impl Backend for Aarch64 {
 
         let block_labels: Vec<MachLabel> =
             (0..code.num_blocks()).map(|_| buf.get_label()).collect();
+        let thread = jump_threads(code, out);
         for b in 0..code.num_blocks() {
             buf.bind_label(block_labels[b]);
             let next = Block::new(b + 1);
@@ -294,13 +295,15 @@ impl Backend for Aarch64 {
                         ..
                     } => {
                         enc::cmp_rr(buf, r(0)?, r(1)?);
-                        enc::b_cond(buf, cond(*op), block_labels[taken.index()]);
-                        if *not_taken != next {
+                        enc::b_cond(buf, cond(*op), block_labels[thread[taken.index()].index()]);
+                        let not_taken = thread[not_taken.index()];
+                        if not_taken != next {
                             enc::b(buf, block_labels[not_taken.index()]);
                         }
                     }
                     MInst::Jump { target } => {
-                        if *target != next {
+                        let target = thread[target.index()];
+                        if target != next {
                             enc::b(buf, block_labels[target.index()]);
                         }
                     }

@@ -12,7 +12,7 @@
 
 use super::encode::{self as enc, AluOp, Cond, Mem, ShiftOp as XShift, Size};
 use super::{ARG_REGS, CALLEE_SAVED, RAX, RBP, RET_REG, RSP};
-use crate::emit::{alloc_reg, used_regs_among, EmitError};
+use crate::emit::{alloc_reg, jump_threads, used_regs_among, EmitError};
 use crate::ir::{BinOp, CmpOp, ShiftOp};
 use crate::lower::{Backend, MInst};
 use crate::machinst::{MachBuffer, MachLabel, OperandCollector, VCode};
@@ -202,6 +202,7 @@ impl Backend for X64 {
 
         let block_labels: Vec<MachLabel> =
             (0..code.num_blocks()).map(|_| buf.get_label()).collect();
+        let thread = jump_threads(code, out);
         for b in 0..code.num_blocks() {
             buf.bind_label(block_labels[b]);
             let next = Block::new(b + 1);
@@ -258,13 +259,15 @@ impl Backend for X64 {
                         ..
                     } => {
                         enc::alu_rr(buf, Size::S64, AluOp::Cmp, r(0)?, r(1)?);
-                        enc::jcc(buf, cond(*op), block_labels[taken.index()]);
-                        if *not_taken != next {
+                        enc::jcc(buf, cond(*op), block_labels[thread[taken.index()].index()]);
+                        let not_taken = thread[not_taken.index()];
+                        if not_taken != next {
                             enc::jmp(buf, block_labels[not_taken.index()]);
                         }
                     }
                     MInst::Jump { target } => {
-                        if *target != next {
+                        let target = thread[target.index()];
+                        if target != next {
                             enc::jmp(buf, block_labels[target.index()]);
                         }
                     }

@@ -11,6 +11,15 @@ use regarena_isa::emit::compile_module;
 use regarena_isa::exec;
 use regarena_isa::ir::{self, gen};
 
+/// Writes to the process's stderr directly: libtest captures `println!`
+/// of passing tests, and these counts and skips must show in every run.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Programs per ISA; `REGARENA_E2E_PROGRAMS=n` runs more (or fewer, but
 /// the tests demand at least 200).
 fn programs() -> u64 {
@@ -73,7 +82,7 @@ fn run_all(target: Target) -> usize {
         }
     }
     let spilling = SPILLING_FUNCS.with(|c| c.replace(0));
-    println!("{target:?}: {ran} of {count} generated programs ran and matched the interpreter ({spilling} functions used spill slots)");
+    report!("{target:?}: {ran} of {count} generated programs ran and matched the interpreter ({spilling} functions used spill slots)");
     assert!(
         failures.is_empty(),
         "{target:?}: {} of {count} programs failed; first: {}",
@@ -96,7 +105,7 @@ thread_local! {
 #[test]
 fn x64_generated_programs_match_the_interpreter() {
     if !cfg!(target_arch = "x86_64") {
-        println!("SKIP x64 end-to-end: the host is not x86_64");
+        report!("SKIP x64 end-to-end: the host is not x86_64");
         return;
     }
     assert!(run_all(Target::X64) >= 200);
@@ -105,7 +114,7 @@ fn x64_generated_programs_match_the_interpreter() {
 #[test]
 fn aarch64_generated_programs_match_the_interpreter_under_qemu() {
     if regarena_isa::exec::qemu_aarch64().is_none() {
-        println!("SKIP aarch64 end-to-end: qemu-aarch64-static not found (apt-get install -y qemu-user-static)");
+        report!("SKIP aarch64 end-to-end: qemu-aarch64-static not found (apt-get install -y qemu-user-static)");
         return;
     }
     assert!(run_all(Target::Aarch64) >= 200);
@@ -120,7 +129,7 @@ fn fib_example_computes_6765_on_both_isas() {
     if regarena_isa::exec::qemu_aarch64().is_some() {
         assert_eq!(run_module(&module, Target::Aarch64, &[20]), Ok(6765));
     } else {
-        println!("SKIP aarch64 fib: qemu-aarch64-static not found");
+        report!("SKIP aarch64 fib: qemu-aarch64-static not found");
     }
 }
 

@@ -11,6 +11,15 @@ use regarena_isa::machinst::MachBuffer;
 use regarena_isa::x64::{self, emit::X64};
 use regarena_isa::{exec, ir};
 
+/// Writes to the process's stderr directly: libtest captures `println!`
+/// of passing tests, and these counts and skips must show in every run.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 const SRC: &str = "\
 fn f(a, b) {
 entry:
@@ -95,7 +104,7 @@ fn x64_hand_allocated_code_runs_natively() {
 fn aarch64_hand_allocated_code_runs_under_qemu() {
     use aarch64::xreg;
     if exec::qemu_aarch64().is_none() {
-        eprintln!("SKIP aarch64 plumbing: qemu-aarch64-static not installed (apt-get install qemu-user-static)");
+        report!("SKIP aarch64 plumbing: qemu-aarch64-static not installed (apt-get install qemu-user-static)");
         return;
     }
     // insts: Args[a,b] ; add (use a, use b, def s) ; imm 3 (def) ; mul (use s, use k, def t) ; ret (use t)

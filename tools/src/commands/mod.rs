@@ -20,6 +20,7 @@ macro_rules! outln {
 
 pub mod alloc;
 pub mod check;
+pub mod compile;
 pub mod compare;
 pub mod cost;
 pub mod dump;

@@ -1,16 +1,57 @@
-//! CFG analysis phases. PLACEHOLDER (being implemented).
+//! The CFG phase: structural checks of the client's blocks and edges, then
+//! the analyses every later phase reads ([`CfgInfo`]).
+//!
+//! Reads: the [`Function`]'s blocks, edges, terminators, block params and
+//! branch-argument counts. Writes: a [`CfgInfo`] in the per-run arena
+//! (postorder, RPO numbers, immediate dominators, a dominator-tree
+//! preorder numbering for O(1) `dominates`, natural-loop depth, the block
+//! of each instruction, block entry/exit points).
+//!
+//! Every check runs before any trait call that could index out of range,
+//! so a malformed function yields a [`RegAllocError`], never a panic.
+//! Errors match regalloc2 0.15.2 wherever regalloc2 reports one (its
+//! `postorder`, `cfg` and `ssa` modules define which); the checks regalloc2
+//! leaves out (it panics or misbehaves instead) report `BB(block)`.
+//! Unreachable blocks are rejected with `BB(block)`: no function of the
+//! development corpus (2677 Cranelift functions) has one, and rejecting
+//! them lets every later phase assume each block has a dominator-tree
+//! position and a live-in set computed from the entry.
+//!
+//! Algorithms: iterative depth-first postorder; immediate dominators by
+//! Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm" (2001),
+//! iterated over reverse postorder; natural loops found from back edges
+//! `t -> h` (`h` dominates `t`), nested by processing headers innermost
+//! first (decreasing RPO number) and collapsing each finished loop into its
+//! header with a union-find, so each block's predecessors are walked once
+//! (Havlak-style, near-linear time).
 
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{Block, Function, Inst, ProgPoint, RegAllocError};
 
-/// What the allocator needs to know about the CFG.
+/// What the allocator needs to know about the CFG. Every column indexed by
+/// `Block` has `num_blocks` rows; `insn_block` has `num_insts` rows.
+///
+/// Invariants (checked by [`CfgInfo::check_invariants`]): every block is
+/// reachable, so every block appears exactly once in `postorder`;
+/// `idom[entry]` is invalid and every other block's `idom` is valid and has
+/// a smaller `rpo_index`; `dom_pre`/`dom_last` nest like the dominator tree.
 #[derive(Debug)]
 pub struct CfgInfo<'a> {
-    /// Reachable blocks in postorder (the entry last).
+    /// All blocks in postorder (the entry last).
     pub postorder: ArenaVec<'a, Block>,
+    /// Position of each block in reverse postorder (entry = 0).
+    pub rpo_index: Column<'a, Block, u32>,
     /// Immediate dominator (`Block::invalid()` for the entry).
     pub idom: Column<'a, Block, Block>,
-    /// Natural-loop nesting depth (0 outside loops).
+    /// Preorder number of each block in the dominator tree.
+    pub dom_pre: Column<'a, Block, u32>,
+    /// Largest preorder number in each block's dominator subtree: `a`
+    /// dominates `b` iff `dom_pre[a] <= dom_pre[b] <= dom_last[a]`.
+    pub dom_last: Column<'a, Block, u32>,
+    /// Whether the block is the target of a back edge (a loop header).
+    pub loop_header: Column<'a, Block, bool>,
+    /// Natural-loop nesting depth: the number of natural loops (one per
+    /// header) containing the block; 0 outside loops.
     pub loop_depth: Column<'a, Block, u32>,
     /// The block of each instruction.
     pub insn_block: Column<'a, Inst, Block>,
@@ -20,10 +61,713 @@ pub struct CfgInfo<'a> {
     pub block_exit: Column<'a, Block, ProgPoint>,
 }
 
+impl CfgInfo<'_> {
+    /// Whether `a` dominates `b` (every block dominates itself). O(1).
+    #[inline]
+    pub fn dominates(&self, a: Block, b: Block) -> bool {
+        let pre_b = self.dom_pre[b];
+        self.dom_pre[a] <= pre_b && pre_b <= self.dom_last[a]
+    }
+
+    /// Reverse postorder (the entry first).
+    pub fn rpo(&self) -> impl DoubleEndedIterator<Item = Block> + '_ {
+        self.postorder.iter().rev().copied()
+    }
+
+    /// Checks the documented invariants; panics with a description if one
+    /// fails. For tests and debug builds.
+    pub fn check_invariants(&self, entry: Block) {
+        let n = self.rpo_index.len();
+        assert_eq!(self.postorder.len(), n, "every block is reachable");
+        for (i, &b) in self.postorder.iter().rev().enumerate() {
+            assert_eq!(self.rpo_index[b] as usize, i, "rpo_index of {b:?}");
+        }
+        for b in (0..n).map(Block::new) {
+            let d = self.idom[b];
+            if b == entry {
+                assert!(d.is_invalid(), "the entry has no idom");
+            } else {
+                assert!(d.is_valid(), "{b:?} has an idom");
+                assert!(
+                    self.rpo_index[d] < self.rpo_index[b],
+                    "idom precedes in RPO"
+                );
+                assert!(self.dominates(d, b) && !self.dominates(b, d));
+            }
+            assert!(self.dom_pre[b] <= self.dom_last[b]);
+        }
+    }
+}
+
 /// Checks the CFG's structure and computes [`CfgInfo`].
-pub fn analyze<'a, F: Function>(
-    _func: &F,
-    _arena: &'a Arena,
-) -> Result<CfgInfo<'a>, RegAllocError> {
-    todo!("cfg")
+///
+/// Order of checks (the first failure is returned): block ranges,
+/// terminators and edge lists ([`check_blocks`]), edge-list consistency
+/// ([`check_edge_lists`]), branch-argument counts and entry params
+/// ([`check_branch_arity`]), reachability ([`compute_postorder`]), then
+/// critical edges and branch operands in block order
+/// ([`check_critical_edges`]).
+pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a>, RegAllocError> {
+    check_blocks(func)?;
+    check_edge_lists(func, arena)?;
+    check_branch_arity(func)?;
+    let postorder = compute_postorder(func, arena)?;
+    check_critical_edges(func)?;
+
+    let num_blocks = func.num_blocks();
+    let mut rpo_index = Column::filled_in(num_blocks, u32::MAX, arena);
+    for (i, &b) in postorder.iter().rev().enumerate() {
+        rpo_index[b] = i as u32;
+    }
+    let idom = compute_idom(func, &postorder, &rpo_index, arena);
+    let (dom_pre, dom_last) = number_dominator_tree(func.entry_block(), &idom, arena);
+    let (loop_header, loop_depth) =
+        compute_loop_depth(func, &postorder, &rpo_index, &dom_pre, &dom_last, arena);
+    let (insn_block, block_entry, block_exit) = compute_block_points(func, arena);
+
+    let info = CfgInfo {
+        postorder,
+        rpo_index,
+        idom,
+        dom_pre,
+        dom_last,
+        loop_header,
+        loop_depth,
+        insn_block,
+        block_entry,
+        block_exit,
+    };
+    #[cfg(debug_assertions)]
+    info.check_invariants(func.entry_block());
+    Ok(info)
+}
+
+/// Checks that there are blocks, the entry is one of them, block ranges
+/// partition `0..num_insts` in block order with no empty block, each block
+/// ends in its only branch or return, a return block has no successors,
+/// and every successor and predecessor index is in range.
+///
+/// Errors: `BB(entry)` for no blocks or an entry out of range; `BB(succ)`
+/// for a successor out of range (as regalloc2's postorder reports it);
+/// otherwise `BB(block)` naming the malformed block.
+pub fn check_blocks<F: Function>(func: &F) -> Result<(), RegAllocError> {
+    let num_blocks = func.num_blocks();
+    let num_insts = func.num_insts();
+    let entry = func.entry_block();
+    if num_blocks == 0 || entry.0 as usize >= num_blocks {
+        return Err(RegAllocError::BB(entry));
+    }
+    // The index where the next block must start.
+    let mut next_start: u64 = 0;
+    for b in (0..num_blocks).map(Block::new) {
+        let (from, to) = func.block_insns(b).bounds();
+        let (from, to) = (u64::from(from.0), u64::from(to.0));
+        if from != next_start || to <= from || to > num_insts as u64 {
+            return Err(RegAllocError::BB(b));
+        }
+        next_start = to;
+        let last = Inst::new(to as usize - 1);
+        for inst in (from..to - 1).map(|i| Inst::new(i as usize)) {
+            if func.is_branch(inst) || func.is_ret(inst) {
+                return Err(RegAllocError::BB(b));
+            }
+        }
+        let is_ret = func.is_ret(last);
+        if !(is_ret || func.is_branch(last)) {
+            return Err(RegAllocError::BB(b));
+        }
+        let succs = func.block_succs(b);
+        if is_ret && !succs.is_empty() {
+            return Err(RegAllocError::BB(b));
+        }
+        if let Some(&bad) = succs.iter().find(|s| s.0 as usize >= num_blocks) {
+            return Err(RegAllocError::BB(bad));
+        }
+        if func
+            .block_preds(b)
+            .iter()
+            .any(|p| p.0 as usize >= num_blocks)
+        {
+            return Err(RegAllocError::BB(b));
+        }
+    }
+    if next_start != num_insts as u64 {
+        // Instructions after the last block belong to no block.
+        return Err(RegAllocError::BB(Block::new(num_blocks - 1)));
+    }
+    Ok(())
+}
+
+/// Checks that the successor and predecessor lists describe the same edges
+/// with the same multiplicity: `t` appears in `succs(f)` exactly as often
+/// as `f` appears in `preds(t)`. Error: `BB(t)` for the first block (in
+/// index order) whose predecessor list disagrees.
+///
+/// Requires [`check_blocks`]. O(E + sum of sorting each pred list).
+pub fn check_edge_lists<F: Function>(func: &F, arena: &Arena) -> Result<(), RegAllocError> {
+    let num_blocks = func.num_blocks();
+    // Bucket the successor edges by target (counting sort); within a
+    // bucket the sources come out ascending because `f` is visited in order.
+    let mut start: ArenaVec<u32> = ArenaVec::with_capacity_in(num_blocks + 1, arena);
+    start.resize(num_blocks + 1, 0);
+    for f in (0..num_blocks).map(Block::new) {
+        for &t in func.block_succs(f) {
+            start[t.index() + 1] += 1;
+        }
+    }
+    for i in 0..num_blocks {
+        start[i + 1] += start[i];
+    }
+    let num_edges = start[num_blocks] as usize;
+    let mut sources: ArenaVec<Block> = ArenaVec::with_capacity_in(num_edges, arena);
+    sources.resize(num_edges, Block::invalid());
+    let mut fill: ArenaVec<u32> = ArenaVec::with_capacity_in(num_blocks, arena);
+    fill.extend_from_slice(&start[..num_blocks]);
+    for f in (0..num_blocks).map(Block::new) {
+        for &t in func.block_succs(f) {
+            sources[fill[t.index()] as usize] = f;
+            fill[t.index()] += 1;
+        }
+    }
+    let mut preds_sorted: ArenaVec<Block> = ArenaVec::new_in(arena);
+    for t in (0..num_blocks).map(Block::new) {
+        preds_sorted.clear();
+        preds_sorted.extend_from_slice(func.block_preds(t));
+        preds_sorted.sort_unstable();
+        let expected = &sources[start[t.index()] as usize..start[t.index() + 1] as usize];
+        if preds_sorted[..] != *expected {
+            return Err(RegAllocError::BB(t));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that a branch passes each successor exactly as many arguments as
+/// it has block params (`Branch(branch inst)` otherwise), and that the
+/// entry block has no params (`BB(entry)`), as regalloc2's SSA validator
+/// does. Requires [`check_blocks`].
+pub fn check_branch_arity<F: Function>(func: &F) -> Result<(), RegAllocError> {
+    for b in (0..func.num_blocks()).map(Block::new) {
+        let last = func.block_insns(b).last();
+        if !func.is_branch(last) {
+            continue;
+        }
+        for (i, &succ) in func.block_succs(b).iter().enumerate() {
+            if func.branch_blockparams(b, last, i).len() != func.block_params(succ).len() {
+                return Err(RegAllocError::Branch(last));
+            }
+        }
+    }
+    let entry = func.entry_block();
+    if !func.block_params(entry).is_empty() {
+        return Err(RegAllocError::BB(entry));
+    }
+    Ok(())
+}
+
+/// Depth-first postorder from the entry, iterative (an explicit stack of
+/// `(block, next successor index)`). Error: `BB(b)` for the lowest-numbered
+/// block the entry cannot reach. Requires [`check_blocks`].
+pub fn compute_postorder<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+) -> Result<ArenaVec<'a, Block>, RegAllocError> {
+    let num_blocks = func.num_blocks();
+    let entry = func.entry_block();
+    let mut postorder = ArenaVec::with_capacity_in(num_blocks, arena);
+    let mut visited: Column<Block, bool> = Column::filled_in(num_blocks, false, arena);
+    let mut stack: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
+    visited[entry] = true;
+    stack.push((entry, 0));
+    while let Some(top) = stack.last_mut() {
+        let (block, next) = *top;
+        match func.block_succs(block).get(next as usize) {
+            Some(&succ) => {
+                top.1 += 1;
+                if !visited[succ] {
+                    visited[succ] = true;
+                    stack.push((succ, 0));
+                }
+            }
+            None => {
+                postorder.push(block);
+                stack.pop();
+            }
+        }
+    }
+    if let Some((b, _)) = visited.iter_enumerated().find(|(_, &seen)| !seen) {
+        return Err(RegAllocError::BB(b));
+    }
+    Ok(postorder)
+}
+
+/// The critical-edge and branch-operand rules, block by block in index
+/// order exactly as regalloc2 applies them; the entry counts one extra
+/// (virtual) predecessor.
+///
+/// * A block with more than one predecessor whose predecessor `p` has more
+///   than one successor: `CritEdge(p, block)`.
+/// * A block with a successor that has more than one predecessor (so the
+///   edge moves go before the branch) whose branch has any operand:
+///   `DisallowedBranchArg(branch)`.
+///
+/// Requires [`check_blocks`].
+pub fn check_critical_edges<F: Function>(func: &F) -> Result<(), RegAllocError> {
+    let entry = func.entry_block();
+    let num_preds = |b: Block| func.block_preds(b).len() + usize::from(b == entry);
+    for b in (0..func.num_blocks()).map(Block::new) {
+        if num_preds(b) > 1 {
+            if let Some(&p) = func
+                .block_preds(b)
+                .iter()
+                .find(|&&p| func.block_succs(p).len() > 1)
+            {
+                return Err(RegAllocError::CritEdge(p, b));
+            }
+        }
+        if func.block_succs(b).iter().any(|&s| num_preds(s) > 1) {
+            let last = func.block_insns(b).last();
+            if !func.inst_operands(last).is_empty() {
+                return Err(RegAllocError::DisallowedBranchArg(last));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Immediate dominators by Cooper–Harvey–Kennedy: iterate over reverse
+/// postorder, intersecting the dominator-tree paths of the processed
+/// predecessors, until nothing changes (two or three passes for reducible
+/// graphs). The entry's idom is `Block::invalid()`.
+pub fn compute_idom<'a, F: Function>(
+    func: &F,
+    postorder: &[Block],
+    rpo_index: &Column<'_, Block, u32>,
+    arena: &'a Arena,
+) -> Column<'a, Block, Block> {
+    let entry = func.entry_block();
+    let mut idom = Column::filled_in(func.num_blocks(), Block::invalid(), arena);
+    // During the iteration the entry is its own idom, which ends the walks.
+    idom[entry] = entry;
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &b in postorder.iter().rev() {
+            if b == entry {
+                continue;
+            }
+            let mut new_idom = Block::invalid();
+            for &p in func.block_preds(b) {
+                if idom[p].is_invalid() {
+                    continue; // Not processed yet in this pass.
+                }
+                new_idom = if new_idom.is_invalid() {
+                    p
+                } else {
+                    intersect(&idom, rpo_index, p, new_idom)
+                };
+            }
+            if new_idom.is_valid() && idom[b] != new_idom {
+                idom[b] = new_idom;
+                changed = true;
+            }
+        }
+    }
+    idom[entry] = Block::invalid();
+    idom
+}
+
+/// The nearest common dominator of `a` and `b` on the partial tree.
+fn intersect(
+    idom: &Column<'_, Block, Block>,
+    rpo_index: &Column<'_, Block, u32>,
+    mut a: Block,
+    mut b: Block,
+) -> Block {
+    while a != b {
+        while rpo_index[a] > rpo_index[b] {
+            a = idom[a];
+        }
+        while rpo_index[b] > rpo_index[a] {
+            b = idom[b];
+        }
+    }
+    a
+}
+
+/// Preorder numbers of the dominator tree and, per block, the last number
+/// in its subtree. Children are found through a counting-sort adjacency
+/// (CSR); the walk is iterative.
+pub fn number_dominator_tree<'a>(
+    entry: Block,
+    idom: &Column<'_, Block, Block>,
+    arena: &'a Arena,
+) -> (Column<'a, Block, u32>, Column<'a, Block, u32>) {
+    let n = idom.len();
+    let mut child_start: ArenaVec<u32> = ArenaVec::with_capacity_in(n + 1, arena);
+    child_start.resize(n + 1, 0);
+    for &d in idom.iter() {
+        if d.is_valid() {
+            child_start[d.index() + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        child_start[i + 1] += child_start[i];
+    }
+    let mut children: ArenaVec<Block> = ArenaVec::with_capacity_in(n, arena);
+    children.resize(n, Block::invalid());
+    let mut fill: ArenaVec<u32> = ArenaVec::with_capacity_in(n, arena);
+    fill.extend_from_slice(&child_start[..n]);
+    for (b, &d) in idom.iter_enumerated() {
+        if d.is_valid() {
+            children[fill[d.index()] as usize] = b;
+            fill[d.index()] += 1;
+        }
+    }
+
+    let mut pre = Column::filled_in(n, u32::MAX, arena);
+    let mut last = Column::filled_in(n, u32::MAX, arena);
+    let mut counter = 0u32;
+    let mut stack: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
+    pre[entry] = counter;
+    stack.push((entry, child_start[entry.index()]));
+    while let Some(top) = stack.last_mut() {
+        let (b, next) = *top;
+        if next < child_start[b.index() + 1] {
+            top.1 += 1;
+            let c = children[next as usize];
+            counter += 1;
+            pre[c] = counter;
+            stack.push((c, child_start[c.index()]));
+        } else {
+            last[b] = counter;
+            stack.pop();
+        }
+    }
+    (pre, last)
+}
+
+/// Loop headers and natural-loop depth.
+///
+/// A back edge is `t -> h` with `h` dominating `t`; all back edges into `h`
+/// form one loop. Headers are processed in decreasing RPO number (inner
+/// loops first, since an outer header dominates and so precedes an inner
+/// one). Each loop's body is found by walking predecessors back from its
+/// back-edge sources; a block already in an inner loop is represented by
+/// that loop's header (union-find), so each block's predecessors are
+/// walked once overall. The walk stays inside `h`'s dominance region, so an
+/// irreducible cycle (no dominating header) gets no loop.
+///
+/// Depth then follows in RPO: a block's depth is its innermost enclosing
+/// header's depth, plus one if it is a header itself.
+pub fn compute_loop_depth<'a, F: Function>(
+    func: &F,
+    postorder: &[Block],
+    rpo_index: &Column<'_, Block, u32>,
+    dom_pre: &Column<'_, Block, u32>,
+    dom_last: &Column<'_, Block, u32>,
+    arena: &'a Arena,
+) -> (Column<'a, Block, bool>, Column<'a, Block, u32>) {
+    let n = func.num_blocks();
+    let dominates = |a: Block, b: Block| dom_pre[a] <= dom_pre[b] && dom_pre[b] <= dom_last[a];
+    let mut loop_header = Column::filled_in(n, false, arena);
+    // The header of the innermost loop that absorbed each block (for a
+    // header: the loop enclosing its own).
+    let mut loop_parent: Column<Block, Block> = Column::filled_in(n, Block::invalid(), arena);
+    // Union-find over collapsed loops; a root is its own parent.
+    let mut uf: Column<Block, Block> = Column::with_capacity_in(n, arena);
+    for b in 0..n {
+        uf.push(Block::new(b));
+    }
+    let mut worklist: ArenaVec<Block> = ArenaVec::new_in(arena);
+
+    // Postorder = decreasing RPO number.
+    for &h in postorder {
+        worklist.clear();
+        for &t in func.block_preds(h) {
+            if dominates(h, t) {
+                loop_header[h] = true;
+                worklist.push(t);
+            }
+        }
+        while let Some(x) = worklist.pop() {
+            let y = find(&mut uf, x);
+            if y == h || !dominates(h, y) || loop_parent[y].is_valid() {
+                continue;
+            }
+            loop_parent[y] = h;
+            uf[y] = h;
+            worklist.extend_from_slice(func.block_preds(y));
+        }
+    }
+
+    let mut depth = Column::filled_in(n, 0u32, arena);
+    for &b in postorder.iter().rev() {
+        let parent = loop_parent[b];
+        let outer = if parent.is_valid() {
+            debug_assert!(rpo_index[parent] < rpo_index[b]);
+            depth[parent]
+        } else {
+            0
+        };
+        depth[b] = outer + u32::from(loop_header[b]);
+    }
+    (loop_header, depth)
+}
+
+/// Union-find root with path halving.
+fn find(uf: &mut Column<'_, Block, Block>, mut x: Block) -> Block {
+    while uf[x] != x {
+        let grandparent = uf[uf[x]];
+        uf[x] = grandparent;
+        x = grandparent;
+    }
+    x
+}
+
+/// The block of each instruction and each block's entry and exit points.
+/// Requires [`check_blocks`].
+#[allow(clippy::type_complexity)]
+pub fn compute_block_points<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+) -> (
+    Column<'a, Inst, Block>,
+    Column<'a, Block, ProgPoint>,
+    Column<'a, Block, ProgPoint>,
+) {
+    let n = func.num_blocks();
+    let mut insn_block = Column::with_capacity_in(func.num_insts(), arena);
+    let mut entry = Column::with_capacity_in(n, arena);
+    let mut exit = Column::with_capacity_in(n, arena);
+    for b in (0..n).map(Block::new) {
+        let range = func.block_insns(b);
+        for _ in range.iter() {
+            insn_block.push(b);
+        }
+        entry.push(ProgPoint::before(range.first()));
+        exit.push(ProgPoint::after(range.last()));
+    }
+    (insn_block, entry, exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::owned::{BlockData, InstData, InstKind};
+    use crate::{FunctionData, InstRange};
+
+    /// A function with one instruction per block (each a branch, or a
+    /// return when the block has no successors) and these edges.
+    fn graph(succs: &[&[usize]]) -> FunctionData {
+        let n = succs.len();
+        let mut f = FunctionData {
+            entry: Block::new(0),
+            insts: Vec::new(),
+            blocks: Vec::new(),
+            num_vregs: 0,
+            debug_value_labels: Vec::new(),
+            spillslot_sizes: [1, 1, 1],
+            multi_spillslot_named_by_last_slot: false,
+            allow_multiple_vreg_defs: false,
+        };
+        for (b, s) in succs.iter().enumerate() {
+            f.insts.push(InstData {
+                kind: if s.is_empty() {
+                    InstKind::Ret
+                } else {
+                    InstKind::Branch
+                },
+                ..InstData::default()
+            });
+            f.blocks.push(BlockData {
+                insts: InstRange::new(Inst::new(b), Inst::new(b + 1)),
+                succs: s.iter().map(|&t| Block::new(t)).collect(),
+                preds: Vec::new(),
+                params: Vec::new(),
+                branch_args: vec![Vec::new(); s.len()],
+            });
+        }
+        assert_eq!(f.blocks.len(), n);
+        f.recompute_preds();
+        f
+    }
+
+    fn depths(info: &CfgInfo) -> Vec<u32> {
+        info.loop_depth.iter().copied().collect()
+    }
+
+    #[test]
+    fn diamond() {
+        // 0 -> {1, 2} -> 3
+        let f = graph(&[&[1, 2], &[3], &[3], &[]]);
+        let arena = Arena::new();
+        let info = analyze(&f, &arena).unwrap();
+        info.check_invariants(f.entry);
+        assert_eq!(*info.postorder.last().unwrap(), Block::new(0));
+        let idom: Vec<Block> = info.idom.iter().copied().collect();
+        assert_eq!(
+            idom,
+            vec![
+                Block::invalid(),
+                Block::new(0),
+                Block::new(0),
+                Block::new(0)
+            ]
+        );
+        assert!(info.dominates(Block::new(0), Block::new(3)));
+        assert!(!info.dominates(Block::new(1), Block::new(3)));
+        assert_eq!(depths(&info), vec![0, 0, 0, 0]);
+        assert_eq!(
+            info.block_entry[Block::new(2)],
+            ProgPoint::before(Inst::new(2))
+        );
+        assert_eq!(
+            info.block_exit[Block::new(2)],
+            ProgPoint::after(Inst::new(2))
+        );
+        assert_eq!(info.insn_block[Inst::new(3)], Block::new(3));
+    }
+
+    #[test]
+    fn nested_loops() {
+        // 0 -> 1 (outer header) -> 2 (inner header) -> 3 -> {2 via 4, 5}
+        // 4 -> 2 (inner back edge); 5 -> {1 via 6, 7}; 6 -> 1; 7 ret.
+        let f = graph(&[&[1], &[2], &[3], &[4, 5], &[2], &[6, 7], &[1], &[]]);
+        let arena = Arena::new();
+        let info = analyze(&f, &arena).unwrap();
+        info.check_invariants(f.entry);
+        assert_eq!(depths(&info), vec![0, 1, 2, 2, 2, 1, 1, 0]);
+        let headers: Vec<bool> = info.loop_header.iter().copied().collect();
+        assert_eq!(
+            headers,
+            vec![false, true, true, false, false, false, false, false]
+        );
+        assert_eq!(info.idom[Block::new(7)], Block::new(5));
+    }
+
+    #[test]
+    fn self_loop_has_depth_one() {
+        // Block 1 loops on itself through block 2 (split back edge).
+        let f = graph(&[&[1], &[2, 3], &[1], &[]]);
+        let arena = Arena::new();
+        let info = analyze(&f, &arena).unwrap();
+        assert_eq!(depths(&info), vec![0, 1, 1, 0]);
+    }
+
+    #[test]
+    fn irreducible_cycle_is_handled() {
+        // 0 -> {1, 2}; 1 <-> 2 through split blocks 3 (1->2) and 4 (2->1);
+        // neither 1 nor 2 dominates the other, so there is no natural loop.
+        // Edges out of 1 and 2 are split too (5, 6) so nothing is critical.
+        let f = graph(&[
+            &[7, 8], // 0
+            &[3, 5], // 1
+            &[4, 6], // 2
+            &[2],    // 3
+            &[1],    // 4
+            &[9],    // 5
+            &[9],    // 6
+            &[1],    // 7
+            &[2],    // 8
+            &[],     // 9
+        ]);
+        let arena = Arena::new();
+        let info = analyze(&f, &arena).unwrap();
+        info.check_invariants(f.entry);
+        assert!(depths(&info).iter().all(|&d| d == 0));
+        assert_eq!(info.idom[Block::new(1)], Block::new(0));
+        assert_eq!(info.idom[Block::new(2)], Block::new(0));
+        assert_eq!(info.idom[Block::new(9)], Block::new(0));
+    }
+
+    #[test]
+    fn critical_edge_is_reported() {
+        // 0 -> {1, 2}, 1 -> 2: the edge 0 -> 2 is critical.
+        let f = graph(&[&[1, 2], &[2], &[]]);
+        let arena = Arena::new();
+        assert_eq!(
+            analyze(&f, &arena).unwrap_err(),
+            RegAllocError::CritEdge(Block::new(0), Block::new(2))
+        );
+    }
+
+    #[test]
+    fn edge_into_entry_counts_the_virtual_pred() {
+        // 0 -> {1, 2}; 1 -> 0: the entry has one real pred plus the
+        // virtual one, and 1 has one successor, so no critical edge; but
+        // block 1's branch may not carry operands.
+        let mut f = graph(&[&[1, 2], &[0], &[]]);
+        let arena = Arena::new();
+        analyze(&f, &arena).unwrap();
+        f.insts[1]
+            .operands
+            .push(crate::Operand::fixed_nonallocatable(crate::PReg::new(
+                5,
+                crate::RegClass::Int,
+            )));
+        assert_eq!(
+            analyze(&f, &arena).unwrap_err(),
+            RegAllocError::DisallowedBranchArg(Inst::new(1))
+        );
+    }
+
+    #[test]
+    fn structural_errors() {
+        let arena = Arena::new();
+        let base = graph(&[&[1], &[2], &[]]);
+        let err = |f: &FunctionData| analyze(f, &arena).unwrap_err();
+
+        let mut f = base.clone();
+        f.blocks.clear();
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(0)));
+
+        let mut f = base.clone();
+        f.entry = Block::new(7);
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(7)));
+
+        let mut f = base.clone();
+        f.blocks[1].insts = InstRange::new(Inst::new(1), Inst::new(1));
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(1)));
+
+        let mut f = base.clone();
+        f.blocks[2].insts = InstRange::new(Inst::new(2), Inst::new(9));
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(2)));
+
+        let mut f = base.clone();
+        f.insts[1].kind = InstKind::Op;
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(1)));
+
+        let mut f = base.clone();
+        f.blocks[0].succs[0] = Block::new(40);
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(40)));
+
+        let mut f = base.clone();
+        f.blocks[1].preds.push(Block::new(2));
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(1)));
+
+        let mut f = base.clone();
+        f.blocks[2].preds.push(Block::new(99));
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(2)));
+
+        let mut f = base.clone();
+        f.blocks[2].succs.push(Block::new(0));
+        f.recompute_preds();
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(2)));
+
+        // Unreachable block 3.
+        let f = graph(&[&[1], &[], &[3], &[]]);
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(2)));
+
+        let mut f = base.clone();
+        f.blocks[1]
+            .params
+            .push(crate::VReg::new(0, crate::RegClass::Int));
+        f.num_vregs = 1;
+        assert_eq!(err(&f), RegAllocError::Branch(Inst::new(0)));
+
+        let mut f = base.clone();
+        f.insts.push(InstData::default());
+        assert_eq!(err(&f), RegAllocError::BB(Block::new(2)));
+    }
 }

@@ -1,16 +1,287 @@
-//! Input validation. PLACEHOLDER (being implemented).
+//! Input validation: operands, block params, branch arguments and SSA form.
+//!
+//! Reads: the [`Function`]'s operands, block params and branch arguments,
+//! and the [`CfgInfo`] of `cfg::analyze` (which has already checked the
+//! block structure, so every block and instruction index here is in
+//! range). Writes nothing but two per-vreg scratch columns in the arena.
+//!
+//! Two linear passes, each in block then instruction then operand order,
+//! so the first error found is the one regalloc2 0.15.2 reports (its
+//! `ssa::validate_ssa` checks every def before any use):
+//!
+//! 1. [`check_defs`]: operand encoding, vreg range and class, reuse
+//!    constraints, and one def per vreg (block params count as defs).
+//! 2. [`check_uses`]: every use and branch argument is dominated by its
+//!    def (O(1) per query through the dominator-tree numbering).
+//!
+//! Errors, and what regalloc2 does with the same input:
+//! * `TooManyOperands`: an instruction with more than 2^16 - 1 operands
+//!   (the operand index must fit a `u16` slot other than the "no slot"
+//!   value; regalloc2 accepts exactly 2^16 and fails above).
+//! * `SSA(vreg, inst)`: a vreg index out of range (`inst` is
+//!   `Inst::invalid()` for a block param), a vreg seen with two classes, a
+//!   malformed constraint (reuse index out of range or not naming a use of
+//!   the same class, reuse on a use, limit above 64, an unused constraint
+//!   or class code), or a second def. regalloc2 reports the same for out
+//!   of range defs and second defs under `validate_ssa`, and panics or
+//!   debug-asserts on the rest.
+//! * A second def is allowed only when `allow_multiple_vreg_defs()` holds,
+//!   both defs are in one instruction, and `validate_ssa` is off
+//!   (regalloc2's SSA validator ignores that flag, so we do too).
+//! * A use not dominated by its def: `SSA(vreg, inst)` with
+//!   `validate_ssa`, `EntryLivein` without it (regalloc2's liveness then
+//!   finds the vreg live into the entry, since a single def that does not
+//!   dominate a reachable use leaves a def-free path from the entry). A use
+//!   and a def of one vreg in one instruction count as use-before-def.
+//! * A branch argument not dominated by its def: `EntryLivein` in both
+//!   modes (regalloc2's SSA validator does not look at branch arguments;
+//!   its liveness does). Branch arguments are read after the branch's
+//!   own defs. A branch argument whose class differs from its target
+//!   param's: `Branch(inst)`.
+//! * `DisallowedBranchArg` is checked by `cfg::check_critical_edges`,
+//!   where regalloc2 checks it too.
 
 use crate::cfg::CfgInfo;
-use crate::tables::Arena;
-use crate::{Function, MachineEnv, RegAllocError};
+use crate::tables::{Arena, Column};
+use crate::{
+    Block, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind, PReg,
+    RegAllocError, RegClass, VReg,
+};
+
+/// Most operands one instruction may have (a `u16` slot index other than
+/// the "no slot" value `u16::MAX`).
+pub const MAX_OPERANDS: usize = u16::MAX as usize;
+
+/// Marks "no class seen yet" in the per-vreg class column.
+const NO_CLASS: u8 = u8::MAX;
+
+/// Where a vreg is defined: its block and a position key ordering defs and
+/// uses within the block (`2 * first inst` for a block param, `2 * inst +
+/// 1` for an instruction's def; a use at `inst` needs a key below
+/// `2 * inst + 1`, a branch argument one below `2 * last + 2`).
+#[derive(Clone, Copy, Debug)]
+struct DefSite {
+    block: Block,
+    key: u64,
+}
+
+impl DefSite {
+    const NONE: DefSite = DefSite {
+        block: Block(u32::MAX),
+        key: u64::MAX,
+    };
+}
 
 /// Checks operands, branch arguments and (with `validate_ssa`) SSA form.
+/// See the module doc for the rules and their errors.
 pub fn validate<F: Function>(
-    _func: &F,
+    func: &F,
     _env: &MachineEnv,
-    _cfg: &CfgInfo<'_>,
-    _validate_ssa: bool,
-    _arena: &Arena,
+    cfg: &CfgInfo<'_>,
+    validate_ssa: bool,
+    arena: &Arena,
 ) -> Result<(), RegAllocError> {
-    todo!("validate")
+    let num_vregs = func.num_vregs();
+    let mut defs: Column<usize, DefSite> = Column::filled_in(num_vregs, DefSite::NONE, arena);
+    let mut classes: Column<usize, u8> = Column::filled_in(num_vregs, NO_CLASS, arena);
+    check_defs(func, validate_ssa, &mut defs, &mut classes)?;
+    check_uses(func, cfg, validate_ssa, &defs)?;
+    Ok(())
+}
+
+/// The raw vreg index of an operand (read without `Operand::vreg`, which
+/// debug-asserts the index fits a `VReg`).
+#[inline]
+fn raw_vreg_index(op: Operand) -> usize {
+    op.bits() as u32 as usize
+}
+
+/// A `VReg` naming `index` for an error report, even when `index` does
+/// not fit (its low bits are kept).
+#[inline]
+fn vreg_for_report(index: usize, class: RegClass) -> VReg {
+    VReg::from_bits(((index as u32) << 2) | class as u32)
+}
+
+/// Records `class` for `vreg`, failing if another class was seen.
+#[inline]
+fn observe_class(classes: &mut Column<usize, u8>, index: usize, class: RegClass) -> Result<(), ()> {
+    let seen = &mut classes[index];
+    if *seen == NO_CLASS {
+        *seen = class as u8;
+        Ok(())
+    } else if *seen == class as u8 {
+        Ok(())
+    } else {
+        Err(())
+    }
+}
+
+/// Pass 1: operand encoding, vreg ranges and classes, constraints, single
+/// defs. Fills `defs` (the def site of every defined vreg) and `classes`.
+fn check_defs<F: Function>(
+    func: &F,
+    validate_ssa: bool,
+    defs: &mut Column<usize, DefSite>,
+    classes: &mut Column<usize, u8>,
+) -> Result<(), RegAllocError> {
+    let num_vregs = func.num_vregs();
+    let allow_same_inst_defs = func.allow_multiple_vreg_defs() && !validate_ssa;
+    for block in (0..func.num_blocks()).map(Block::new) {
+        let insts = func.block_insns(block);
+        let first = u64::from(insts.first().0);
+        for &param in func.block_params(block) {
+            let index = param.vreg();
+            let err = RegAllocError::SSA(param, Inst::invalid());
+            if index >= num_vregs || param.bits() & 3 == 3 {
+                return Err(err);
+            }
+            observe_class(classes, index, param.class()).map_err(|()| err.clone())?;
+            if defs[index].block.is_valid() {
+                return Err(err);
+            }
+            defs[index] = DefSite {
+                block,
+                key: 2 * first,
+            };
+        }
+        for inst in insts.iter() {
+            let operands = func.inst_operands(inst);
+            if operands.len() > MAX_OPERANDS {
+                return Err(RegAllocError::TooManyOperands);
+            }
+            for &op in operands {
+                check_operand(op, operands, inst, num_vregs, classes)?;
+                if op.kind() != OperandKind::Def {
+                    continue;
+                }
+                let index = raw_vreg_index(op);
+                let site = &mut defs[index];
+                if site.block.is_valid() {
+                    let same_inst = site.key == 2 * u64::from(inst.0) + 1;
+                    if !(allow_same_inst_defs && same_inst) {
+                        return Err(RegAllocError::SSA(op.vreg(), inst));
+                    }
+                }
+                *site = DefSite {
+                    block,
+                    key: 2 * u64::from(inst.0) + 1,
+                };
+            }
+        }
+        // Branch arguments: range, class, and matching the target param's
+        // class (their count was checked by `cfg::check_branch_arity`).
+        let last = insts.last();
+        if func.is_branch(last) {
+            for (i, &succ) in func.block_succs(block).iter().enumerate() {
+                let params = func.block_params(succ);
+                for (&arg, &param) in func.branch_blockparams(block, last, i).iter().zip(params) {
+                    let err = RegAllocError::SSA(arg, last);
+                    if arg.vreg() >= num_vregs || arg.bits() & 3 == 3 {
+                        return Err(err);
+                    }
+                    observe_class(classes, arg.vreg(), arg.class()).map_err(|()| err)?;
+                    if arg.class() != param.class() {
+                        return Err(RegAllocError::Branch(last));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks one operand's encoding, vreg index, class and constraint.
+fn check_operand(
+    op: Operand,
+    operands: &[Operand],
+    inst: Inst,
+    num_vregs: usize,
+    classes: &mut Column<usize, u8>,
+) -> Result<(), RegAllocError> {
+    let index = raw_vreg_index(op);
+    let class_code = (op.bits() >> 32) & 3;
+    let report = || RegAllocError::SSA(vreg_for_report(index, op.class()), inst);
+    if class_code == 3 {
+        return Err(report());
+    }
+    let constraint_code = (op.bits() >> 36) & 0b111_1111;
+    if constraint_code < 0b001_0000 && constraint_code > 2 {
+        // An unused plain constraint code (it would read as `Any`).
+        return Err(report());
+    }
+    if index == VReg::MAX {
+        // Only `fixed_nonallocatable` may use the reserved index.
+        return match op.constraint() {
+            OperandConstraint::FixedReg(_) if op.kind() == OperandKind::Use => Ok(()),
+            _ => Err(report()),
+        };
+    }
+    if index >= num_vregs {
+        return Err(report());
+    }
+    observe_class(classes, index, op.class()).map_err(|()| report())?;
+    match op.constraint() {
+        OperandConstraint::Reuse(target) => {
+            let ok = op.kind() == OperandKind::Def
+                && operands.get(target).is_some_and(|&input| {
+                    input.kind() == OperandKind::Use
+                        && input.class() == op.class()
+                        && raw_vreg_index(input) != VReg::MAX
+                });
+            if !ok {
+                return Err(report());
+            }
+        }
+        OperandConstraint::Limit(max) if max > PReg::MAX + 1 => return Err(report()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Pass 2: every use and branch argument is dominated by its def.
+fn check_uses<F: Function>(
+    func: &F,
+    cfg: &CfgInfo<'_>,
+    validate_ssa: bool,
+    defs: &Column<usize, DefSite>,
+) -> Result<(), RegAllocError> {
+    let reaches = |site: DefSite, block: Block, key: u64| {
+        site.block.is_valid()
+            && if site.block == block {
+                site.key < key
+            } else {
+                cfg.dominates(site.block, block)
+            }
+    };
+    for block in (0..func.num_blocks()).map(Block::new) {
+        let insts = func.block_insns(block);
+        for inst in insts.iter() {
+            let use_key = 2 * u64::from(inst.0) + 1;
+            for &op in func.inst_operands(inst) {
+                if op.kind() != OperandKind::Use || raw_vreg_index(op) == VReg::MAX {
+                    continue;
+                }
+                if !reaches(defs[raw_vreg_index(op)], block, use_key) {
+                    return Err(if validate_ssa {
+                        RegAllocError::SSA(op.vreg(), inst)
+                    } else {
+                        RegAllocError::EntryLivein
+                    });
+                }
+            }
+        }
+        let last = insts.last();
+        if func.is_branch(last) {
+            let arg_key = 2 * u64::from(last.0) + 2;
+            for i in 0..func.block_succs(block).len() {
+                for &arg in func.branch_blockparams(block, last, i) {
+                    if !reaches(defs[arg.vreg()], block, arg_key) {
+                        return Err(RegAllocError::EntryLivein);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

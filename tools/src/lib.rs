@@ -2,4 +2,5 @@
 //! to and from upstream regalloc2, and the commands themselves.
 
 pub mod corpus;
+pub mod counting_alloc;
 pub mod upstream;

@@ -96,11 +96,11 @@ fn raw_vreg_index(op: Operand) -> usize {
     op.bits() as u32 as usize
 }
 
-/// A `VReg` naming `index` for an error report, even when `index` does
-/// not fit (its low bits are kept).
+/// A `VReg` naming `index` and the raw class code for an error report,
+/// even when `index` does not fit (its low bits are kept).
 #[inline]
-fn vreg_for_report(index: usize, class: RegClass) -> VReg {
-    VReg::from_bits(((index as u32) << 2) | class as u32)
+fn vreg_for_report(index: usize, class_code: u64) -> VReg {
+    VReg::from_bits(((index as u32) << 2) | class_code as u32)
 }
 
 /// Records `class` for `vreg`, failing if another class was seen.
@@ -201,7 +201,7 @@ fn check_operand(
 ) -> Result<(), RegAllocError> {
     let index = raw_vreg_index(op);
     let class_code = (op.bits() >> 32) & 3;
-    let report = || RegAllocError::SSA(vreg_for_report(index, op.class()), inst);
+    let report = || RegAllocError::SSA(vreg_for_report(index, class_code), inst);
     if class_code == 3 {
         return Err(report());
     }

@@ -202,3 +202,53 @@ pub fn shared_corpus() -> Option<PathBuf> {
     let dir = here.join("../../shared/corpus");
     dir.is_dir().then_some(dir)
 }
+
+/// The sample corpus built into the binary: `(path under tools/sample,
+/// file bytes)`, sorted by path. Forty Cranelift functions copied from the
+/// dev corpus (both targets, nine modules, small to medium sizes), so the
+/// commands work in a fresh clone with no corpus beside it.
+pub static SAMPLE_FILES: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/sample_files.rs"));
+
+/// Decodes the embedded sample corpus. Each function's path reads
+/// `sample/<module>/<file>` and its group is `<module>`.
+pub fn load_sample() -> (Vec<CorpusFunction>, Vec<LoadError>) {
+    let mut funcs = Vec::new();
+    let mut errors = Vec::new();
+    for (rel, bytes) in SAMPLE_FILES {
+        let group = rel.rsplit_once('/').map_or(".", |(dir, _)| dir);
+        let path = Path::new("sample").join(rel);
+        match decode(&path, group, bytes) {
+            Ok(f) => funcs.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    (funcs, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_corpus_decodes_in_path_order() {
+        let (funcs, errors) = load_sample();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(funcs.len(), SAMPLE_FILES.len());
+        assert!(funcs.len() >= 30, "only {} sample functions", funcs.len());
+        let paths: Vec<_> = funcs.iter().map(|f| f.path.clone()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        let groups: std::collections::BTreeSet<_> = funcs.iter().map(|f| &f.group).collect();
+        assert!(groups.len() >= 5, "groups: {groups:?}");
+        assert!(funcs.iter().all(|f| !f.group.contains('/')));
+    }
+
+    #[test]
+    fn group_is_the_directory_under_the_argument() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample");
+        let file = root.join("bz2/x.bin");
+        assert_eq!(group_of(&root, &file), "bz2");
+        assert_eq!(group_of(&root.join("bz2"), &file), "bz2");
+    }
+}

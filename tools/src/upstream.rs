@@ -54,9 +54,44 @@ pub fn inst_up(i: regarena::Inst) -> ra2::Inst {
 pub fn alloc(a: ra2::Allocation) -> regarena::Allocation {
     regarena::Allocation::from_bits(a.bits())
 }
+
+/// Our output in upstream's types (for upstream's checker).
+pub fn output_up(out: &regarena::Output) -> ra2::Output {
+    ra2::Output {
+        num_spillslots: out.num_spillslots,
+        edits: out
+            .edits
+            .iter()
+            .map(|(p, e)| {
+                let regarena::Edit::Move { from, to } = e;
+                (
+                    progpoint_up(*p),
+                    ra2::Edit::Move {
+                        from: alloc_up(*from),
+                        to: alloc_up(*to),
+                    },
+                )
+            })
+            .collect(),
+        allocs: out.allocs.iter().copied().map(alloc_up).collect(),
+        inst_alloc_offsets: out.inst_alloc_offsets.clone(),
+        debug_locations: out
+            .debug_locations
+            .iter()
+            .map(|&(l, f, t, a)| (l, progpoint_up(f), progpoint_up(t), alloc_up(a)))
+            .collect(),
+        stats: Default::default(),
+    }
+}
 #[inline]
 pub fn alloc_up(a: regarena::Allocation) -> ra2::Allocation {
-    ra2::Allocation::from_bits(a.bits())
+    // Built by kind: upstream's `from_bits` debug-asserts a condition no
+    // valid allocation meets, so it cannot be used in debug builds.
+    match (a.as_reg(), a.as_stack()) {
+        (Some(p), _) => ra2::Allocation::reg(preg_up(p)),
+        (_, Some(s)) => ra2::Allocation::stack(ra2::SpillSlot::new(s.index())),
+        _ => ra2::Allocation::none(),
+    }
 }
 #[inline]
 pub fn progpoint(p: ra2::ProgPoint) -> regarena::ProgPoint {

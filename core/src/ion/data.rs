@@ -8,8 +8,12 @@
 //! Invariants (checked by [`IonTables::check_invariants`] in debug builds
 //! and tests):
 //! * a [`CodeRange`] is non-empty: `from < to`;
-//! * a vreg's `ranges` list and a bundle's `ranges` list are sorted by
-//!   `range.from` and pairwise disjoint;
+//! * a bundle's `ranges` list is sorted by `range.from` and pairwise
+//!   disjoint; a vreg's `ranges` list is sorted by `range.from` and its
+//!   entries copy their ranges' extents. A vreg's ranges are disjoint
+//!   until `process` cuts a bundle into minimal bundles: then a use's
+//!   minimal range overlaps the spill bundle's range of the same vreg (the
+//!   value is in both places there; `moves` copies between them);
 //! * every range's `uses` are sorted by `pos` and lie inside its range;
 //! * after merging, every live range belongs to exactly one bundle, and the
 //!   bundle's list contains it;
@@ -445,7 +449,22 @@ impl<'a> IonTables<'a> {
             Ok(())
         };
         for (vreg, list) in self.vregs.ranges.iter_enumerated() {
-            check_list(&format!("{vreg:?}"), list)?;
+            for pair in list.windows(2) {
+                if pair[0].range.from > pair[1].range.from {
+                    return Err(format!(
+                        "{vreg:?}: {:?} and {:?} out of order",
+                        pair[0], pair[1]
+                    ));
+                }
+            }
+            for entry in list.iter() {
+                if self.ranges.range[entry.index] != entry.range {
+                    return Err(format!(
+                        "{vreg:?} lists {entry:?}, but the range is {:?}",
+                        self.ranges.range[entry.index]
+                    ));
+                }
+            }
         }
         for (bundle, list) in self.bundles.ranges.iter_enumerated() {
             check_list(&format!("{bundle:?}"), list)?;

@@ -1,1 +1,1009 @@
-//! PLACEHOLDER: phase `liveranges` (being implemented).
+//! Live ranges: one backward scan per block turns liveness into per-vreg
+//! range lists with their uses, and records fixed-register reservations.
+//!
+//! Reads: the function, `env.fixed_stack_slots`, `cfg` (block entry/exit
+//! points, loop depth), [`Liveness`] (live-out rows).
+//! Writes: `ranges` (all columns), `vregs` (`ranges`, `blockparam`,
+//! `class`), `pregs` (`is_stack`, reservations in the trees),
+//! `blockparam_outs`, `blockparam_ins`, `multi_fixed_reg_fixups`, and
+//! `stats` (`livein_blocks`, `initial_liverange_count`, blockparam counts).
+//!
+//! Algorithm from regalloc2 0.15.2 `src/ion/liveranges.rs`
+//! (`build_liveranges`, `fixup_multi_fixed_vregs`): blocks are scanned
+//! last to first and instructions bottom-up, so each new range lies before
+//! every range already built for its vreg; it is either glued onto the
+//! last one (contiguous) or appended, and every list is reversed once at
+//! the end ("build lazily, then sort").
+
+use smallvec::SmallVec;
+
+use crate::cfg::CfgInfo;
+use crate::ion::data::{
+    range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
+    LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegs, Use, VRegId, VRegs,
+};
+use crate::ion::liveness::{reused_input_vreg, Liveness};
+use crate::ion::trees::TreeRoot;
+use crate::ion::Stats;
+use crate::tables::{Arena, ArenaVec, Column};
+use crate::{
+    Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandConstraint, OperandKind,
+    OperandPos, PReg, ProgPoint, RegAllocError, VReg,
+};
+
+/// The program point of an operand: Early → Before, Late → After, except
+/// that when the instruction reuses an input, every *other* Early use is
+/// moved to After so it interferes with the reusing def (which takes the
+/// reused input's register).
+#[inline]
+pub fn operand_point(op: Operand, inst: Inst, reused_input: Option<VReg>) -> ProgPoint {
+    match (op.kind(), op.pos()) {
+        (OperandKind::Def, OperandPos::Early) => ProgPoint::before(inst),
+        (_, OperandPos::Late) => ProgPoint::after(inst),
+        (OperandKind::Use, OperandPos::Early) => match reused_input {
+            Some(reused) if reused != op.vreg() => ProgPoint::after(inst),
+            _ => ProgPoint::before(inst),
+        },
+    }
+}
+
+/// Spill weight of one use: 1000 × 4^loop_depth (depth capped at 10),
+/// +2000 for a def, +2000 for a register constraint, +1000 for `Any`
+/// (regalloc2's heuristic, so eviction decisions match upstream's).
+#[inline]
+pub fn use_spill_weight(constraint: OperandConstraint, loop_depth: u32, is_def: bool) -> f32 {
+    let depth = loop_depth.min(10);
+    let hot = (0..depth).fold(1000.0f32, |w, _| w * 4.0);
+    let def = if is_def { 2000.0 } else { 0.0 };
+    let constraint = match constraint {
+        OperandConstraint::Any => 1000.0,
+        OperandConstraint::Reg | OperandConstraint::FixedReg(_) => 2000.0,
+        _ => 0.0,
+    };
+    hot + def + constraint
+}
+
+/// Packs a weight into a [`Use`]'s 16 bits: the top half of the f32
+/// (bfloat16), as upstream does.
+#[inline]
+pub fn spill_weight_to_bits(weight: f32) -> u16 {
+    (weight.to_bits() >> 15) as u16
+}
+
+/// Unpacks [`spill_weight_to_bits`] (losing the low mantissa bits).
+#[inline]
+pub fn spill_weight_from_bits(bits: u16) -> f32 {
+    f32::from_bits((bits as u32) << 15)
+}
+
+/// Reserves `range` of `preg` for no bundle. Reservations that touch the
+/// same register at overlapping points are unioned (the tree holds
+/// disjoint keys only).
+pub fn reserve_preg(pregs: &mut PRegs<'_>, preg: PReg, mut range: CodeRange) {
+    let root: &mut TreeRoot = &mut pregs.allocations[preg.index()];
+    while let Some((existing, _)) = pregs.trees.first_overlap(*root, range) {
+        pregs.trees.remove(root, existing);
+        range = range.join(existing);
+    }
+    pregs.trees.insert(root, range, LiveRangeId::invalid());
+}
+
+/// Adds `range` to `vreg`'s list, which holds only ranges after it: glued
+/// to the first one when contiguous, else a new range. Returns the range
+/// that covers it.
+fn add_range_to_vreg<'a>(
+    arena: &'a Arena,
+    ranges: &mut LiveRanges<'a>,
+    vregs: &mut VRegs<'a>,
+    vreg: VRegId,
+    mut range: CodeRange,
+    allow_multiple_defs: bool,
+) -> LiveRangeId {
+    let list = &mut vregs.ranges[vreg];
+    if let Some(last) = list.last() {
+        let lr = last.index;
+        let later = ranges.range[lr];
+        if allow_multiple_defs {
+            // Several defs of a pinned vreg at one point may re-add a
+            // range that already exists, or one that runs into it.
+            if later.from <= range.from && range.to <= later.to {
+                return lr;
+            }
+            if range.to >= later.from && range.to <= later.to {
+                range.to = later.from;
+            }
+        }
+        if range.to >= later.from {
+            // Contiguous (or, defensively, overlapping): extend.
+            let from = range.from.min(later.from);
+            ranges.range[lr].from = from;
+            return lr;
+        }
+    }
+    let lr = ranges.push(arena, range, vreg);
+    vregs.ranges[vreg].push(LiveRangeListEntry { range, index: lr });
+    lr
+}
+
+fn add_use(ranges: &mut LiveRanges<'_>, lr: LiveRangeId, mut u: Use, loop_depth: u32) {
+    let weight = use_spill_weight(
+        u.operand.constraint(),
+        loop_depth,
+        u.operand.kind() == OperandKind::Def,
+    );
+    u.weight = spill_weight_to_bits(weight);
+    ranges.uses[lr].push(u);
+    ranges.uses_spill_weight[lr] += weight;
+}
+
+fn slot_of(index: usize) -> Result<u16, RegAllocError> {
+    match u16::try_from(index) {
+        Ok(slot) if slot != crate::ion::data::SLOT_NONE => Ok(slot),
+        _ => Err(RegAllocError::TooManyOperands),
+    }
+}
+
+/// Builds every vreg's live ranges and uses, the block-param edge lists,
+/// clobber and fixed-register reservations, and the multi-fixed-reg fixups.
+pub fn build_liveranges<'a, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'_>,
+    liveness: &Liveness<'_>,
+    arena: &'a Arena,
+    tables: &mut IonTables<'a>,
+    stats: &mut Stats,
+) -> Result<(), RegAllocError> {
+    for &preg in &env.fixed_stack_slots {
+        tables.pregs.is_stack[preg.index()] = true;
+    }
+    let num_vregs = func.num_vregs();
+    let allow_multiple_defs = func.allow_multiple_vreg_defs();
+    let IonTables {
+        ranges,
+        vregs,
+        pregs,
+        blockparam_outs,
+        blockparam_ins,
+        multi_fixed_reg_fixups,
+        ..
+    } = tables;
+
+    // Scan state. `current[v]` is v's range being extended upward; it is
+    // meaningful only while `live[v]`. `live_now` lists the vregs set in
+    // `live` during this block so they can be cleared without touching
+    // the whole set (blocks × vregs would be too slow).
+    let mut live: bitvec::vec::BitVec = bitvec::vec::BitVec::repeat(false, num_vregs);
+    let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
+    let mut current: Column<VRegId, LiveRangeId> =
+        Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
+    let mut rewrites: SmallVec<[(usize, Operand); 4]> = SmallVec::new();
+    let mut late_def_fixed: SmallVec<[PReg; 8]> = SmallVec::new();
+
+    for b in (0..func.num_blocks()).rev() {
+        let block = Block::new(b);
+        let insts = func.block_insns(block);
+        if insts.is_empty() {
+            continue;
+        }
+        stats.livein_blocks += 1;
+        let entry = cfg.block_entry[block];
+        let exit_next = cfg.block_exit[block].next();
+        let loop_depth = cfg.loop_depth[block];
+        let last = insts.last();
+
+        // Values live out, and branch args (read at the block's end), are
+        // live through the whole block until a def shows otherwise.
+        let mut make_live_to_end =
+            |v: VRegId, ranges: &mut LiveRanges<'a>, vregs: &mut VRegs<'a>| {
+                if !live[v.index()] {
+                    live.set(v.index(), true);
+                    live_now.push(v);
+                    let lr = add_range_to_vreg(
+                        arena,
+                        ranges,
+                        vregs,
+                        v,
+                        CodeRange::new(entry, exit_next),
+                        allow_multiple_defs,
+                    );
+                    current[v] = lr;
+                }
+            };
+        for &v in liveness.live_out(block) {
+            make_live_to_end(v, ranges, vregs);
+        }
+        if func.is_branch(last) {
+            for (succ_idx, &succ) in func.block_succs(block).iter().enumerate() {
+                let params = func.block_params(succ);
+                let args = func.branch_blockparams(block, last, succ_idx);
+                for (&param, &arg) in params.iter().zip(args) {
+                    blockparam_outs.push(BlockparamOut {
+                        from_vreg: VRegId::of(arg),
+                        from_block: block,
+                        to_block: succ,
+                        to_vreg: VRegId::of(param),
+                    });
+                    vregs.class[VRegId::of(arg)] = Some(arg.class());
+                    make_live_to_end(VRegId::of(arg), ranges, vregs);
+                }
+            }
+        }
+        for &param in func.block_params(block) {
+            vregs.blockparam[VRegId::of(param)] = block;
+        }
+
+        for inst in insts.iter().rev() {
+            let clobbers = func.inst_clobbers(inst);
+            for preg in clobbers {
+                // Only at After: the instruction may still read an input
+                // in a register it clobbers.
+                let range = CodeRange::new(ProgPoint::after(inst), ProgPoint::before(inst.next()));
+                reserve_preg(pregs, preg, range);
+            }
+            let operands = func.inst_operands(inst);
+            let reused_input = reused_input_vreg(operands);
+
+            // An Early fixed use of a value that stays live, in a register
+            // the instruction also writes (Late fixed def or clobber):
+            // the use gets a copy in that register (fixup) and the value
+            // itself is left unconstrained.
+            rewrites.clear();
+            late_def_fixed.clear();
+            for op in operands {
+                if let OperandConstraint::FixedReg(preg) = op.constraint() {
+                    if (op.kind(), op.pos()) == (OperandKind::Def, OperandPos::Late) {
+                        late_def_fixed.push(preg);
+                    }
+                }
+            }
+            for (i, &op) in operands.iter().enumerate() {
+                if op.as_fixed_nonallocatable().is_some() {
+                    continue;
+                }
+                let OperandConstraint::FixedReg(preg) = op.constraint() else {
+                    continue;
+                };
+                if (op.kind(), op.pos()) != (OperandKind::Use, OperandPos::Early)
+                    || !live[op.vreg().vreg()]
+                {
+                    continue;
+                }
+                if late_def_fixed.contains(&preg) || clobbers.contains(preg) {
+                    let pos = ProgPoint::before(inst);
+                    let slot = slot_of(i)?;
+                    multi_fixed_reg_fixups.push(MultiFixedRegFixup {
+                        pos,
+                        from_slot: slot,
+                        to_slot: slot,
+                        to_preg: preg,
+                        vreg: VRegId::of(op.vreg()),
+                        level: FixupLevel::Initial,
+                    });
+                    reserve_preg(pregs, preg, CodeRange::new(pos, pos.next()));
+                    let unconstrained =
+                        Operand::new(op.vreg(), OperandConstraint::Any, op.kind(), op.pos());
+                    rewrites.push((i, unconstrained));
+                }
+            }
+
+            for position in [InstPosition::After, InstPosition::Before] {
+                for (i, &original) in operands.iter().enumerate() {
+                    if original.as_fixed_nonallocatable().is_some() {
+                        continue;
+                    }
+                    let op = rewrites
+                        .iter()
+                        .find(|(at, _)| *at == i)
+                        .map_or(original, |&(_, rewritten)| rewritten);
+                    let pos = operand_point(op, inst, reused_input);
+                    if pos.pos() != position {
+                        continue;
+                    }
+                    let v = VRegId::of(op.vreg());
+                    vregs.class[v] = Some(op.class());
+                    let u = Use {
+                        operand: op,
+                        pos,
+                        slot: slot_of(i)?,
+                        weight: 0,
+                    };
+                    match op.kind() {
+                        OperandKind::Def => {
+                            let lr = if live[v.index()] {
+                                current[v]
+                            } else {
+                                // Dead def: still occupies its register up
+                                // to the next instruction (an Early def is
+                                // a temp reserved across the instruction).
+                                let range = CodeRange::new(pos, ProgPoint::before(inst.next()));
+                                add_range_to_vreg(
+                                    arena,
+                                    ranges,
+                                    vregs,
+                                    v,
+                                    range,
+                                    allow_multiple_defs,
+                                )
+                            };
+                            add_use(ranges, lr, u, loop_depth);
+                            if ranges.range[lr].from == entry {
+                                ranges.range[lr].from = pos;
+                            }
+                            ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
+                            live.set(v.index(), false);
+                            current[v] = LiveRangeId::invalid();
+                        }
+                        OperandKind::Use => {
+                            if !live[v.index()] {
+                                let range = CodeRange::new(entry, pos.next());
+                                current[v] = add_range_to_vreg(
+                                    arena,
+                                    ranges,
+                                    vregs,
+                                    v,
+                                    range,
+                                    allow_multiple_defs,
+                                );
+                                live.set(v.index(), true);
+                                live_now.push(v);
+                            }
+                            add_use(ranges, current[v], u, loop_depth);
+                        }
+                    }
+                }
+            }
+        }
+
+        // Block params are defined at the block's entry.
+        for &param in func.block_params(block) {
+            let v = VRegId::of(param);
+            vregs.class[v] = Some(param.class());
+            if live[v.index()] {
+                live.set(v.index(), false);
+            } else {
+                add_range_to_vreg(
+                    arena,
+                    ranges,
+                    vregs,
+                    v,
+                    CodeRange::new(entry, entry.next()),
+                    allow_multiple_defs,
+                );
+            }
+            for &pred in func.block_preds(block) {
+                blockparam_ins.push(BlockparamIn {
+                    to_vreg: v,
+                    to_block: block,
+                    from_block: pred,
+                });
+            }
+        }
+
+        // What is still live is the block's live-in set.
+        let mut still_live = 0usize;
+        for &v in live_now.iter() {
+            if live[v.index()] {
+                debug_assert!(liveness.is_live_in(block, v), "{v:?} live into {block:?}");
+                still_live += 1;
+                live.set(v.index(), false);
+            }
+        }
+        debug_assert_eq!(
+            still_live,
+            liveness.live_in(block).len(),
+            "live-in of {block:?}"
+        );
+        live_now.clear();
+    }
+
+    // Lists were built back to front: reverse, and refresh the copies of
+    // ranges that defs trimmed.
+    for list in vregs.ranges.iter_mut() {
+        list.reverse();
+        for entry in list.iter_mut() {
+            entry.range = ranges.range[entry.index];
+        }
+        // Blocks laid out out of order would break the back-to-front
+        // invariant; sorting keeps the list invariant regardless.
+        if list.windows(2).any(|w| w[0].range.from > w[1].range.from) {
+            list.sort_unstable_by_key(|entry| entry.range.from);
+        }
+    }
+    for uses in ranges.uses.iter_mut() {
+        uses.reverse();
+        if uses.windows(2).any(|w| w[0].pos > w[1].pos) {
+            uses.sort_by_key(|u| u.pos);
+        }
+    }
+    blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
+    blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
+
+    fixup_multi_fixed_vregs(vregs, ranges, pregs, multi_fixed_reg_fixups)?;
+
+    stats.initial_liverange_count = ranges.len();
+    stats.blockparam_ins_count = blockparam_ins.len();
+    stats.blockparam_outs_count = blockparam_outs.len();
+    Ok(())
+}
+
+/// Where one vreg has several uses at one point whose constraints cannot
+/// all hold (two fixed registers, a fixed stack slot and a register, a
+/// fixed register at or above a `Limit`), keeps one (FixedReg first, then
+/// Reg, then FixedStack) and rewrites the others to `Any`, recording a
+/// fixup copy into their register and reserving that register at the
+/// point. A range's uses are then satisfiable by one location, which the
+/// splitter relies on (it cannot split between uses at one point).
+fn fixup_multi_fixed_vregs(
+    vregs: &VRegs<'_>,
+    ranges: &mut LiveRanges<'_>,
+    pregs: &mut PRegs<'_>,
+    fixups: &mut ArenaVec<'_, MultiFixedRegFixup>,
+) -> Result<(), RegAllocError> {
+    let mut reservations: SmallVec<[(PReg, ProgPoint); 8]> = SmallVec::new();
+    for (vreg, list) in vregs.ranges.iter_enumerated() {
+        for entry in list.iter() {
+            let uses = &mut ranges.uses[entry.index];
+            let mut start = 0;
+            while start < uses.len() {
+                let pos = uses[start].pos;
+                let mut end = start + 1;
+                while end < uses.len() && uses[end].pos == pos {
+                    end += 1;
+                }
+                if end - start >= 2 {
+                    fix_one_point(
+                        vreg,
+                        &mut uses[start..end],
+                        pregs,
+                        fixups,
+                        &mut reservations,
+                    )?;
+                }
+                start = end;
+            }
+        }
+        for (preg, pos) in reservations.drain(..) {
+            reserve_preg(pregs, preg, CodeRange::new(pos, pos.next()));
+        }
+    }
+    Ok(())
+}
+
+fn fix_one_point(
+    vreg: VRegId,
+    uses: &mut [Use],
+    pregs: &PRegs<'_>,
+    fixups: &mut ArenaVec<'_, MultiFixedRegFixup>,
+    reservations: &mut SmallVec<[(PReg, ProgPoint); 8]>,
+) -> Result<(), RegAllocError> {
+    let mut requires_reg = false;
+    let mut has_stack = false;
+    let mut num_fixed_reg = 0;
+    let mut num_fixed_stack = 0;
+    let mut first_reg_slot = None;
+    let mut first_stack_slot = None;
+    let mut min_limit = usize::MAX;
+    let mut max_fixed_hw_enc = 0usize;
+    for u in uses.iter() {
+        match u.operand.constraint() {
+            OperandConstraint::Any => {
+                first_reg_slot.get_or_insert(u.slot);
+                first_stack_slot.get_or_insert(u.slot);
+            }
+            OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
+                first_reg_slot.get_or_insert(u.slot);
+                requires_reg = true;
+            }
+            OperandConstraint::Limit(bound) => {
+                first_reg_slot.get_or_insert(u.slot);
+                min_limit = min_limit.min(bound);
+                requires_reg = true;
+            }
+            OperandConstraint::FixedReg(preg) => {
+                max_fixed_hw_enc = max_fixed_hw_enc.max(preg.hw_enc());
+                if pregs.is_stack[preg.index()] {
+                    num_fixed_stack += 1;
+                    first_stack_slot.get_or_insert(u.slot);
+                } else {
+                    requires_reg = true;
+                    num_fixed_reg += 1;
+                    first_reg_slot.get_or_insert(u.slot);
+                }
+            }
+            OperandConstraint::Stack => has_stack = true,
+        }
+    }
+    // A plain `Stack` use cannot be redirected by a fixup (there is no
+    // register to copy into) and cannot share a point with a register
+    // use: no allocation satisfies both. (regalloc2 panics here.)
+    if has_stack && requires_reg {
+        return Err(RegAllocError::TooManyLiveRegs);
+    }
+    let conflicts = num_fixed_reg + num_fixed_stack > 1
+        || (requires_reg && num_fixed_stack != 0)
+        || (num_fixed_reg + num_fixed_stack > 0 && max_fixed_hw_enc >= min_limit);
+    if !conflicts {
+        return Ok(());
+    }
+    let source_slot = if requires_reg {
+        first_reg_slot
+    } else {
+        first_stack_slot
+    }
+    .unwrap_or(uses[0].slot);
+    let mut kept: Option<PReg> = None;
+    for u in uses.iter_mut() {
+        let OperandConstraint::FixedReg(preg) = u.operand.constraint() else {
+            continue;
+        };
+        let compatible = !(requires_reg && pregs.is_stack[preg.index()])
+            && *kept.get_or_insert(preg) == preg
+            && preg.hw_enc() < min_limit;
+        if compatible {
+            continue;
+        }
+        fixups.push(MultiFixedRegFixup {
+            pos: u.pos,
+            from_slot: source_slot,
+            to_slot: u.slot,
+            to_preg: preg,
+            vreg,
+            level: FixupLevel::Secondary,
+        });
+        u.operand = Operand::new(
+            u.operand.vreg(),
+            OperandConstraint::Any,
+            u.operand.kind(),
+            u.operand.pos(),
+        );
+        reservations.push((preg, u.pos));
+    }
+    Ok(())
+}
+
+/// Hand-built functions and a driver running cfg, validation and the
+/// front phases, shared by the tests of `liveness`, `liveranges`, `merge`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::ion::data::IonTables;
+    use crate::ion::liveness::{compute_liveness, Liveness};
+    use crate::ion::{merge, Stats};
+    use crate::owned::{BlockData, FunctionData, InstData, InstKind};
+    use crate::tables::Arena;
+    use crate::{
+        Block, Function, Inst, InstRange, MachineEnv, Operand, PReg, PRegSet, RegClass, VReg,
+    };
+
+    pub fn v(n: usize) -> VReg {
+        VReg::new(n, RegClass::Int)
+    }
+    pub fn p(n: usize) -> PReg {
+        PReg::new(n, RegClass::Int)
+    }
+    pub fn op(operands: Vec<Operand>) -> InstData {
+        InstData {
+            kind: InstKind::Op,
+            operands,
+            clobbers: PRegSet::empty(),
+        }
+    }
+    pub fn ret(operands: Vec<Operand>) -> InstData {
+        InstData {
+            kind: InstKind::Ret,
+            ..op(operands)
+        }
+    }
+    pub fn branch(operands: Vec<Operand>) -> InstData {
+        InstData {
+            kind: InstKind::Branch,
+            ..op(operands)
+        }
+    }
+
+    /// One block: params, instructions, and `(successor, args)` edges.
+    pub struct B(
+        pub Vec<VReg>,
+        pub Vec<InstData>,
+        pub Vec<(usize, Vec<VReg>)>,
+    );
+
+    pub fn function(num_vregs: usize, blocks: Vec<B>) -> FunctionData {
+        let mut func = FunctionData {
+            entry: Block::new(0),
+            insts: Vec::new(),
+            blocks: Vec::new(),
+            num_vregs,
+            debug_value_labels: Vec::new(),
+            spillslot_sizes: [1, 1, 2],
+            multi_spillslot_named_by_last_slot: false,
+            allow_multiple_vreg_defs: false,
+        };
+        for B(params, insts, edges) in blocks {
+            let first = Inst::new(func.insts.len());
+            func.insts.extend(insts);
+            func.blocks.push(BlockData {
+                insts: InstRange::new(first, Inst::new(func.insts.len())),
+                succs: edges.iter().map(|(s, _)| Block::new(*s)).collect(),
+                preds: Vec::new(),
+                params,
+                branch_args: edges.into_iter().map(|(_, args)| args).collect(),
+            });
+        }
+        func.recompute_preds();
+        func
+    }
+
+    /// Eight int registers p0..p7, preferred; p40 is a fixed stack slot.
+    pub fn env() -> MachineEnv {
+        MachineEnv {
+            preferred_regs_by_class: [(0..8).map(p).collect(), PRegSet::empty(), PRegSet::empty()],
+            non_preferred_regs_by_class: [PRegSet::empty(); 3],
+            scratch_by_class: [None; 3],
+            fixed_stack_slots: vec![p(40)],
+        }
+    }
+
+    /// Runs cfg, validate, liveness, liveranges and merge; checks the
+    /// table invariants; hands the results to `check`.
+    pub fn with_front<R>(
+        func: &FunctionData,
+        check: impl FnOnce(&IonTables<'_>, &Liveness<'_>, &Stats) -> R,
+    ) -> R {
+        let env = env();
+        let arena = Arena::new();
+        let cfg = crate::cfg::analyze(func, &arena).expect("cfg");
+        crate::validate::validate(func, &env, &cfg, true, &arena).expect("valid");
+        let mut stats = Stats::default();
+        let liveness = compute_liveness(func, &cfg, &arena, &mut stats).expect("liveness");
+        let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
+        super::build_liveranges(func, &env, &cfg, &liveness, &arena, &mut tables, &mut stats)
+            .expect("liveranges");
+        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        tables.check_invariants().expect("invariants");
+        check(&tables, &liveness, &stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::ion::data::{IonTables, SLOT_NONE};
+
+    fn at_before(i: usize) -> ProgPoint {
+        ProgPoint::before(Inst::new(i))
+    }
+    fn at_after(i: usize) -> ProgPoint {
+        ProgPoint::after(Inst::new(i))
+    }
+    fn ranges_of(tables: &IonTables<'_>, vreg: usize) -> Vec<(ProgPoint, ProgPoint)> {
+        tables.vregs.ranges[VRegId::new(vreg)]
+            .iter()
+            .map(|e| (e.range.from, e.range.to))
+            .collect()
+    }
+    fn uses_of(tables: &IonTables<'_>, vreg: usize) -> Vec<(ProgPoint, u16, OperandConstraint)> {
+        tables.vregs.ranges[VRegId::new(vreg)]
+            .iter()
+            .flat_map(|e| tables.ranges.uses[e.index].iter())
+            .map(|u| (u.pos, u.slot, u.operand.constraint()))
+            .collect()
+    }
+    fn reservations(tables: &IonTables<'_>, preg: PReg) -> Vec<(ProgPoint, ProgPoint)> {
+        let root = tables.pregs.allocations[preg.index()];
+        tables
+            .pregs
+            .trees
+            .iter(root)
+            .map(|(r, value)| {
+                assert!(value.is_invalid(), "only reservations at this stage");
+                (r.from, r.to)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn straight_line_ranges_and_uses() {
+        let func = function(
+            2,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1)), Operand::reg_use(v(0))]),
+                    ret(vec![Operand::reg_use(v(1))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, stats| {
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(1))]);
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(1), at_after(2))]);
+            assert_eq!(
+                uses_of(tables, 0),
+                vec![
+                    (at_after(0), 0, OperandConstraint::Reg),
+                    (at_before(1), 1, OperandConstraint::Reg)
+                ]
+            );
+            let lr = tables.vregs.ranges[VRegId::new(0)][0].index;
+            assert_ne!(tables.ranges.flags[lr] & range_flags::STARTS_AT_DEF, 0);
+            // Def weight: 1000 (depth 0) + 2000 (def) + 2000 (Reg).
+            let def = tables.ranges.uses[lr][0];
+            assert_eq!(def.weight, spill_weight_to_bits(5000.0));
+            assert_eq!(tables.ranges.uses_spill_weight[lr], 5000.0 + 3000.0);
+            assert_eq!(stats.initial_liverange_count, 2);
+            assert_eq!(
+                tables.vregs.class[VRegId::new(1)],
+                Some(crate::RegClass::Int)
+            );
+        });
+    }
+
+    #[test]
+    fn diamond_with_block_params() {
+        // b0 -> b1, b2 -> b3(v3); v0 lives across the diamond.
+        let func = function(
+            4,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(0))]), branch(vec![])],
+                    vec![(1, vec![]), (2, vec![])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(1))]), branch(vec![])],
+                    vec![(3, vec![v(1)])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(2))]), branch(vec![])],
+                    vec![(3, vec![v(2)])],
+                ),
+                B(
+                    vec![v(3)],
+                    vec![ret(vec![Operand::reg_use(v(3)), Operand::reg_use(v(0))])],
+                    vec![],
+                ),
+            ],
+        );
+        with_front(&func, |tables, liveness, _| {
+            let b = Block::new;
+            let v0 = VRegId::new(0);
+            assert_eq!(liveness.live_out(b(0)), &[v0]);
+            for block in 1..4 {
+                assert_eq!(liveness.live_in(b(block)), &[v0]);
+            }
+            assert!(!liveness.is_live_in(b(3), VRegId::new(3)));
+            // v0: one range from its def to its use, across all blocks.
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(6))]);
+            // Branch args live to their block's end; the param starts at entry.
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(2), at_before(4))]);
+            assert_eq!(ranges_of(tables, 3), vec![(at_before(6), at_after(6))]);
+            assert_eq!(tables.vregs.blockparam[VRegId::new(3)], b(3));
+            let outs: Vec<_> = tables
+                .blockparam_outs
+                .iter()
+                .map(|o| {
+                    (
+                        o.from_vreg.index(),
+                        o.from_block,
+                        o.to_block,
+                        o.to_vreg.index(),
+                    )
+                })
+                .collect();
+            assert_eq!(outs, vec![(1, b(1), b(3), 3), (2, b(2), b(3), 3)]);
+            let ins: Vec<_> = tables
+                .blockparam_ins
+                .iter()
+                .map(|i| (i.to_vreg.index(), i.to_block, i.from_block))
+                .collect();
+            assert_eq!(ins, vec![(3, b(3), b(1)), (3, b(3), b(2))]);
+            // v1 and v2 merge into v3's bundle; v0 stays alone.
+            let bundle_of =
+                |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];
+            assert_eq!(bundle_of(1), bundle_of(3));
+            assert_eq!(bundle_of(2), bundle_of(3));
+            assert_ne!(bundle_of(0), bundle_of(3));
+            assert_eq!(tables.bundles.ranges[bundle_of(3)].len(), 3);
+            let set = tables.bundles.spillset[bundle_of(3)];
+            assert_eq!(
+                tables.spillsets.range[set],
+                CodeRange::new(at_after(2), at_after(6))
+            );
+        });
+    }
+
+    #[test]
+    fn loop_value_live_around_back_edge() {
+        // b0 -> b1 (header) -> b2 (body) -> b1; b1 -> b3 (exit).
+        let func = function(
+            2,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(0))]), branch(vec![])],
+                    vec![(1, vec![])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_use(v(0))]), branch(vec![])],
+                    vec![(2, vec![]), (3, vec![])],
+                ),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(1))]), branch(vec![])],
+                    vec![(1, vec![])],
+                ),
+                B(vec![], vec![ret(vec![Operand::reg_use(v(0))])], vec![]),
+            ],
+        );
+        with_front(&func, |tables, liveness, stats| {
+            let v0 = VRegId::new(0);
+            assert!(liveness.is_live_out(Block::new(2), v0));
+            assert!(liveness.is_live_in(Block::new(2), v0));
+            assert!(liveness.is_live_in(Block::new(1), v0));
+            assert!(liveness.live_in(Block::new(0)).is_empty());
+            assert!(stats.livein_iterations >= 3);
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(6))]);
+            // The use in the loop header weighs 4× the base.
+            let lr = tables.vregs.ranges[v0][0].index;
+            let header_use = tables.ranges.uses[lr][1];
+            assert_eq!(header_use.pos, at_before(2));
+            assert_eq!(header_use.weight, spill_weight_to_bits(4000.0 + 2000.0));
+            // Dead def in the body: reserved up to the next instruction.
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(4), at_before(5))]);
+        });
+    }
+
+    #[test]
+    fn call_with_clobbers_and_fixed_args() {
+        // i2 is a call: v0 in p0, v1 in p1 (clobbered, but v1 lives on),
+        // result v2 in p0, clobbers p1 and p2.
+        let mut call = op(vec![
+            Operand::reg_fixed_use(v(0), p(0)),
+            Operand::reg_fixed_use(v(1), p(1)),
+            Operand::reg_fixed_def(v(2), p(0)),
+        ]);
+        call.clobbers = [p(1), p(2)].into_iter().collect();
+        let func = function(
+            3,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1))]),
+                    call,
+                    ret(vec![Operand::reg_use(v(1)), Operand::reg_use(v(2))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            // p1: the fixup's reservation at Before(i2), the clobber at After(i2).
+            assert_eq!(
+                reservations(tables, p(1)),
+                vec![(at_before(2), at_after(2)), (at_after(2), at_before(3))]
+            );
+            assert_eq!(
+                reservations(tables, p(2)),
+                vec![(at_after(2), at_before(3))]
+            );
+            assert!(reservations(tables, p(0)).is_empty());
+            let fixups = &tables.multi_fixed_reg_fixups;
+            assert_eq!(fixups.len(), 1);
+            assert_eq!(
+                (
+                    fixups[0].pos,
+                    fixups[0].from_slot,
+                    fixups[0].to_slot,
+                    fixups[0].to_preg
+                ),
+                (at_before(2), 1, 1, p(1))
+            );
+            assert_eq!(fixups[0].level, FixupLevel::Initial);
+            // v1's use at the call lost its constraint; v0's kept it.
+            assert!(uses_of(tables, 1).contains(&(at_before(2), 1, OperandConstraint::Any)));
+            assert!(uses_of(tables, 0).contains(&(
+                at_before(2),
+                0,
+                OperandConstraint::FixedReg(p(0))
+            )));
+            let bundle2 = tables.ranges.bundle[tables.vregs.ranges[VRegId::new(2)][0].index];
+            assert_ne!(
+                tables.bundles.props[bundle2] & crate::ion::data::bundle_props::FIXED_DEF,
+                0
+            );
+        });
+    }
+
+    #[test]
+    fn reuse_def_moves_other_inputs_late_and_merges() {
+        let func = function(
+            3,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1))]),
+                    op(vec![
+                        Operand::reg_reuse_def(v(2), 1),
+                        Operand::reg_use(v(0)),
+                        Operand::reg_use(v(1)),
+                    ]),
+                    ret(vec![Operand::reg_use(v(2))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            assert_eq!(
+                uses_of(tables, 0)[1],
+                (at_before(2), 1, OperandConstraint::Reg)
+            );
+            assert_eq!(
+                uses_of(tables, 1)[1],
+                (at_after(2), 2, OperandConstraint::Reg)
+            );
+            assert_eq!(ranges_of(tables, 1), vec![(at_after(1), at_before(3))]);
+            assert_eq!(ranges_of(tables, 0), vec![(at_after(0), at_after(2))]);
+            let bundle_of =
+                |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];
+            assert_eq!(bundle_of(0), bundle_of(2));
+            assert_ne!(bundle_of(1), bundle_of(2));
+        });
+    }
+
+    #[test]
+    fn multi_fixed_reg_use_keeps_one_and_fixes_up_the_rest() {
+        let func = function(
+            1,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    ret(vec![
+                        Operand::reg_fixed_use(v(0), p(0)),
+                        Operand::reg_fixed_use(v(0), p(1)),
+                    ]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            let fixups = &tables.multi_fixed_reg_fixups;
+            assert_eq!(fixups.len(), 1);
+            let fixup = fixups[0];
+            assert_eq!(fixup.level, FixupLevel::Secondary);
+            // Uses at one point are listed last operand first (as
+            // upstream), so the p1 use is kept and p0 gets the copy.
+            assert_eq!(fixup.to_preg, p(0));
+            assert_eq!((fixup.from_slot, fixup.to_slot), (1, 0));
+            assert_eq!(
+                reservations(tables, p(0)),
+                vec![(at_before(1), at_after(1))]
+            );
+            assert!(reservations(tables, p(1)).is_empty());
+            let constraints: Vec<_> = uses_of(tables, 0).into_iter().map(|u| u.2).collect();
+            assert!(constraints.contains(&OperandConstraint::FixedReg(p(1))));
+            assert!(constraints.contains(&OperandConstraint::Any));
+            assert!(!constraints.contains(&OperandConstraint::FixedReg(p(0))));
+        });
+    }
+
+    #[test]
+    fn weights_round_trip_through_bits() {
+        for w in [1000.0f32, 5000.0, 6000.0, 1_049_000.0] {
+            let back = spill_weight_from_bits(spill_weight_to_bits(w));
+            assert!((back - w).abs() / w < 0.01, "{w} -> {back}");
+        }
+        assert_eq!(
+            use_spill_weight(OperandConstraint::Stack, 20, false),
+            1000.0 * 4f32.powi(10)
+        );
+        assert_eq!(SLOT_NONE, u16::MAX);
+    }
+}

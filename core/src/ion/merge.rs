@@ -1,1 +1,445 @@
-//! PLACEHOLDER: phase `merge` (being implemented).
+//! Bundles: one per vreg, then merged across reuse pairs and block-param
+//! edges; spill sets, bundle properties, spill weights, and the initial
+//! allocation queue.
+//!
+//! Reads: the function (operands), `vregs.ranges`/`class`, `ranges.uses`,
+//! `pregs.is_stack`, `blockparam_outs`.
+//! Writes: `bundles` (all columns), `ranges.bundle`, `spillsets`,
+//! `stats.merged_bundle_count`; [`queue_bundles`] fills the queue.
+//!
+//! Algorithm from regalloc2 0.15.2 `src/ion/merge.rs` and
+//! `recompute_bundle_properties` in `src/ion/process.rs`: the same merge
+//! order (reuse pairs in instruction order, then block params in sorted
+//! edge order), the same refusals (class mismatch, overlap with fixed-def
+//! starts rounded to their instruction, more than 200 range comparisons,
+//! conflicting requirements), and the same priority and spill-weight
+//! formulas, so the allocation order and eviction choices match upstream.
+
+use crate::ion::data::{
+    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRanges, Use, VRegId,
+};
+use crate::ion::queue::AllocationQueue;
+use crate::ion::requirement::merge_bundle_requirements;
+use crate::ion::Stats;
+use crate::tables::Arena;
+use crate::{Function, Inst, InstPosition, OperandConstraint, OperandKind, ProgPoint, RegClass};
+
+/// Largest spill weight a bundle can have (28 bits, as upstream packs it).
+pub const BUNDLE_MAX_SPILL_WEIGHT: u32 = (1 << 28) - 1;
+/// Weight of a minimal bundle with a fixed constraint: never evicted.
+pub const MINIMAL_FIXED_BUNDLE_SPILL_WEIGHT: u32 = BUNDLE_MAX_SPILL_WEIGHT;
+/// Weight of a minimal bundle with a `Limit`, minus the limit (tighter
+/// limits weigh more).
+pub const MINIMAL_LIMITED_BUNDLE_SPILL_WEIGHT: u32 = BUNDLE_MAX_SPILL_WEIGHT - 1;
+/// Weight of any other minimal bundle.
+pub const MINIMAL_BUNDLE_SPILL_WEIGHT: u32 = MINIMAL_LIMITED_BUNDLE_SPILL_WEIGHT - 256;
+/// Cap on the weight of a non-minimal bundle.
+pub const BUNDLE_MAX_NORMAL_SPILL_WEIGHT: u32 = MINIMAL_BUNDLE_SPILL_WEIGHT - 1;
+
+/// Most range pairs compared when checking two bundles for overlap; past
+/// this the merge is refused (bounds merge cost, as upstream).
+const MERGE_MAX_RANGE_COMPARISONS: usize = 200;
+
+/// The smallest range a bundle holding only `u` may have: such a bundle
+/// cannot be split further.
+pub fn minimal_range_for_use(u: &Use) -> CodeRange {
+    let inst = u.pos.inst();
+    let early = ProgPoint::before(inst);
+    let late = ProgPoint::after(inst);
+    let next_early = ProgPoint::before(inst.next());
+    match (u.pos.pos(), u.operand.kind()) {
+        (InstPosition::Before, OperandKind::Def) => CodeRange::new(early, next_early),
+        (InstPosition::Before, OperandKind::Use) => CodeRange::new(early, late),
+        (InstPosition::After, OperandKind::Def) => CodeRange::new(late, next_early),
+        (InstPosition::After, OperandKind::Use) => CodeRange::new(early, next_early),
+    }
+}
+
+/// `Limit` bound as stored on a bundle (no register has `hw_enc` ≥ 64, so
+/// saturating at 255 changes nothing).
+fn limit_u8(bound: usize) -> u8 {
+    u8::try_from(bound).unwrap_or(u8::MAX)
+}
+
+/// Sets `bundle`'s FIXED / FIXED_DEF / STACK props and `limit` from all
+/// its uses (the merge-time view; see [`recompute_bundle_properties`]).
+fn init_bundle_props(bundle: BundleId, bundles: &mut Bundles<'_>, ranges: &LiveRanges<'_>) {
+    let mut props = 0u8;
+    let mut limit: Option<u8> = None;
+    for entry in bundles.ranges[bundle].iter() {
+        for u in ranges.uses[entry.index].iter() {
+            match u.operand.constraint() {
+                OperandConstraint::FixedReg(_) => {
+                    props |= bundle_props::FIXED;
+                    if u.operand.kind() == OperandKind::Def {
+                        props |= bundle_props::FIXED_DEF;
+                    }
+                }
+                OperandConstraint::Stack => props |= bundle_props::STACK,
+                OperandConstraint::Limit(bound) => {
+                    let bound = limit_u8(bound);
+                    limit = Some(limit.map_or(bound, |l| l.min(bound)));
+                }
+                OperandConstraint::Any | OperandConstraint::Reg | OperandConstraint::Reuse(_) => {}
+            }
+        }
+    }
+    bundles.props[bundle] = props;
+    bundles.limit[bundle] = limit;
+}
+
+/// Tries to move every range of `from` into `to`; returns whether the
+/// bundles are now one (`from` is left empty).
+fn merge_bundles<'a>(
+    from: BundleId,
+    to: BundleId,
+    tables: &mut IonTables<'a>,
+    arena: &'a Arena,
+) -> bool {
+    if from == to {
+        return true;
+    }
+    let IonTables {
+        ranges,
+        bundles,
+        spillsets,
+        pregs,
+        ..
+    } = tables;
+    if spillsets.class[bundles.spillset[from]] != spillsets.class[bundles.spillset[to]] {
+        return false;
+    }
+    if bundles.allocation[from].is_some() || bundles.allocation[to].is_some() {
+        return false;
+    }
+
+    // A bundle with a fixed def must not take in another operand of the
+    // def's instruction (the result could be a minimal bundle with two
+    // constraints, impossible to split): round such bundles' range starts
+    // down to their instruction's Before point for the overlap test.
+    let start_of = |bundle: BundleId, range: CodeRange| -> ProgPoint {
+        if bundles.props[bundle] & bundle_props::FIXED_DEF != 0 {
+            ProgPoint::before(range.from.inst())
+        } else {
+            range.from
+        }
+    };
+    {
+        let list_from = &bundles.ranges[from];
+        let list_to = &bundles.ranges[to];
+        let (mut i, mut j, mut comparisons) = (0, 0, 0);
+        while i < list_from.len() && j < list_to.len() {
+            comparisons += 1;
+            if comparisons > MERGE_MAX_RANGE_COMPARISONS {
+                return false;
+            }
+            if start_of(from, list_from[i].range) >= list_to[j].range.to {
+                j += 1;
+            } else if start_of(to, list_to[j].range) >= list_from[i].range.to {
+                i += 1;
+            } else {
+                return false;
+            }
+        }
+    }
+
+    let constrained = |bundle: BundleId| {
+        bundles.props[bundle] & (bundle_props::STACK | bundle_props::FIXED) != 0
+            || bundles.limit[bundle].is_some()
+    };
+    if (constrained(from) || constrained(to))
+        && merge_bundle_requirements(from, to, bundles, ranges, pregs).is_err()
+    {
+        return false;
+    }
+
+    if bundles.ranges[from].is_empty() {
+        return true;
+    }
+    let moved = core::mem::replace(
+        &mut bundles.ranges[from],
+        crate::tables::ArenaVec::new_in(arena),
+    );
+    for entry in moved.iter() {
+        ranges.bundle[entry.index] = to;
+    }
+    let target = &mut bundles.ranges[to];
+    if target.is_empty() {
+        *target = moved;
+    } else if moved.len() == 1 {
+        let at = target
+            .binary_search_by_key(&moved[0].range.from, |entry| entry.range.from)
+            .unwrap_or_else(|at| at);
+        target.insert(at, moved[0]);
+    } else {
+        target.extend_from_slice(&moved);
+        target.sort_unstable_by_key(|entry| entry.range.from);
+    }
+
+    let (set_from, set_to) = (bundles.spillset[from], bundles.spillset[to]);
+    if set_from != set_to {
+        spillsets.range[set_to] = spillsets.range[set_to].join(spillsets.range[set_from]);
+    }
+    bundles.props[to] |= bundles.props[from];
+    if let Some(theirs) = bundles.limit[from] {
+        bundles.limit[to] = Some(bundles.limit[to].map_or(theirs, |ours| ours.min(theirs)));
+    }
+    true
+}
+
+/// The bundle holding `vreg`'s first range, if it has any.
+fn bundle_of_vreg(tables: &IonTables<'_>, vreg: VRegId) -> Option<BundleId> {
+    let first = tables.vregs.ranges.get(vreg)?.first()?;
+    Some(tables.ranges.bundle[first.index])
+}
+
+/// Creates one bundle and spill set per vreg with ranges, then merges
+/// reuse-def/input pairs and block params with their branch args where
+/// allowed; finally computes every bundle's properties and spill weight.
+pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &mut IonTables<'a>) {
+    for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
+        let Some(first) = list.first() else {
+            continue;
+        };
+        let bundle = tables.bundles.push(arena);
+        let mut hull = first.range;
+        for entry in list.iter() {
+            hull = hull.join(entry.range);
+            tables.ranges.bundle[entry.index] = bundle;
+        }
+        tables.bundles.ranges[bundle].extend_from_slice(list);
+        init_bundle_props(bundle, &mut tables.bundles, &tables.ranges);
+        let class = tables.vregs.class[vreg].unwrap_or(RegClass::Int);
+        tables.bundles.spillset[bundle] = tables.spillsets.push(class, hull);
+    }
+
+    // Reuse pairs: the def takes the input's register, so one bundle for
+    // both saves the copy.
+    for i in 0..func.num_insts() {
+        let operands = func.inst_operands(Inst::new(i));
+        for op in operands {
+            let OperandConstraint::Reuse(input_idx) = op.constraint() else {
+                continue;
+            };
+            let Some(input) = operands.get(input_idx) else {
+                continue;
+            };
+            let (Some(def_bundle), Some(input_bundle)) = (
+                bundle_of_vreg(tables, VRegId::of(op.vreg())),
+                bundle_of_vreg(tables, VRegId::of(input.vreg())),
+            ) else {
+                continue;
+            };
+            merge_bundles(input_bundle, def_bundle, tables, arena);
+        }
+    }
+
+    // Block params with their incoming args, in sorted edge order.
+    for i in 0..tables.blockparam_outs.len() {
+        let out = tables.blockparam_outs[i];
+        let (Some(arg_bundle), Some(param_bundle)) = (
+            bundle_of_vreg(tables, out.from_vreg),
+            bundle_of_vreg(tables, out.to_vreg),
+        ) else {
+            continue;
+        };
+        merge_bundles(arg_bundle, param_bundle, tables, arena);
+    }
+
+    for bundle in tables.bundles.ranges.keys() {
+        if !tables.bundles.ranges[bundle].is_empty() {
+            recompute_bundle_properties(bundle, &mut tables.bundles, &tables.ranges);
+        }
+    }
+}
+
+/// The tightest `Limit` of the bundle's uses, computed as upstream does:
+/// within a range the scan stops at the first fixed-register or stack use.
+fn bundle_limit(bundle: BundleId, bundles: &Bundles<'_>, ranges: &LiveRanges<'_>) -> Option<u8> {
+    let mut limit: Option<u8> = None;
+    for entry in bundles.ranges[bundle].iter() {
+        for u in ranges.uses[entry.index].iter() {
+            match u.operand.constraint() {
+                OperandConstraint::Limit(bound) => {
+                    let bound = limit_u8(bound);
+                    limit = Some(limit.map_or(bound, |l| l.min(bound)));
+                }
+                OperandConstraint::FixedReg(_) | OperandConstraint::Stack => break,
+                OperandConstraint::Any | OperandConstraint::Reg | OperandConstraint::Reuse(_) => {}
+            }
+        }
+    }
+    limit
+}
+
+/// Recomputes a bundle's `prio` (total range length), `limit`, `props`
+/// and `spill_weight` from its ranges and uses. Owned here; the `process`
+/// phase calls it after every split.
+///
+/// Like upstream, only a single-range bundle gets FIXED / FIXED_DEF /
+/// STACK (multi-range bundles are treated as unconstrained when choosing
+/// what to evict), and MINIMAL means one range with at most one use, no
+/// larger than that use's minimal range. Spill weight: a constant for
+/// minimal bundles (highest for fixed, then limited, then others),
+/// otherwise the sum of the ranges' use weights divided by `prio`, capped
+/// below the minimal ones.
+pub fn recompute_bundle_properties(
+    bundle: BundleId,
+    bundles: &mut Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+) {
+    let list = &bundles.ranges[bundle];
+    let prio: u32 = list.iter().map(|entry| entry.range.len() as u32).sum();
+    let limit = bundle_limit(bundle, bundles, ranges);
+    let mut props = 0u8;
+    let minimal = match list.first() {
+        None => true,
+        Some(first) if ranges.vreg[first.index].is_invalid() => {
+            props |= bundle_props::FIXED;
+            true
+        }
+        Some(first) if list.len() == 1 => {
+            let uses = &ranges.uses[first.index];
+            for u in uses.iter() {
+                match u.operand.constraint() {
+                    OperandConstraint::FixedReg(_) => {
+                        props |= bundle_props::FIXED;
+                        if u.operand.kind() == OperandKind::Def {
+                            props |= bundle_props::FIXED_DEF;
+                        }
+                    }
+                    OperandConstraint::Stack => props |= bundle_props::STACK,
+                    _ => {}
+                }
+            }
+            match &uses[..] {
+                [] => true,
+                [only] => {
+                    let min = minimal_range_for_use(only);
+                    let range = ranges.range[first.index];
+                    min.from <= range.from && range.to <= min.to
+                }
+                _ => false,
+            }
+        }
+        Some(_) => false,
+    };
+    let spill_weight = if minimal {
+        if props & bundle_props::FIXED != 0 {
+            MINIMAL_FIXED_BUNDLE_SPILL_WEIGHT
+        } else if let Some(limit) = limit {
+            MINIMAL_LIMITED_BUNDLE_SPILL_WEIGHT - u32::from(limit)
+        } else {
+            MINIMAL_BUNDLE_SPILL_WEIGHT
+        }
+    } else {
+        let total: f32 = list
+            .iter()
+            .map(|entry| ranges.uses_spill_weight[entry.index])
+            .sum();
+        (total as u32)
+            .checked_div(prio)
+            .map_or(0, |weight| weight.min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT))
+    };
+    if minimal {
+        props |= bundle_props::MINIMAL;
+    }
+    bundles.prio[bundle] = prio;
+    bundles.limit[bundle] = limit;
+    bundles.props[bundle] = props;
+    bundles.spill_weight[bundle] = spill_weight;
+}
+
+/// Queues every bundle that has ranges, by priority.
+pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, stats: &mut Stats) {
+    for (bundle, list) in bundles.ranges.iter_enumerated() {
+        if !list.is_empty() {
+            queue.push(bundle, bundles.prio[bundle]);
+        }
+    }
+    stats.merged_bundle_count = queue.len();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ion::liveranges::testing::*;
+    use crate::ion::requirement::{compute_requirement, Requirement};
+    use crate::{Operand, OperandPos};
+
+    #[test]
+    fn stack_param_does_not_merge_with_register_arg() {
+        // v0 is defined on the stack and passed to b1's param v1, which is
+        // used in a register: merging would need both at once.
+        let stack_def = Operand::new(
+            v(0),
+            OperandConstraint::Stack,
+            OperandKind::Def,
+            OperandPos::Late,
+        );
+        let func = function(
+            3,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![stack_def]), branch(vec![])],
+                    vec![(1, vec![v(0)])],
+                ),
+                B(
+                    vec![v(1)],
+                    vec![
+                        op(vec![Operand::reg_def(v(2)), Operand::reg_use(v(1))]),
+                        ret(vec![Operand::reg_use(v(2))]),
+                    ],
+                    vec![],
+                ),
+            ],
+        );
+        with_front(&func, |tables, _, _| {
+            let bundle_of =
+                |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];
+            assert_ne!(bundle_of(0), bundle_of(1));
+            let req = |b| compute_requirement(b, &tables.bundles, &tables.ranges, &tables.pregs);
+            assert_eq!(req(bundle_of(0)), Ok(Requirement::Stack));
+            assert_eq!(req(bundle_of(1)), Ok(Requirement::Register));
+            let b0 = bundle_of(0);
+            assert_ne!(tables.bundles.props[b0] & bundle_props::STACK, 0);
+            // Live to the branch: longer than its def's minimal range.
+            assert_eq!(tables.bundles.props[b0] & bundle_props::MINIMAL, 0);
+            // Stack def weighs 1000 + 2000 over [After(i0), Before(i2)).
+            assert_eq!(tables.bundles.prio[b0], 3);
+            assert_eq!(tables.bundles.spill_weight[b0], 1000);
+        });
+    }
+
+    #[test]
+    fn priority_and_spill_weight_follow_upstream_formula() {
+        let func = function(
+            2,
+            vec![B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1)), Operand::reg_use(v(0))]),
+                    ret(vec![Operand::reg_use(v(1))]),
+                ],
+                vec![],
+            )],
+        );
+        with_front(&func, |tables, _, _| {
+            let b = tables.ranges.bundle[tables.vregs.ranges[VRegId::new(0)][0].index];
+            // [After(i0), After(i1)): two program points.
+            assert_eq!(tables.bundles.prio[b], 2);
+            // Def 5000 + use 3000, over a length of 2.
+            assert_eq!(tables.bundles.spill_weight[b], 4000);
+            assert_eq!(tables.bundles.props[b] & bundle_props::MINIMAL, 0);
+            let set = tables.bundles.spillset[b];
+            assert_eq!(tables.spillsets.class[set], RegClass::Int);
+            let arena = Arena::new();
+            let mut queue = AllocationQueue::new_in(&arena);
+            let mut stats = Stats::default();
+            queue_bundles(&tables.bundles, &mut queue, &mut stats);
+            assert_eq!(stats.merged_bundle_count, 2);
+        });
+    }
+}

@@ -19,6 +19,8 @@ pub mod requirement;
 pub mod spill;
 pub mod trees;
 
+use crate::ion::data::IonTables;
+use crate::ion::queue::AllocationQueue;
 use crate::tables::Arena;
 use crate::{Function, MachineEnv, Output, RegAllocError, RegallocOptions};
 
@@ -91,6 +93,38 @@ pub(crate) fn run<F: Function>(
     let arena = &ctx.arena;
     let cfg = crate::cfg::analyze(func, arena)?;
     crate::validate::validate(func, env, &cfg, options.validate_ssa, arena)?;
-    // The allocation phases land here.
-    Err(RegAllocError::TooManyLiveRegs)
+    let mut tables = IonTables::new_in(arena, func.num_vregs(), func.num_insts());
+    let mut stats = Stats::default();
+    // Exact live-in/live-out sets per block.
+    let liveness = liveness::compute_liveness(func, &cfg, arena, &mut stats)?;
+    // Ranges, uses, reservations, block-param edges, multi-fixed fixups.
+    liveranges::build_liveranges(func, env, &cfg, &liveness, arena, &mut tables, &mut stats)?;
+    // One bundle per vreg, merged across reuses and block params.
+    merge::merge_vreg_bundles(func, arena, &mut tables);
+    let mut queue = AllocationQueue::new_in(arena);
+    merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
+    #[cfg(debug_assertions)]
+    if let Err(violation) = tables.check_invariants() {
+        panic!("Ion tables after merge: {violation}");
+    }
+    // Probe / evict / split until every bundle has a register or a slot.
+    process::process_bundles(func, env, &cfg, arena, &mut tables, &mut queue, &mut stats)?;
+    #[cfg(debug_assertions)]
+    if let Err(violation) = tables.check_invariants() {
+        panic!("Ion tables after process: {violation}");
+    }
+    // Stack slots for the spill sets that need one.
+    let num_spillslots =
+        spill::allocate_spillslots(func, arena, &mut tables.spillsets, &mut tables.spillslots);
+    // Allocations, moves and the rest of the output.
+    moves::insert_moves(
+        func,
+        env,
+        &cfg,
+        arena,
+        &tables,
+        num_spillslots,
+        &mut ctx.output,
+        &mut stats,
+    )
 }

@@ -1,1 +1,920 @@
-//! PLACEHOLDER: phase `moves` (being implemented).
+//! Phase `moves`: turns the final allocation of every live range into the
+//! allocator's [`Output`]: each operand's allocation, the moves connecting
+//! a vreg's ranges, the debug-value locations and the counters.
+//!
+//! Reads: the function, the machine env, the CFG info, every Ion table
+//! (ranges and their uses, vreg range lists, bundles' allocations, spill
+//! sets' slots, spill slots' final allocations, the per-PReg trees for
+//! finding free scratch registers, block-param edges, multi-fixed-reg
+//! fixups). Writes: `output` (cleared first, capacity kept) and the move
+//! counters of `stats`.
+//!
+//! Algorithm (regalloc2's `src/ion/moves.rs`, rebuilt on our tables):
+//! 1. Every range's allocation is its bundle's register, or else its spill
+//!    set's slot. Every use writes that allocation to its operand slot.
+//! 2. Moves are collected as [`PendingMove`]s `(point, priority, class,
+//!    from, to)`:
+//!    * within a block, into a range that starts after another range of
+//!      the vreg ended or while it still runs (a split, a reload, a
+//!      spill), from the best earlier range (a register if one covers the
+//!      point);
+//!    * across a CFG edge, into each range live into a block from the
+//!      location at the predecessor's end, preferring a register when
+//!      several ranges of the vreg cover that end;
+//!    * across a CFG edge, from each branch argument's location at the
+//!      predecessor's end into the block param's ranges;
+//!    * before an instruction, from a reused input to its reusing def, and
+//!      from a multiply-fixed use to its extra fixed registers.
+//!
+//!    Edge moves go at the end of the predecessor when it has one
+//!    successor, else at the start of the successor (edges are not
+//!    critical, so one of the two holds).
+//! 3. Moves are sorted by (point, [`MovePrio`]); each (point, priority,
+//!    class) group is one parallel move, sequentialized by
+//!    [`ParallelMoves`] (scratch register, free register or extra spill
+//!    slot for cycles and stack-to-stack moves).
+//! 4. [`RedundantMoveEliminator`] drops moves whose destination already
+//!    holds the value, within a block.
+//!
+//! See docs/design-moves.md for the priority order and why it is right.
+
+use crate::cfg::CfgInfo;
+use crate::ion::data::{
+    range_flags, CodeRange, FixupLevel, IonTables, LiveRangeId, MultiFixedRegFixup, VRegId,
+    SLOT_NONE,
+};
+use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
+use crate::ion::redundant_moves::RedundantMoveEliminator;
+use crate::ion::Stats;
+use crate::tables::{Arena, ArenaVec};
+use crate::{
+    Allocation, Block, Edit, Function, Inst, InstPosition, MachineEnv, OperandConstraint,
+    OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot,
+};
+
+/// The order of the parallel moves that share a program point. Each
+/// priority at a point is one parallel move; they run in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum MovePrio {
+    /// Edge moves at the start of a block with one predecessor: live-in
+    /// values and block params together (one parallel set, because a
+    /// param's argument may sit where a live-in value must go).
+    InEdge,
+    /// A vreg moving from one of its ranges into the next within a block.
+    /// Never at a block start, so it never reads what `InEdge` wrote.
+    Regular,
+    /// Copies of a multiply-fixed use into its other fixed registers; they
+    /// read the value the `Regular` moves put in place.
+    MultiFixedRegInitial,
+    MultiFixedRegSecondary,
+    /// A reused input copied into its def's register, after the input is
+    /// in place.
+    ReusedInput,
+    /// Edge moves before the branch of a block with one successor: last,
+    /// after every move that feeds the branch's own operands.
+    OutEdge,
+}
+
+/// A move waiting to be grouped and sequentialized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingMove {
+    pub pos: ProgPoint,
+    pub prio: MovePrio,
+    pub class: RegClass,
+    pub from: Allocation,
+    pub to: Allocation,
+    /// Insertion order: a deterministic tie-break for the unstable sort.
+    pub seq: u32,
+}
+
+/// One of a vreg's ranges with its final allocation.
+#[derive(Clone, Copy, Debug)]
+struct VRegRange {
+    range: CodeRange,
+    id: LiveRangeId,
+    alloc: Allocation,
+}
+
+/// A block-param edge's source: `to_vreg`'s argument leaves `from_block`
+/// in `alloc`.
+#[derive(Clone, Copy, Debug)]
+struct ParamSource {
+    to_vreg: VRegId,
+    from_block: Block,
+    alloc: Allocation,
+}
+
+/// A block-param edge's destination: `to_vreg` (a param of `to_block`)
+/// must be in `alloc` when arriving from `from_block`.
+#[derive(Clone, Copy, Debug)]
+struct ParamDest {
+    to_vreg: VRegId,
+    to_block: Block,
+    from_block: Block,
+    alloc: Allocation,
+}
+
+fn internal_error() -> RegAllocError {
+    // The contract of the earlier phases was broken (a range without a
+    // bundle, a spilled bundle without a slot...). No input should reach
+    // this; it is reported rather than panicking.
+    RegAllocError::TooManyLiveRegs
+}
+
+/// Extra spill slots the resolver asks for, per class, shared by every
+/// program point (a point's sequence frees them before the next point).
+struct ExtraSlots<'a> {
+    by_class: [ArenaVec<'a, Allocation>; 3],
+    size_by_class: [u32; 3],
+    named_by_last_slot: bool,
+    /// Total slots in the frame so far.
+    num_spillslots: usize,
+}
+
+impl ExtraSlots<'_> {
+    fn get(&mut self, class: RegClass, index: usize) -> Allocation {
+        let list = &mut self.by_class[class as usize];
+        while list.len() <= index {
+            let size = self.size_by_class[class as usize]
+                .max(1)
+                .next_power_of_two() as usize;
+            let offset = self.num_spillslots.next_multiple_of(size);
+            let slot = if self.named_by_last_slot {
+                offset + size - 1
+            } else {
+                offset
+            };
+            self.num_spillslots = offset + size;
+            list.push(Allocation::stack(SpillSlot::new(slot)));
+        }
+        list[index]
+    }
+}
+
+/// The resolver's view of one program point.
+struct PointScratch<'t, 'a> {
+    tables: &'t IonTables<'a>,
+    env: &'t MachineEnv,
+    fixed_stack: PRegSet,
+    class: RegClass,
+    point: ProgPoint,
+    extra: &'t mut ExtraSlots<'a>,
+}
+
+impl ScratchSource for PointScratch<'_, '_> {
+    fn is_stack(&self, alloc: Allocation) -> bool {
+        match alloc.as_reg() {
+            Some(preg) => self.fixed_stack.contains(preg),
+            None => alloc.is_stack(),
+        }
+    }
+
+    fn free_reg(&mut self, usable: &dyn Fn(PReg) -> bool) -> Option<PReg> {
+        let class = self.class as usize;
+        let here = CodeRange::new(self.point, self.point.next());
+        let pregs = &self.tables.pregs;
+        self.env.preferred_regs_by_class[class]
+            .into_iter()
+            .chain(self.env.non_preferred_regs_by_class[class])
+            .filter(|&p| p.class() == self.class && !self.fixed_stack.contains(p))
+            .find(|&p| {
+                usable(p)
+                    && pregs
+                        .trees
+                        .first_overlap(pregs.allocations[p.index()], here)
+                        .is_none()
+            })
+    }
+
+    fn spill_slot(&mut self, index: usize) -> Allocation {
+        self.extra.get(self.class, index)
+    }
+}
+
+/// Fills `output` from the final allocation. See the module doc.
+#[allow(clippy::too_many_arguments)] // the pipeline's call shape (notes/ion.md)
+pub fn insert_moves<'a, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'a>,
+    arena: &'a Arena,
+    tables: &IonTables<'a>,
+    num_spillslots: usize,
+    output: &mut Output,
+    stats: &mut Stats,
+) -> Result<(), RegAllocError> {
+    output.edits.clear();
+    output.allocs.clear();
+    output.inst_alloc_offsets.clear();
+    output.debug_locations.clear();
+    output.num_spillslots = 0;
+
+    // Operand slots: fixed non-allocatable operands get their register
+    // now; everything else is written from the ranges' uses.
+    let mut reuse_insts: ArenaVec<Inst> = ArenaVec::new_in(arena);
+    for i in 0..func.num_insts() {
+        let inst = Inst::new(i);
+        output.inst_alloc_offsets.push(output.allocs.len() as u32);
+        let mut reuses = false;
+        for op in func.inst_operands(inst) {
+            output.allocs.push(match op.as_fixed_nonallocatable() {
+                Some(preg) => Allocation::reg(preg),
+                None => Allocation::none(),
+            });
+            reuses |= matches!(op.constraint(), OperandConstraint::Reuse(_));
+        }
+        if reuses {
+            reuse_insts.push(inst);
+        }
+    }
+
+    let mut moves = MoveCollector {
+        func,
+        cfg,
+        pending: ArenaVec::with_capacity_in(func.num_insts(), arena),
+    };
+    collect_vreg_moves(func, cfg, arena, tables, output, &mut moves, stats)?;
+    collect_fixup_moves(func, &tables.multi_fixed_reg_fixups, output, &mut moves)?;
+    collect_reuse_moves(func, &reuse_insts, output, &mut moves)?;
+
+    output.num_spillslots = resolve_moves(
+        func,
+        env,
+        cfg,
+        arena,
+        tables,
+        num_spillslots,
+        &mut moves.pending,
+        output,
+    )?;
+
+    output
+        .debug_locations
+        .sort_unstable_by_key(|&(label, from, to, alloc)| (label, from, to, alloc.bits()));
+
+    stats.blockparam_ins_count = tables.blockparam_ins.len();
+    stats.blockparam_outs_count = tables.blockparam_outs.len();
+    stats.final_liverange_count = tables.ranges.len();
+    stats.edits_count = output.edits.len();
+    output.stats = *stats;
+    Ok(())
+}
+
+/// Collects pending moves; knows where edge moves go.
+struct MoveCollector<'f, 'a, F: Function> {
+    func: &'f F,
+    cfg: &'f CfgInfo<'a>,
+    pending: ArenaVec<'a, PendingMove>,
+}
+
+impl<F: Function> MoveCollector<'_, '_, F> {
+    fn push(
+        &mut self,
+        pos: ProgPoint,
+        prio: MovePrio,
+        class: RegClass,
+        from: Allocation,
+        to: Allocation,
+    ) {
+        if from == to {
+            return;
+        }
+        let seq = self.pending.len() as u32;
+        self.pending.push(PendingMove {
+            pos,
+            prio,
+            class,
+            from,
+            to,
+            seq,
+        });
+    }
+
+    /// Where the moves of the edge `from → to` go.
+    fn edge_point(&self, from: Block, to: Block) -> Result<(ProgPoint, MovePrio), RegAllocError> {
+        let func = self.func;
+        let from_insts = func.block_insns(from);
+        let to_insts = func.block_insns(to);
+        if from_insts.is_empty() || to_insts.is_empty() {
+            return Err(RegAllocError::BB(if from_insts.is_empty() {
+                from
+            } else {
+                to
+            }));
+        }
+        let from_outs = func.block_succs(from).len() + usize::from(func.is_ret(from_insts.last()));
+        let to_ins = func.block_preds(to).len() + usize::from(func.entry_block() == to);
+        if to_ins > 1 && from_outs <= 1 {
+            // Before the branch: it must not read registers the moves
+            // write, which holds for one-successor branches (see
+            // docs/design-moves.md).
+            Ok((ProgPoint::before(from_insts.last()), MovePrio::OutEdge))
+        } else if to_ins <= 1 {
+            Ok((ProgPoint::before(to_insts.first()), MovePrio::InEdge))
+        } else {
+            Err(RegAllocError::CritEdge(from, to))
+        }
+    }
+
+    fn is_block_entry(&self, point: ProgPoint) -> bool {
+        let block = self.cfg.insn_block[point.inst()];
+        self.cfg.block_entry[block] == point
+    }
+}
+
+/// The allocation of `range`: its bundle's register, else its spill
+/// set's slot.
+fn range_alloc(tables: &IonTables<'_>, range: LiveRangeId) -> Result<Allocation, RegAllocError> {
+    let bundle = *tables.ranges.bundle.get(range).ok_or_else(internal_error)?;
+    let alloc = *tables
+        .bundles
+        .allocation
+        .get(bundle)
+        .ok_or_else(internal_error)?;
+    if alloc.is_some() {
+        return Ok(alloc);
+    }
+    let spillset = tables.bundles.spillset[bundle];
+    let slot = *tables
+        .spillsets
+        .slot
+        .get(spillset)
+        .ok_or_else(internal_error)?;
+    let alloc = *tables
+        .spillslots
+        .alloc
+        .get(slot)
+        .ok_or_else(internal_error)?;
+    if alloc.is_none() {
+        return Err(internal_error());
+    }
+    Ok(alloc)
+}
+
+/// The class of `vreg`'s values.
+fn vreg_class<F: Function>(
+    func: &F,
+    tables: &IonTables<'_>,
+    vreg: VRegId,
+    ranges: &[VRegRange],
+) -> RegClass {
+    if let Some(class) = tables.vregs.class[vreg] {
+        return class;
+    }
+    for r in ranges {
+        if let Some(u) = tables.ranges.uses[r.id].first() {
+            return u.operand.class();
+        }
+    }
+    let block = tables.vregs.blockparam[vreg];
+    if block.is_valid() {
+        if let Some(v) = func
+            .block_params(block)
+            .iter()
+            .find(|v| v.vreg() == vreg.index())
+        {
+            return v.class();
+        }
+    }
+    RegClass::Int
+}
+
+/// Per-vreg work: operand allocations, moves within blocks, live-in edge
+/// moves, block-param edges, debug locations.
+fn collect_vreg_moves<'a, F: Function>(
+    func: &F,
+    cfg: &CfgInfo<'a>,
+    arena: &'a Arena,
+    tables: &IonTables<'a>,
+    output: &mut Output,
+    moves: &mut MoveCollector<'_, 'a, F>,
+    stats: &mut Stats,
+) -> Result<(), RegAllocError> {
+    let num_blocks = func.num_blocks();
+    let mut vr: ArenaVec<VRegRange> = ArenaVec::new_in(arena);
+    // (block, alloc, k): range `k` covers the block's exit.
+    let mut exits: ArenaVec<(Block, Allocation, u32)> = ArenaVec::new_in(arena);
+    // (block, index into vr): ranges covering a block's entry.
+    let mut entries: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
+    let mut active: ArenaVec<u32> = ArenaVec::new_in(arena);
+    let mut param_sources: ArenaVec<ParamSource> = ArenaVec::new_in(arena);
+    let mut param_dests: ArenaVec<ParamDest> = ArenaVec::new_in(arena);
+
+    let outs = &tables.blockparam_outs;
+    let mut outs_order: ArenaVec<u32> = ArenaVec::with_capacity_in(outs.len(), arena);
+    outs_order.extend(0..outs.len() as u32);
+    outs_order.sort_unstable_by_key(|&i| {
+        let o = outs[i as usize];
+        (o.from_vreg, o.from_block, i)
+    });
+    let ins = &tables.blockparam_ins;
+    let mut ins_order: ArenaVec<u32> = ArenaVec::with_capacity_in(ins.len(), arena);
+    ins_order.extend(0..ins.len() as u32);
+    ins_order.sort_unstable_by_key(|&i| {
+        let x = ins[i as usize];
+        (x.to_vreg, x.to_block, x.from_block, i)
+    });
+    let labels = func.debug_value_labels();
+    let mut labels_order: ArenaVec<u32> = ArenaVec::with_capacity_in(labels.len(), arena);
+    labels_order.extend(0..labels.len() as u32);
+    labels_order.sort_unstable_by_key(|&i| (labels[i as usize].0.vreg(), i));
+    let (mut outs_at, mut labels_at) = (0usize, 0usize);
+
+    for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
+        if list.is_empty() {
+            continue;
+        }
+        vr.clear();
+        for entry in list.iter() {
+            let range = *tables
+                .ranges
+                .range
+                .get(entry.index)
+                .ok_or_else(internal_error)?;
+            vr.push(VRegRange {
+                range,
+                id: entry.index,
+                alloc: range_alloc(tables, entry.index)?,
+            });
+        }
+        // The lists are sorted by the time of listing; ranges may have
+        // changed since, so re-sort on the final bounds.
+        vr.sort_unstable_by_key(|r| (r.range.from, r.range.to, r.id));
+        let class = vreg_class(func, tables, vreg, &vr);
+
+        // 1. Operand allocations; note a def at a block's entry.
+        let mut def_entry_block = Block::invalid();
+        for r in vr.iter() {
+            for u in tables.ranges.uses[r.id].iter() {
+                let inst = u.pos.inst();
+                if inst.index() >= func.num_insts() {
+                    return Err(internal_error());
+                }
+                if u.operand.kind() == OperandKind::Def && moves.is_block_entry(u.pos) {
+                    def_entry_block = cfg.insn_block[inst];
+                }
+                if u.slot == SLOT_NONE {
+                    continue;
+                }
+                set_alloc(output, inst, u.slot as usize, r.alloc)?;
+            }
+        }
+
+        // 2. Block exits and entries covered by each range.
+        exits.clear();
+        entries.clear();
+        for (k, r) in vr.iter().enumerate() {
+            let first = cfg.insn_block[r.range.from.inst()];
+            let mut block = first;
+            while block.index() < num_blocks && cfg.block_exit[block].next() <= r.range.to {
+                exits.push((block, r.alloc, k as u32));
+                block = block.next();
+            }
+            let mut block = first;
+            if cfg.block_entry[block] < r.range.from {
+                block = block.next();
+            }
+            while block.index() < num_blocks && cfg.block_entry[block] < r.range.to {
+                entries.push((block, k as u32));
+                block = block.next();
+            }
+        }
+        // Best source per block exit: a register if any range has one,
+        // else the earliest-starting range (stable order by block).
+        exits.sort_unstable_by_key(|&(block, alloc, k)| (block, !alloc.is_reg(), k));
+        exits.dedup_by_key(|&mut (block, _, _)| block);
+        let exit_alloc = |block: Block| -> Option<Allocation> {
+            exits
+                .binary_search_by_key(&block, |&(b, _, _)| b)
+                .ok()
+                .map(|i| exits[i].1)
+        };
+
+        // 3. Block-param sources: this vreg passed as a branch argument.
+        while outs_at < outs_order.len() && outs[outs_order[outs_at] as usize].from_vreg < vreg {
+            outs_at += 1;
+        }
+        while outs_at < outs_order.len() && outs[outs_order[outs_at] as usize].from_vreg == vreg {
+            let out = outs[outs_order[outs_at] as usize];
+            outs_at += 1;
+            if let Some(alloc) = exit_alloc(out.from_block) {
+                param_sources.push(ParamSource {
+                    to_vreg: out.to_vreg,
+                    from_block: out.from_block,
+                    alloc,
+                });
+                stats.halfmoves_count += 1;
+            }
+        }
+
+        // 4. Entries: block-param destinations, or live-in edge moves.
+        let param_block = tables.vregs.blockparam[vreg];
+        for &(block, k) in entries.iter() {
+            let r = vr[k as usize];
+            if block == param_block {
+                let start = ins_order.partition_point(|&i| {
+                    let x = ins[i as usize];
+                    (x.to_vreg, x.to_block) < (vreg, block)
+                });
+                for &i in &ins_order[start..] {
+                    let x = ins[i as usize];
+                    if (x.to_vreg, x.to_block) != (vreg, block) {
+                        break;
+                    }
+                    param_dests.push(ParamDest {
+                        to_vreg: vreg,
+                        to_block: block,
+                        from_block: x.from_block,
+                        alloc: r.alloc,
+                    });
+                    stats.halfmoves_count += 1;
+                }
+                continue;
+            }
+            if block == def_entry_block {
+                continue;
+            }
+            for &pred in func.block_preds(block) {
+                if r.range.contains_point(cfg.block_exit[pred]) {
+                    // The same range carries the value across the edge.
+                    continue;
+                }
+                // No range at the predecessor's end: not live there, so
+                // not live into this block from it.
+                let Some(src) = exit_alloc(pred) else {
+                    continue;
+                };
+                stats.halfmoves_count += 2;
+                let (pos, prio) = moves.edge_point(pred, block)?;
+                moves.push(pos, prio, class, src, r.alloc);
+            }
+        }
+
+        // 5. Within a block: a range that does not start at a def or a
+        // block entry takes the value from an earlier range still live
+        // (or just ended) at its start. `active` holds earlier-starting
+        // ranges that may still qualify.
+        active.clear();
+        let mut k = 0;
+        while k < vr.len() {
+            let from = vr[k].range.from;
+            let mut group_end = k;
+            while group_end < vr.len() && vr[group_end].range.from == from {
+                group_end += 1;
+            }
+            active.retain(|&j| vr[j as usize].range.to >= from);
+            for g in k..group_end {
+                let r = vr[g];
+                if tables.ranges.flags[r.id] & range_flags::STARTS_AT_DEF != 0
+                    || moves.is_block_entry(from)
+                {
+                    continue;
+                }
+                // Just-ended ranges qualify only at a Before point: at an
+                // After point the instruction may have reused the register.
+                let src = active
+                    .iter()
+                    .map(|&j| vr[j as usize])
+                    .filter(|q| {
+                        q.range.to > from
+                            || (q.range.to == from && from.pos() == InstPosition::Before)
+                    })
+                    .min_by_key(|q| (!q.alloc.is_reg(), core::cmp::Reverse(q.range.to)));
+                if let Some(q) = src {
+                    moves.push(from, MovePrio::Regular, class, q.alloc, r.alloc);
+                }
+            }
+            active.extend(k as u32..group_end as u32);
+            k = group_end;
+        }
+
+        // 6. Debug locations of this vreg's labels.
+        while labels_at < labels_order.len()
+            && labels[labels_order[labels_at] as usize].0.vreg() < vreg.index()
+        {
+            labels_at += 1;
+        }
+        while labels_at < labels_order.len()
+            && labels[labels_order[labels_at] as usize].0.vreg() == vreg.index()
+        {
+            let (_, from, to, label) = labels[labels_order[labels_at] as usize];
+            labels_at += 1;
+            push_debug_locations(
+                &vr,
+                &mut active,
+                label,
+                ProgPoint::before(from),
+                ProgPoint::before(to),
+                output,
+            );
+        }
+    }
+
+    // Block-param edges: match destinations with their sources.
+    param_sources.sort_unstable_by_key(|s| (s.to_vreg, s.from_block));
+    for d in param_dests.iter() {
+        let found = param_sources
+            .binary_search_by_key(&(d.to_vreg, d.from_block), |s| (s.to_vreg, s.from_block));
+        let Ok(i) = found else { continue };
+        let class = vreg_class(func, tables, d.to_vreg, &[]);
+        let (pos, prio) = moves.edge_point(d.from_block, d.to_block)?;
+        moves.push(pos, prio, class, param_sources[i].alloc, d.alloc);
+    }
+    Ok(())
+}
+
+/// Writes `alloc` as operand `slot` of `inst`.
+fn set_alloc(
+    output: &mut Output,
+    inst: Inst,
+    slot: usize,
+    alloc: Allocation,
+) -> Result<(), RegAllocError> {
+    let i = alloc_index(output, inst, slot)?;
+    output.allocs[i] = alloc;
+    Ok(())
+}
+
+fn alloc_index(output: &Output, inst: Inst, slot: usize) -> Result<usize, RegAllocError> {
+    let start = *output
+        .inst_alloc_offsets
+        .get(inst.index())
+        .ok_or_else(internal_error)? as usize;
+    let end = output
+        .inst_alloc_offsets
+        .get(inst.index() + 1)
+        .map_or(output.allocs.len(), |&e| e as usize);
+    if start + slot >= end {
+        return Err(internal_error());
+    }
+    Ok(start + slot)
+}
+
+/// Debug locations of one label over `[from, to)`: at each point the
+/// best range covering it (a register first, then the earliest), merged
+/// where consecutive pieces agree. Pieces are disjoint.
+fn push_debug_locations(
+    vr: &[VRegRange],
+    active: &mut ArenaVec<u32>,
+    label: u32,
+    from: ProgPoint,
+    to: ProgPoint,
+    output: &mut Output,
+) {
+    if from >= to {
+        return;
+    }
+    let window = CodeRange::new(from, to);
+    active.clear();
+    // Ranges are sorted by start, not end (they may nest): walk from the
+    // first and skip the ones outside the window as they come.
+    let mut next = 0;
+    let mut point = from;
+    let first_piece = output.debug_locations.len();
+    while point < to {
+        while next < vr.len() && vr[next].range.from <= point {
+            if vr[next].range.overlaps(&window) {
+                active.push(next as u32);
+            }
+            next += 1;
+        }
+        active.retain(|&j| vr[j as usize].range.to > point);
+        // The piece ends where the active set can change.
+        let mut end = to;
+        if next < vr.len() {
+            end = end.min(vr[next].range.from);
+        }
+        for &j in active.iter() {
+            end = end.min(vr[j as usize].range.to);
+        }
+        let best = active
+            .iter()
+            .map(|&j| vr[j as usize])
+            .min_by_key(|r| (!r.alloc.is_reg(), r.range.from));
+        if let Some(best) = best {
+            let locs = &mut output.debug_locations;
+            let extends = locs.len() > first_piece;
+            match locs.last_mut() {
+                Some(last) if extends && last.3 == best.alloc && last.2 == point => {
+                    last.2 = end;
+                }
+                _ => locs.push((label, point, end, best.alloc)),
+            }
+        }
+        if end <= point {
+            break;
+        }
+        point = end;
+    }
+}
+
+/// Multi-fixed-reg fixups: copy the value into each extra fixed register
+/// and report that register for the rewritten operand.
+fn collect_fixup_moves<F: Function>(
+    func: &F,
+    fixups: &[MultiFixedRegFixup],
+    output: &mut Output,
+    moves: &mut MoveCollector<'_, '_, F>,
+) -> Result<(), RegAllocError> {
+    let _ = func;
+    for fixup in fixups {
+        let inst = fixup.pos.inst();
+        let from = output.allocs[alloc_index(output, inst, fixup.from_slot as usize)?];
+        let to = Allocation::reg(fixup.to_preg);
+        let prio = match fixup.level {
+            FixupLevel::Initial => MovePrio::MultiFixedRegInitial,
+            FixupLevel::Secondary => MovePrio::MultiFixedRegSecondary,
+        };
+        moves.push(fixup.pos, prio, fixup.to_preg.class(), from, to);
+        set_alloc(output, inst, fixup.to_slot as usize, to)?;
+    }
+    Ok(())
+}
+
+/// Reuse-input defs: copy the input into the def's allocation before the
+/// instruction and report the def's allocation for the input.
+fn collect_reuse_moves<F: Function>(
+    func: &F,
+    reuse_insts: &[Inst],
+    output: &mut Output,
+    moves: &mut MoveCollector<'_, '_, F>,
+) -> Result<(), RegAllocError> {
+    for &inst in reuse_insts {
+        let operands = func.inst_operands(inst);
+        for (def_slot, op) in operands.iter().enumerate() {
+            let OperandConstraint::Reuse(input_slot) = op.constraint() else {
+                continue;
+            };
+            if input_slot >= operands.len() {
+                return Err(internal_error());
+            }
+            let input = output.allocs[alloc_index(output, inst, input_slot)?];
+            let def = output.allocs[alloc_index(output, inst, def_slot)?];
+            if input == def || input.is_none() || def.is_none() {
+                continue;
+            }
+            let class = operands[input_slot].class();
+            moves.push(
+                ProgPoint::before(inst),
+                MovePrio::ReusedInput,
+                class,
+                input,
+                def,
+            );
+            set_alloc(output, inst, input_slot, def)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sorts the pending moves, resolves each (point, priority, class) group,
+/// drops redundant moves and appends the edits. Returns the frame's spill
+/// slot count (with the resolver's extra slots).
+#[allow(clippy::too_many_arguments)]
+fn resolve_moves<'a, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'a>,
+    arena: &'a Arena,
+    tables: &IonTables<'a>,
+    num_spillslots: usize,
+    pending: &mut ArenaVec<'a, PendingMove>,
+    output: &mut Output,
+) -> Result<usize, RegAllocError> {
+    pending.sort_unstable_by_key(|m| (m.pos, m.prio, m.seq));
+    let fixed_stack: PRegSet = env.fixed_stack_slots.iter().copied().collect();
+    let mut extra = ExtraSlots {
+        by_class: [
+            ArenaVec::new_in(arena),
+            ArenaVec::new_in(arena),
+            ArenaVec::new_in(arena),
+        ],
+        size_by_class: RegClass::ALL.map(|c| func.spillslot_size(c) as u32),
+        named_by_last_slot: func.multi_spillslot_named_by_last_slot(),
+        num_spillslots,
+    };
+    // Borrowed for stack-to-stack moves when nothing is free: the last
+    // register of the class (callee-saved ones come last, so usually one
+    // least likely to be busy).
+    let victims = RegClass::ALL.map(|c| {
+        env.non_preferred_regs_by_class[c as usize]
+            .max_preg()
+            .or(env.preferred_regs_by_class[c as usize].max_preg())
+            .filter(|p| !fixed_stack.contains(*p))
+    });
+
+    let mut resolver: ParallelMoves<()> = ParallelMoves::new_in(arena);
+    let mut rme = RedundantMoveEliminator::new_in(arena);
+    output.edits.reserve(pending.len());
+    let mut last_pos: Option<ProgPoint> = None;
+    let mut i = 0;
+    while i < pending.len() {
+        let (pos, prio) = (pending[i].pos, pending[i].prio);
+        let mut end = i;
+        while end < pending.len() && (pending[end].pos, pending[end].prio) == (pos, prio) {
+            end += 1;
+        }
+        forget_writes_between(
+            func,
+            cfg,
+            &env.scratch_by_class,
+            output,
+            &mut rme,
+            last_pos,
+            pos,
+        );
+        last_pos = Some(pos);
+
+        for class in RegClass::ALL {
+            for m in pending[i..end].iter().filter(|m| m.class == class) {
+                resolver.add(m.from, m.to, ());
+            }
+            if resolver.is_empty() {
+                continue;
+            }
+            let regs = ResolverRegs {
+                scratch: env.scratch_by_class[class as usize],
+                victim: victims[class as usize],
+            };
+            let mut source = PointScratch {
+                tables,
+                env,
+                fixed_stack,
+                class,
+                point: pos,
+                extra: &mut extra,
+            };
+            let sequence = resolver.resolve(regs, &mut source).map_err(|e| match e {
+                ResolveError::ConflictingWrites(_)
+                | ResolveError::NoneLocation
+                | ResolveError::NoRegister => RegAllocError::TooManyLiveRegs,
+            })?;
+            for m in sequence {
+                if !rme.process_move(m.from, m.to) {
+                    output.edits.push((
+                        pos,
+                        Edit::Move {
+                            from: m.from,
+                            to: m.to,
+                        },
+                    ));
+                }
+            }
+        }
+        i = end;
+    }
+    debug_assert!(output.edits.windows(2).all(|w| w[0].0 <= w[1].0));
+    Ok(extra.num_spillslots)
+}
+
+/// Tells the eliminator about everything written between the move groups
+/// at `last` and at `pos`: all of it at a block change, else the defs,
+/// clobbers and scratch registers of the instructions run in between.
+fn forget_writes_between<F: Function>(
+    func: &F,
+    cfg: &CfgInfo<'_>,
+    scratch_regs: &[Option<PReg>; 3],
+    output: &Output,
+    rme: &mut RedundantMoveEliminator<'_>,
+    last: Option<ProgPoint>,
+    pos: ProgPoint,
+) {
+    let Some(last) = last else {
+        rme.clear();
+        return;
+    };
+    if rme.is_empty() {
+        return;
+    }
+    if cfg.insn_block[last.inst()] != cfg.insn_block[pos.inst()] {
+        rme.clear();
+        return;
+    }
+    // Instructions run between the two points: those whose Before point
+    // is at or after `last` and whose After point is before `pos`.
+    let first = match last.pos() {
+        InstPosition::Before => last.inst().index(),
+        InstPosition::After => last.inst().index() + 1,
+    };
+    let end = match pos.pos() {
+        InstPosition::Before => pos.inst().index(),
+        InstPosition::After => pos.inst().index() + 1,
+    };
+    for i in first..end {
+        let inst = Inst::new(i);
+        let allocs = output.inst_allocs(inst);
+        for (op, &alloc) in func.inst_operands(inst).iter().zip(allocs) {
+            if op.kind() == OperandKind::Def {
+                rme.clear_alloc(alloc);
+            }
+        }
+        for preg in func.inst_clobbers(inst) {
+            rme.clear_alloc(Allocation::reg(preg));
+        }
+        // Instructions may use the dedicated scratch registers freely.
+        for &preg in scratch_regs.iter().flatten() {
+            rme.clear_alloc(Allocation::reg(preg));
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The allocation queue: a binary max-heap of bundles by priority, in the
-//! per-run arena. Ties break toward the lower bundle id, so the order (and
-//! the whole allocation) is deterministic.
+//! per-run arena. Ties break toward the higher bundle id (later bundles are
+//! pieces split off earlier ones, which regalloc2 also prefers), so the
+//! order, and the whole allocation, is deterministic.
 
 use crate::ion::data::BundleId;
 use crate::tables::{Arena, ArenaVec};
@@ -15,8 +16,7 @@ impl Entry {
     /// Whether `self` should come out of the queue before `other`.
     #[inline]
     fn before(self, other: Entry) -> bool {
-        (self.prio, core::cmp::Reverse(self.bundle))
-            > (other.prio, core::cmp::Reverse(other.bundle))
+        (self.prio, self.bundle) > (other.prio, other.bundle)
     }
 }
 
@@ -87,7 +87,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pops_by_priority_then_lowest_id() {
+    fn pops_by_priority_then_highest_id() {
         let arena = Arena::new();
         let mut q = AllocationQueue::new_in(&arena);
         let prios = [5u32, 1, 9, 5, 3, 9, 0, 7];
@@ -95,7 +95,7 @@ mod tests {
             q.push(BundleId::new(i), p);
         }
         let order: Vec<usize> = core::iter::from_fn(|| q.pop()).map(|b| b.index()).collect();
-        assert_eq!(order, vec![2, 5, 7, 0, 3, 4, 1, 6]);
+        assert_eq!(order, vec![5, 2, 7, 3, 0, 4, 1, 6]);
         assert!(q.is_empty());
     }
 }

@@ -1,1 +1,254 @@
-//! PLACEHOLDER: phase `requirement` (being implemented).
+//! What a bundle needs from its allocation: the requirement lattice, and
+//! the scan that folds a bundle's uses into one requirement or reports
+//! where two uses disagree.
+//!
+//! Reads: `bundles.ranges`, `ranges.uses`, `pregs.is_stack`. Writes nothing.
+//!
+//! Algorithm from regalloc2 0.15.2 `src/ion/requirement.rs`: the same
+//! lattice and the same conflict classification, so the splitter cuts at
+//! the same points. The conflict kind and point are always returned to the
+//! caller (the splitter uses both), never collapsed into a bare "conflict".
+
+use crate::ion::data::{BundleId, Bundles, LiveRanges, PRegs};
+use crate::{Inst, Operand, OperandConstraint, PReg, ProgPoint};
+
+/// A requirement on a bundle's location. `Any` is the top of the lattice;
+/// [`Requirement::merge`] moves down toward the most specific requirement
+/// or fails when two requirements cannot both hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// No constraint: a register or a stack slot.
+    Any,
+    /// Some register of the class.
+    Register,
+    /// This register.
+    FixedReg(PReg),
+    /// A register whose `hw_enc` is below the bound.
+    Limit(usize),
+    /// A spill slot.
+    Stack,
+    /// This fixed stack slot (a `PReg` listed in `fixed_stack_slots`).
+    FixedStack(PReg),
+}
+
+/// Two requirements that cannot hold at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequirementConflict;
+
+impl Requirement {
+    /// The meet of two requirements, or a conflict.
+    #[inline]
+    pub fn merge(self, other: Requirement) -> Result<Requirement, RequirementConflict> {
+        use Requirement::*;
+        match (self, other) {
+            (req, Any) | (Any, req) => Ok(req),
+            (Register, Register) => Ok(Register),
+            (Stack, Stack) => Ok(Stack),
+            (Limit(a), Limit(b)) => Ok(Limit(a.min(b))),
+            (FixedReg(a), FixedReg(b)) if a == b => Ok(self),
+            (FixedStack(a), FixedStack(b)) if a == b => Ok(self),
+            (Limit(bound), Register) | (Register, Limit(bound)) => Ok(Limit(bound)),
+            // A fixed register satisfies a limit only if it is below it.
+            (Limit(bound), FixedReg(preg)) | (FixedReg(preg), Limit(bound))
+                if preg.hw_enc() < bound =>
+            {
+                Ok(FixedReg(preg))
+            }
+            (Register, FixedReg(preg)) | (FixedReg(preg), Register) => Ok(FixedReg(preg)),
+            (Stack, FixedStack(preg)) | (FixedStack(preg), Stack) => Ok(FixedStack(preg)),
+            _ => Err(RequirementConflict),
+        }
+    }
+
+    /// Whether only a stack location satisfies the requirement.
+    #[inline]
+    pub fn is_stack(self) -> bool {
+        matches!(self, Requirement::Stack | Requirement::FixedStack(_))
+    }
+
+    /// Whether only a register satisfies the requirement.
+    #[inline]
+    pub fn is_reg(self) -> bool {
+        matches!(
+            self,
+            Requirement::Register | Requirement::FixedReg(_) | Requirement::Limit(_)
+        )
+    }
+}
+
+/// Where and how a bundle's uses disagree; tells the splitter where to cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequirementConflictAt {
+    /// Stack-constrained uses, then a register use at the point: cut late
+    /// (just before the register use) so the stretch in between stays with
+    /// the cheap stack side.
+    StackToReg(ProgPoint),
+    /// Register uses, then a stack use; the point is the last register
+    /// use: cut early, right after it.
+    RegToStack(ProgPoint),
+    /// Any other disagreement (e.g. two different fixed registers), at the
+    /// later use. The splitter also trims the ends around the cut, so the
+    /// stretch between the two uses goes to neither side.
+    Other(ProgPoint),
+}
+
+impl RequirementConflictAt {
+    /// Whether the split should also trim the range around the cut point
+    /// (moving the middle into the spill bundle).
+    #[inline]
+    pub fn should_trim_edges_around_split(self) -> bool {
+        matches!(self, RequirementConflictAt::Other(_))
+    }
+
+    /// The program point at which to split.
+    #[inline]
+    pub fn suggested_split_point(self) -> ProgPoint {
+        match self {
+            RequirementConflictAt::StackToReg(point)
+            | RequirementConflictAt::RegToStack(point)
+            | RequirementConflictAt::Other(point) => point,
+        }
+    }
+}
+
+/// The requirement one operand puts on its vreg's location.
+#[inline]
+pub fn requirement_from_operand(operand: Operand, pregs: &PRegs<'_>) -> Requirement {
+    match operand.constraint() {
+        OperandConstraint::FixedReg(preg) => {
+            if pregs.is_stack[preg.index()] {
+                Requirement::FixedStack(preg)
+            } else {
+                Requirement::FixedReg(preg)
+            }
+        }
+        OperandConstraint::Reg | OperandConstraint::Reuse(_) => Requirement::Register,
+        OperandConstraint::Limit(bound) => Requirement::Limit(bound),
+        OperandConstraint::Stack => Requirement::Stack,
+        OperandConstraint::Any => Requirement::Any,
+    }
+}
+
+/// Folds the requirements of every use of `bundle` (in program order), or
+/// returns the first point where they conflict and which kind of conflict
+/// it is.
+pub fn compute_requirement(
+    bundle: BundleId,
+    bundles: &Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+    pregs: &PRegs<'_>,
+) -> Result<Requirement, RequirementConflictAt> {
+    let mut req = Requirement::Any;
+    // Position of the previous use, for a RegToStack cut right after it.
+    let mut last_pos = ProgPoint::before(Inst::new(0));
+    for entry in bundles.ranges[bundle].iter() {
+        for u in ranges.uses[entry.index].iter() {
+            let r = requirement_from_operand(u.operand, pregs);
+            req = match req.merge(r) {
+                Ok(merged) => merged,
+                Err(RequirementConflict) => {
+                    return Err(if req.is_stack() && r.is_reg() {
+                        RequirementConflictAt::StackToReg(u.pos)
+                    } else if req.is_reg() && r.is_stack() {
+                        RequirementConflictAt::RegToStack(last_pos)
+                    } else {
+                        RequirementConflictAt::Other(u.pos)
+                    });
+                }
+            };
+            last_pos = u.pos;
+        }
+    }
+    Ok(req)
+}
+
+/// The requirement of the union of two bundles, or a conflict (the
+/// position is irrelevant to a merge decision, so it is not reported).
+pub fn merge_bundle_requirements(
+    a: BundleId,
+    b: BundleId,
+    bundles: &Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+    pregs: &PRegs<'_>,
+) -> Result<Requirement, RequirementConflict> {
+    let req_a = compute_requirement(a, bundles, ranges, pregs).map_err(|_| RequirementConflict)?;
+    let req_b = compute_requirement(b, bundles, ranges, pregs).map_err(|_| RequirementConflict)?;
+    req_a.merge(req_b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ion::data::{CodeRange, LiveRangeListEntry, Use, VRegId};
+    use crate::tables::Arena;
+    use crate::{OperandKind, OperandPos, RegClass, VReg};
+
+    fn preg(n: usize) -> PReg {
+        PReg::new(n, RegClass::Int)
+    }
+
+    #[test]
+    fn lattice_merges() {
+        use Requirement::*;
+        assert_eq!(Any.merge(Register), Ok(Register));
+        assert_eq!(Register.merge(FixedReg(preg(3))), Ok(FixedReg(preg(3))));
+        assert_eq!(Limit(8).merge(Register), Ok(Limit(8)));
+        assert_eq!(Limit(8).merge(Limit(4)), Ok(Limit(4)));
+        assert_eq!(Limit(4).merge(FixedReg(preg(3))), Ok(FixedReg(preg(3))));
+        assert_eq!(Limit(3).merge(FixedReg(preg(3))), Err(RequirementConflict));
+        assert_eq!(Stack.merge(FixedStack(preg(40))), Ok(FixedStack(preg(40))));
+        assert_eq!(Stack.merge(Register), Err(RequirementConflict));
+        assert_eq!(
+            FixedReg(preg(1)).merge(FixedReg(preg(2))),
+            Err(RequirementConflict)
+        );
+        assert!(Stack.is_stack() && !Stack.is_reg());
+        assert!(Limit(2).is_reg() && !Any.is_reg() && !Any.is_stack());
+    }
+
+    /// Builds one bundle with one range holding `uses` (constraint, inst).
+    fn conflict_of(
+        uses: &[(OperandConstraint, usize)],
+    ) -> Result<Requirement, RequirementConflictAt> {
+        let arena = Arena::new();
+        let mut ranges = LiveRanges::new_in(&arena, 1);
+        let mut bundles = Bundles::new_in(&arena, 1);
+        let pregs = PRegs::new_in(&arena);
+        let v = VReg::new(0, RegClass::Int);
+        let range = CodeRange::new(
+            ProgPoint::before(Inst::new(0)),
+            ProgPoint::before(Inst::new(20)),
+        );
+        let lr = ranges.push(&arena, range, VRegId::new(0));
+        for &(c, inst) in uses {
+            ranges.uses[lr].push(Use {
+                operand: Operand::new(v, c, OperandKind::Use, OperandPos::Early),
+                pos: ProgPoint::before(Inst::new(inst)),
+                slot: 0,
+                weight: 0,
+            });
+        }
+        let b = bundles.push(&arena);
+        bundles.ranges[b].push(LiveRangeListEntry { range, index: lr });
+        compute_requirement(b, &bundles, &ranges, &pregs)
+    }
+
+    #[test]
+    fn conflicts_carry_kind_and_point() {
+        use OperandConstraint as C;
+        let at = |i| ProgPoint::before(Inst::new(i));
+        assert_eq!(
+            conflict_of(&[(C::Any, 1), (C::Reg, 2), (C::Limit(8), 3)]),
+            Ok(Requirement::Limit(8))
+        );
+        let c = conflict_of(&[(C::Stack, 1), (C::Any, 2), (C::Reg, 5)]).unwrap_err();
+        assert_eq!(c, RequirementConflictAt::StackToReg(at(5)));
+        assert!(!c.should_trim_edges_around_split());
+        let c = conflict_of(&[(C::Reg, 1), (C::Reg, 4), (C::Stack, 9)]).unwrap_err();
+        assert_eq!(c, RequirementConflictAt::RegToStack(at(4)));
+        assert_eq!(c.suggested_split_point(), at(4));
+        let c = conflict_of(&[(C::FixedReg(preg(0)), 2), (C::FixedReg(preg(1)), 7)]).unwrap_err();
+        assert_eq!(c, RequirementConflictAt::Other(at(7)));
+        assert!(c.should_trim_edges_around_split());
+    }
+}

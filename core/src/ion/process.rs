@@ -1,1 +1,0 @@
-//! PLACEHOLDER: phase `process` (being implemented).

@@ -1,0 +1,427 @@
+//! Phase `process`: the allocation loop. Gives every bundle a register or
+//! sends it to its spill set's stack slot, evicting lighter bundles and
+//! splitting bundles that cannot fit.
+//!
+//! Reads: the function's register sets (`MachineEnv`), loop depths and
+//! block boundaries (`CfgInfo`), the bundles queued by `merge`.
+//! Writes: `bundles` (allocation, new bundles from splits, properties),
+//! `ranges` (new ranges from splits, uses moved between them),
+//! `vregs.ranges` (kept sorted by start), `spillsets` (hint, splits,
+//! spill bundle, required), the per-PReg trees, and `Stats`.
+//!
+//! The algorithm is regalloc2 0.15.2's `process_bundles` /
+//! `process_bundle` (`src/ion/process.rs`), with its register traversal
+//! (`reg_traversal.rs`) and second-chance pass
+//! (`try_allocating_regs_for_spilled_bundles` in `spill.rs`), rebuilt over
+//! this crate's tables with the same heuristics: same probe order, same
+//! evict-or-split rule, same split points, same weights. Submodules:
+//! [`props`] (priority, weight, minimal flag), [`probe`] (register order
+//! and conflict walk), [`split`] (splitting, trimming, spill bundles,
+//! minimal bundles). Why the loop terminates: docs/design-process.md.
+//!
+//! After this phase every non-empty bundle has `allocation` = a register,
+//! or `Allocation::none()` with its spill set `required`.
+
+mod probe;
+pub mod props;
+mod split;
+#[cfg(test)]
+mod tests;
+
+use crate::cfg::CfgInfo;
+use crate::ion::data::{BundleId, IonTables};
+use crate::ion::queue::AllocationQueue;
+use crate::ion::requirement::{compute_requirement, Requirement};
+use crate::ion::Stats;
+use crate::tables::{Arena, ArenaVec};
+use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
+use probe::{Probe, RegTraversal};
+use props::is_minimal;
+
+/// How often a spill set's bundles may be split at a chosen point before
+/// the next split cuts the bundle into minimal bundles (upstream's value).
+pub const MAX_SPLITS_PER_SPILLSET: u8 = 2;
+
+/// Runs the allocation loop until the queue is empty, then gives spilled
+/// bundles a second chance at a register.
+///
+/// Errors with `TooManyLiveRegs` when a minimal bundle that needs a
+/// register cannot get one and nothing lighter can be evicted.
+pub fn process_bundles<'a, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'_>,
+    arena: &'a Arena,
+    tables: &mut IonTables<'a>,
+    queue: &mut AllocationQueue<'a>,
+    stats: &mut Stats,
+) -> Result<(), RegAllocError> {
+    // Backstop only: the loop terminates on its own (see the design doc),
+    // but a bug must show up as an error, not a hang.
+    let budget = 64usize
+        .saturating_mul(func.num_insts() + tables.bundles.len() + tables.ranges.len())
+        .saturating_add(1 << 16);
+    let mut alloc = Allocator {
+        env,
+        cfg,
+        arena,
+        tables,
+        queue,
+        stats,
+        requeue_hint: ArenaVec::new_in(arena),
+        spilled: ArenaVec::new_in(arena),
+        conflicts: ArenaVec::new_in(arena),
+        evict_set: ArenaVec::new_in(arena),
+        conflict_mark: ArenaVec::new_in(arena),
+        probe_stamp: 0,
+    };
+    let mut pops = 0usize;
+    while let Some(bundle) = alloc.queue.pop() {
+        pops += 1;
+        if pops > budget {
+            return Err(RegAllocError::TooManyLiveRegs);
+        }
+        alloc.stats.process_bundle_count += 1;
+        if alloc.tables.bundles.ranges[bundle].is_empty() {
+            continue;
+        }
+        alloc.process_bundle(bundle)?;
+    }
+    alloc.stats.final_liverange_count = alloc.tables.ranges.len();
+    alloc.stats.final_bundle_count = alloc.tables.bundles.len();
+    alloc.stats.spill_bundle_count = alloc.spilled.len();
+    alloc.try_allocating_regs_for_spilled_bundles();
+    Ok(())
+}
+
+/// The loop's state: the tables it works on and its own scratch.
+pub(crate) struct Allocator<'t, 'a> {
+    pub(crate) env: &'t MachineEnv,
+    pub(crate) cfg: &'t CfgInfo<'t>,
+    pub(crate) arena: &'a Arena,
+    pub(crate) tables: &'t mut IonTables<'a>,
+    pub(crate) queue: &'t mut AllocationQueue<'a>,
+    pub(crate) stats: &'t mut Stats,
+    /// Per bundle: the register it was last queued with as a hint (the
+    /// register that caused its split), `PReg::invalid()` if none. A bundle
+    /// is in the queue at most once, so one slot per bundle suffices.
+    pub(crate) requeue_hint: ArenaVec<'a, PReg>,
+    /// Spill bundles and bundles with no requirement, in creation order:
+    /// the second-chance pass's work list.
+    pub(crate) spilled: ArenaVec<'a, BundleId>,
+    /// The conflicting bundles of the last probe, deduplicated.
+    pub(crate) conflicts: ArenaVec<'a, BundleId>,
+    /// The cheapest conflict set seen over this attempt's probes.
+    pub(crate) evict_set: ArenaVec<'a, BundleId>,
+    /// Per bundle: the probe generation that last listed it as a conflict.
+    pub(crate) conflict_mark: ArenaVec<'a, u32>,
+    pub(crate) probe_stamp: u32,
+}
+
+/// The cheapest place to split at, over one attempt's probes.
+#[derive(Clone, Copy)]
+struct SplitChoice {
+    cost: u32,
+    point: ProgPoint,
+    reg: PReg,
+}
+
+/// Cost of the move a split adds at `point`: a register def at the
+/// point's loop depth (upstream's `spill_weight_from_constraint(Reg, depth,
+/// true)`).
+fn split_move_cost(cfg: &CfgInfo<'_>, point: ProgPoint) -> u32 {
+    let depth = cfg.loop_depth[cfg.insn_block[point.inst()]].min(10);
+    let hot = (0..depth).fold(1000.0f32, |acc, _| acc * 4.0);
+    (hot + 2000.0 + 2000.0) as u32
+}
+
+impl<'t, 'a> Allocator<'t, 'a> {
+    /// Puts `bundle` in the queue, to be tried with `hint` first.
+    pub(crate) fn enqueue(&mut self, bundle: BundleId, hint: PReg) {
+        let index = bundle.index();
+        if self.requeue_hint.len() <= index {
+            self.requeue_hint.resize(index + 1, PReg::invalid());
+        }
+        self.requeue_hint[index] = hint;
+        self.queue.push(bundle, self.tables.bundles.prio[bundle]);
+    }
+
+    fn queued_hint(&self, bundle: BundleId) -> PReg {
+        self.requeue_hint
+            .get(bundle.index())
+            .copied()
+            .unwrap_or(PReg::invalid())
+    }
+
+    /// Takes an allocated bundle out of its register and requeues it.
+    fn evict(&mut self, bundle: BundleId) {
+        let Some(preg) = self.tables.bundles.allocation[bundle].as_reg() else {
+            return;
+        };
+        let tables = &mut *self.tables;
+        tables.bundles.allocation[bundle] = Allocation::none();
+        let root = &mut tables.pregs.allocations[preg.index()];
+        for entry in tables.bundles.ranges[bundle].iter() {
+            tables.pregs.trees.remove(root, entry.range);
+        }
+        self.enqueue(bundle, PReg::invalid());
+    }
+
+    /// Allocates, spills, evicts for, or splits one bundle.
+    fn process_bundle(&mut self, bundle: BundleId) -> Result<(), RegAllocError> {
+        let spillset = self.tables.bundles.spillset[bundle];
+        let class = self.tables.spillsets.class[spillset];
+        let mut hint = self.queued_hint(bundle);
+        if hint.as_valid().is_none() {
+            hint = self.tables.spillsets.hint[spillset];
+        }
+        if hint.as_valid().is_some() && self.tables.pregs.is_stack[hint.index()] {
+            hint = PReg::invalid();
+        }
+
+        let t = &*self.tables;
+        let req = match compute_requirement(bundle, &t.bundles, &t.ranges, &t.pregs) {
+            Ok(req) => req,
+            Err(conflict) => {
+                // Two uses disagree: cut where the conflict says, so the
+                // first piece is conflict-free, trimming as its kind says.
+                self.split_and_requeue_bundle(
+                    bundle,
+                    conflict.suggested_split_point(),
+                    hint,
+                    conflict.should_trim_edges_around_split(),
+                );
+                return Ok(());
+            }
+        };
+
+        let fixed = match req {
+            Requirement::Stack => {
+                self.tables.spillsets.required[spillset] = true;
+                return Ok(());
+            }
+            Requirement::Any => {
+                // No use needs anything: join the spill bundle if one
+                // exists, else wait for the second-chance pass.
+                if let Some(spill) = self.spill_bundle_of(bundle, false) {
+                    self.move_ranges_to_spill_bundle(bundle, spill);
+                } else {
+                    self.spilled.push(bundle);
+                }
+                return Ok(());
+            }
+            Requirement::FixedReg(preg) | Requirement::FixedStack(preg) => Some(preg),
+            Requirement::Register | Requirement::Limit(_) => None,
+        };
+        let limit = self.tables.bundles.limit[bundle].map(usize::from);
+
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let mut evict_cost: Option<u32> = None;
+            self.evict_set.clear();
+            let mut split: Option<SplitChoice> = None;
+
+            // Start the scan at an offset depending on the code position
+            // and the bundle, spreading bundles over the registers.
+            let first = self.tables.bundles.ranges[bundle][0].range.from;
+            let scan_offset = first.inst().index() + bundle.index();
+            self.stats.process_bundle_reg_probe_start_any += 1;
+            let order =
+                RegTraversal::new(self.env, class, fixed, hint.as_valid(), scan_offset, limit);
+            for preg in order {
+                self.stats.process_bundle_reg_probes_any += 1;
+                if fixed.is_some() {
+                    self.stats.process_bundle_reg_probes_fixed += 1;
+                }
+                let cost_bound = match (evict_cost, split) {
+                    (Some(e), Some(s)) => Some(e.max(s.cost)),
+                    _ => None,
+                };
+                match self.try_to_allocate(bundle, preg, cost_bound) {
+                    Probe::Allocated => {
+                        self.stats.process_bundle_reg_success_any += 1;
+                        if fixed.is_some() {
+                            self.stats.process_bundle_reg_success_fixed += 1;
+                        }
+                        self.tables.spillsets.hint[spillset] = preg;
+                        return Ok(());
+                    }
+                    Probe::Conflict {
+                        max_weight,
+                        first_point,
+                    } => {
+                        if evict_cost.is_none_or(|c| max_weight < c) {
+                            evict_cost = Some(max_weight);
+                            self.evict_set.clear();
+                            self.evict_set.extend_from_slice(&self.conflicts);
+                        }
+                        let cost = max_weight + split_move_cost(self.cfg, first_point);
+                        if split.is_none_or(|s| cost < s.cost) {
+                            split = Some(SplitChoice {
+                                cost,
+                                point: first_point,
+                                reg: preg,
+                            });
+                        }
+                    }
+                    Probe::ConflictWithFixed { max_weight, point } => {
+                        let cost = max_weight + split_move_cost(self.cfg, point);
+                        if split.is_none_or(|s| cost < s.cost) {
+                            split = Some(SplitChoice {
+                                cost,
+                                point,
+                                reg: preg,
+                            });
+                        }
+                    }
+                    Probe::ConflictHighCost => {}
+                }
+            }
+
+            // No register fits as things stand: evict or split.
+            let Some(split) = split else {
+                // No register of the class is usable at all.
+                return Err(RegAllocError::TooManyLiveRegs);
+            };
+            let our_weight = self.tables.bundles.spill_weight[bundle];
+            let minimal = is_minimal(&self.tables.bundles, bundle);
+            let cannot_evict = attempts >= 2 || evict_cost.is_none_or(|c| c >= our_weight);
+            if minimal && cannot_evict {
+                // A minimal bundle cannot shrink, and everything in its
+                // way is at least as heavy: more values need registers
+                // here than there are registers.
+                return Err(RegAllocError::TooManyLiveRegs);
+            }
+            // Equal weights split rather than evict: two bundles of equal
+            // weight must not evict each other forever.
+            if !minimal && (attempts >= 2 || evict_cost.is_none_or(|c| our_weight <= c)) {
+                let bundle_start = self.tables.bundles.ranges[bundle][0].range.from;
+                let point = self.hoist_split_point(bundle_start, split.point.max(bundle_start));
+                self.split_and_requeue_bundle(bundle, point, split.reg, true);
+                return Ok(());
+            }
+            self.stats.evict_bundle_event += 1;
+            for i in 0..self.evict_set.len() {
+                let victim = self.evict_set[i];
+                self.evict(victim);
+                self.stats.evict_bundle_count += 1;
+            }
+        }
+    }
+
+    /// Moves a split point that lies in a deeper loop than the bundle's
+    /// start up to the entry of the first deeper block after the start
+    /// (by block index), so the split's moves stay out of the loop.
+    fn hoist_split_point(&self, bundle_start: ProgPoint, point: ProgPoint) -> ProgPoint {
+        let cfg = self.cfg;
+        let start_block = cfg.insn_block[bundle_start.inst()];
+        let point_block = cfg.insn_block[point.inst()];
+        let start_depth = cfg.loop_depth[start_block];
+        if cfg.loop_depth[point_block] <= start_depth {
+            return point;
+        }
+        for index in start_block.index() + 1..=point_block.index() {
+            let block = Block::new(index);
+            if cfg.loop_depth[block] > start_depth {
+                return cfg.block_entry[block];
+            }
+        }
+        point
+    }
+
+    /// The second-chance pass: each spilled bundle tries the registers
+    /// once more, without evicting anything; those that find none live in
+    /// their spill set's slot.
+    fn try_allocating_regs_for_spilled_bundles(&mut self) {
+        for i in 0..self.spilled.len() {
+            let bundle = self.spilled[i];
+            if self.tables.bundles.ranges[bundle].is_empty() {
+                continue;
+            }
+            let spillset = self.tables.bundles.spillset[bundle];
+            let class = self.tables.spillsets.class[spillset];
+            let hint = self.tables.spillsets.hint[spillset].as_valid();
+            // Spill bundles collect pieces in arbitrary order.
+            self.tables.bundles.ranges[bundle].sort_unstable_by_key(|e| e.range.from);
+            self.stats.spill_bundle_reg_probes += 1;
+            let limit = self.tables.bundles.limit[bundle].map(usize::from);
+            let order = RegTraversal::new(self.env, class, None, hint, bundle.index(), limit);
+            let mut success = false;
+            for preg in order {
+                if self.try_to_allocate(bundle, preg, None) == Probe::Allocated {
+                    self.stats.spill_bundle_reg_success += 1;
+                    success = true;
+                    break;
+                }
+            }
+            if !success {
+                self.tables.spillsets.required[spillset] = true;
+            }
+        }
+    }
+}
+
+/// Checks what `process_bundles` promises: every non-empty bundle has a
+/// register, or no allocation and a `required` spill set; no register's
+/// tree holds two overlapping ranges; a tree entry's range is the range
+/// of the live range it names, which belongs to a bundle allocated to
+/// that register. Returns the first violation.
+pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
+    for (bundle, list) in tables.bundles.ranges.iter_enumerated() {
+        if list.is_empty() {
+            continue;
+        }
+        let alloc = tables.bundles.allocation[bundle];
+        let spillset = tables.bundles.spillset[bundle];
+        if alloc.as_reg().is_none() && !(alloc.is_none() && tables.spillsets.required[spillset]) {
+            return Err(format!(
+                "{bundle:?} has {alloc:?} and its spill set is not required"
+            ));
+        }
+    }
+    for (index, &root) in tables.pregs.allocations.iter_enumerated() {
+        let mut prev: Option<crate::ion::data::CodeRange> = None;
+        let mut result = Ok(());
+        let everything = crate::ion::data::CodeRange::new(
+            ProgPoint::before(Inst::new(0)),
+            ProgPoint::from_index(u32::MAX),
+        );
+        tables
+            .pregs
+            .trees
+            .for_each_overlap(root, everything, |range, lr| {
+                if let Some(p) = prev {
+                    if p.to > range.from {
+                        result = Err(format!("preg {index}: {p:?} overlaps {range:?}"));
+                        return false;
+                    }
+                }
+                prev = Some(range);
+                if lr.is_valid() {
+                    let bundle = tables.ranges.bundle[lr];
+                    if tables.ranges.range[lr] != range {
+                        result = Err(format!(
+                            "preg {index}: {lr:?} is {:?}, tree says {range:?}",
+                            tables.ranges.range[lr]
+                        ));
+                        return false;
+                    }
+                    if bundle.is_invalid()
+                        || tables.bundles.allocation[bundle]
+                            .as_reg()
+                            .map(|p| p.index())
+                            != Some(index)
+                    {
+                        result = Err(format!(
+                            "preg {index}: {lr:?} of {bundle:?} not allocated here"
+                        ));
+                        return false;
+                    }
+                }
+                true
+            });
+        result?;
+    }
+    Ok(())
+}

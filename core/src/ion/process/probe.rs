@@ -1,0 +1,213 @@
+//! Register probing: the order registers are tried in, and the test of
+//! one register against one bundle.
+//!
+//! Reads `bundles.{ranges,spill_weight}`, `ranges.bundle` and the per-PReg
+//! trees; on success writes the tree and `bundles.allocation`.
+//!
+//! From regalloc2 0.15.2 `src/ion/reg_traversal.rs` (`RegTraversalIter`)
+//! and `try_to_allocate_bundle_to_reg` in `src/ion/process.rs`: the same
+//! order and the same early exits, so the same register wins.
+
+use super::Allocator;
+use crate::ion::data::BundleId;
+use crate::{Allocation, MachineEnv, PReg, PRegSet, PRegSetIter, ProgPoint, RegClass};
+
+/// The registers of one set, starting at an offset and wrapping around.
+struct RotatedSet {
+    from_offset: PRegSetIter,
+    below_offset: PRegSetIter,
+}
+
+impl RotatedSet {
+    fn new(set: PRegSet, class: RegClass, offset: usize) -> Self {
+        let mut below = PRegSet::empty();
+        below.add_up_to(PReg::new(offset % PReg::MAX, class));
+        RotatedSet {
+            from_offset: (set & below.invert()).into_iter(),
+            below_offset: (set & below).into_iter(),
+        }
+    }
+    fn next(&mut self) -> Option<PReg> {
+        self.from_offset.next().or_else(|| self.below_offset.next())
+    }
+}
+
+/// The registers a bundle tries, in order: only the fixed register if
+/// there is one; else the hint, then the class's preferred registers, then
+/// its non-preferred ones, each set rotated by `offset` so that bundles
+/// spread over the registers instead of piling onto the first. Registers
+/// at or above `limit` (by `hw_enc`) are skipped.
+pub(super) struct RegTraversal {
+    fixed: Option<PReg>,
+    only_fixed: bool,
+    hint: Option<PReg>,
+    hint_pending: bool,
+    preferred: RotatedSet,
+    non_preferred: RotatedSet,
+    limit: usize,
+}
+
+impl RegTraversal {
+    pub(super) fn new(
+        env: &MachineEnv,
+        class: RegClass,
+        fixed: Option<PReg>,
+        hint: Option<PReg>,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Self {
+        let class_index = class as usize;
+        RegTraversal {
+            fixed,
+            only_fixed: fixed.is_some(),
+            hint,
+            hint_pending: hint.is_some(),
+            preferred: RotatedSet::new(env.preferred_regs_by_class[class_index], class, offset),
+            non_preferred: RotatedSet::new(
+                env.non_preferred_regs_by_class[class_index],
+                class,
+                offset,
+            ),
+            limit: limit.unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl Iterator for RegTraversal {
+    type Item = PReg;
+    fn next(&mut self) -> Option<PReg> {
+        if self.only_fixed {
+            return self.fixed.take();
+        }
+        if self.hint_pending {
+            self.hint_pending = false;
+            if let Some(hint) = self.hint.filter(|h| h.hw_enc() < self.limit) {
+                return Some(hint);
+            }
+        }
+        let usable =
+            |reg: PReg, hint: Option<PReg>, limit: usize| Some(reg) != hint && reg.hw_enc() < limit;
+        while let Some(reg) = self.preferred.next() {
+            if usable(reg, self.hint, self.limit) {
+                return Some(reg);
+            }
+        }
+        while let Some(reg) = self.non_preferred.next() {
+            if usable(reg, self.hint, self.limit) {
+                return Some(reg);
+            }
+        }
+        None
+    }
+}
+
+/// The outcome of probing one register for a bundle. The conflicting
+/// bundles of a [`Probe::Conflict`] are left in `Allocator::conflicts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Probe {
+    /// The bundle now lives in the register.
+    Allocated,
+    /// Allocated bundles overlap ours; the heaviest weighs `max_weight`
+    /// and the first overlap is at `first_point`.
+    Conflict {
+        max_weight: u32,
+        first_point: ProgPoint,
+    },
+    /// A fixed reservation overlaps ours at `point`; `max_weight` is the
+    /// heaviest bundle conflict met before it.
+    ConflictWithFixed { max_weight: u32, point: ProgPoint },
+    /// Some conflicting bundle is heavier than the caller's cost bound.
+    ConflictHighCost,
+}
+
+impl Allocator<'_, '_> {
+    /// Tries to put `bundle` in `preg`: walks the bundle's ranges in order
+    /// against the register's tree (one O(log n) seek per range, then the
+    /// overlapping entries in order), collecting the distinct conflicting
+    /// bundles. Stops early at a fixed reservation, or once a conflict is
+    /// heavier than `max_allowable_cost`. Without conflicts, inserts the
+    /// bundle's ranges and records the allocation.
+    pub(super) fn try_to_allocate(
+        &mut self,
+        bundle: BundleId,
+        preg: PReg,
+        max_allowable_cost: Option<u32>,
+    ) -> Probe {
+        self.conflicts.clear();
+        self.next_probe_stamp();
+        let tables = &mut *self.tables;
+        let root = tables.pregs.allocations[preg.index()];
+        let mut max_weight = 0u32;
+        let mut first_point: Option<ProgPoint> = None;
+        let mut stop: Option<Probe> = None;
+        {
+            let conflicts = &mut self.conflicts;
+            let marks = &mut self.conflict_mark;
+            let stamp = self.probe_stamp;
+            let bundle_of = &tables.ranges.bundle;
+            let weights = &tables.bundles.spill_weight;
+            for entry in tables.bundles.ranges[bundle].iter() {
+                let ours = entry.range;
+                tables
+                    .pregs
+                    .trees
+                    .for_each_overlap(root, ours, |theirs, lr| {
+                        if lr.is_invalid() {
+                            stop = Some(Probe::ConflictWithFixed {
+                                max_weight,
+                                point: theirs.from,
+                            });
+                            return false;
+                        }
+                        let other = bundle_of[lr];
+                        let mark = &mut marks[other.index()];
+                        if *mark != stamp {
+                            *mark = stamp;
+                            conflicts.push(other);
+                            max_weight = max_weight.max(weights[other]);
+                            if max_allowable_cost.is_some_and(|cost| max_weight > cost) {
+                                stop = Some(Probe::ConflictHighCost);
+                                return false;
+                            }
+                        }
+                        if first_point.is_none() {
+                            first_point = Some(theirs.from.max(ours.from));
+                        }
+                        true
+                    });
+                if stop.is_some() {
+                    break;
+                }
+            }
+        }
+        if let Some(outcome) = stop {
+            return outcome;
+        }
+        if let Some(first_point) = first_point {
+            return Probe::Conflict {
+                max_weight,
+                first_point,
+            };
+        }
+        let root = &mut tables.pregs.allocations[preg.index()];
+        for entry in tables.bundles.ranges[bundle].iter() {
+            tables.pregs.trees.insert(root, entry.range, entry.index);
+        }
+        tables.bundles.allocation[bundle] = Allocation::reg(preg);
+        Probe::Allocated
+    }
+
+    /// Starts a new conflict-dedup generation; marks from older probes
+    /// then no longer match.
+    fn next_probe_stamp(&mut self) {
+        let needed = self.tables.bundles.len();
+        if self.conflict_mark.len() < needed {
+            self.conflict_mark.resize(needed, 0);
+        }
+        self.probe_stamp = self.probe_stamp.wrapping_add(1);
+        if self.probe_stamp == 0 {
+            self.conflict_mark.iter_mut().for_each(|m| *m = 0);
+            self.probe_stamp = 1;
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Allocating one corpus function with either allocator, and proving the
+//! result with regarena's checker.
+//!
+//! Reads a [`CorpusFunction`] (both allocators' views of one function);
+//! writes into the caller's [`Contexts`], which are reused from function
+//! to function (one per worker thread). Every call runs under
+//! [`guarded`], so a panic is a failure with a message, and the context a
+//! panic may have left half-updated is replaced by a fresh one.
+
+use std::time::{Duration, Instant};
+
+use regarena::checker::Checker;
+use regarena::{Output, RegallocOptions};
+
+use super::guard::guarded;
+use crate::corpus::CorpusFunction;
+use crate::upstream::{self, ra2};
+
+/// Which register allocator to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Allocator {
+    /// regalloc2 0.15.2's Ion allocator, as published.
+    Upstream,
+    /// regarena (this repository).
+    Ours,
+}
+
+impl Allocator {
+    /// The name used in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Allocator::Upstream => "upstream",
+            Allocator::Ours => "ours",
+        }
+    }
+}
+
+/// Memory reused across allocations: one context per allocator.
+#[derive(Default)]
+pub struct Contexts {
+    pub ours: regarena::Ctx,
+    pub upstream: ra2::Ctx,
+}
+
+impl std::fmt::Debug for Contexts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contexts").finish_non_exhaustive()
+    }
+}
+
+/// Allocates `cf` with `which`, leaving the result in `ctxs` (read it with
+/// [`take_output`]). Returns the time the allocator itself ran; an
+/// allocator error or panic is `Err(message)`.
+pub fn allocate(
+    which: Allocator,
+    cf: &CorpusFunction,
+    ctxs: &mut Contexts,
+) -> Result<Duration, String> {
+    let result = guarded(|| match which {
+        Allocator::Ours => {
+            let options = RegallocOptions::default();
+            let start = Instant::now();
+            let r = regarena::run_with_ctx(&cf.func, &cf.env, &options, &mut ctxs.ours).map(|_| ());
+            (start.elapsed(), r.map_err(|e| e.to_string()))
+        }
+        Allocator::Upstream => {
+            let options = ra2::RegallocOptions::default();
+            let env = cf.upstream.machine_env();
+            let start = Instant::now();
+            let r = ra2::run_with_ctx(&cf.upstream, env, &options, &mut ctxs.upstream).map(|_| ());
+            (start.elapsed(), r.map_err(|e| format!("{e:?}")))
+        }
+    });
+    match result {
+        Ok((elapsed, Ok(()))) => Ok(elapsed),
+        Ok((_, Err(e))) => Err(format!("{} allocator: {e}", which.name())),
+        Err(panic) => {
+            // The context may be half-updated; start the next function afresh.
+            match which {
+                Allocator::Ours => ctxs.ours = regarena::Ctx::default(),
+                Allocator::Upstream => ctxs.upstream = ra2::Ctx::default(),
+            }
+            Err(format!("{} allocator {panic}", which.name()))
+        }
+    }
+}
+
+/// The last successful [`allocate`] result of `which`, in our types.
+pub fn take_output(which: Allocator, ctxs: &mut Contexts) -> Output {
+    match which {
+        Allocator::Ours => std::mem::take(&mut ctxs.ours.output),
+        Allocator::Upstream => upstream::output(&ctxs.upstream.output),
+    }
+}
+
+/// Proves `out` right for `cf` with regarena's checker; a violation or a
+/// checker panic is `Err(message)`.
+pub fn check(cf: &CorpusFunction, out: &Output) -> Result<(), String> {
+    let result = guarded(|| {
+        let mut checker = Checker::new(&cf.func, &cf.env);
+        checker.prepare(out);
+        checker.run()
+    });
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(errors)) => {
+            let n = errors.errors.len();
+            let first = errors
+                .errors
+                .first()
+                .map_or_else(String::new, |e| format!("; first: {e:?}"));
+            Err(format!("checker: {n} error(s){first}"))
+        }
+        Err(panic) => Err(format!("checker {panic}")),
+    }
+}
+
+/// Allocates and checks one function: its output, or why it failed.
+pub fn allocate_and_check(
+    which: Allocator,
+    cf: &CorpusFunction,
+    ctxs: &mut Contexts,
+) -> Result<Output, String> {
+    allocate(which, cf, ctxs)?;
+    let out = take_output(which, ctxs);
+    check(cf, &out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus;
+
+    /// Until regarena's checker lands, upstream's own checker vouches for
+    /// the upstream path of `check`: each sample function allocates, the
+    /// result passes regalloc2's checker, and [`take_output`] hands it on
+    /// bit for bit.
+    #[test]
+    fn upstream_results_pass_upstream_checker_and_convert_bit_for_bit() {
+        let (funcs, errors) = corpus::load_sample();
+        assert!(errors.is_empty());
+        let mut ctxs = Contexts::default();
+        for cf in &funcs {
+            let name = cf.path.display();
+            allocate(Allocator::Upstream, cf, &mut ctxs).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let up = &ctxs.upstream.output;
+            let mut checker = ra2::checker::Checker::new(&cf.upstream, cf.upstream.machine_env());
+            checker.prepare(up);
+            checker.run().unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let up_allocs: Vec<u32> = up.allocs.iter().map(|a| a.bits()).collect();
+            let up_edits: Vec<(u32, u32, u32)> = up
+                .edits
+                .iter()
+                .map(|(p, ra2::Edit::Move { from, to })| (p.to_index(), from.bits(), to.bits()))
+                .collect();
+            let (spillslots, offsets) = (up.num_spillslots, up.inst_alloc_offsets.clone());
+            let out = take_output(Allocator::Upstream, &mut ctxs);
+            let allocs: Vec<u32> = out.allocs.iter().map(|a| a.bits()).collect();
+            let edits: Vec<(u32, u32, u32)> = out
+                .edits
+                .iter()
+                .map(|(p, regarena::Edit::Move { from, to })| {
+                    (p.to_index(), from.bits(), to.bits())
+                })
+                .collect();
+            assert_eq!(allocs, up_allocs, "{name}");
+            assert_eq!(edits, up_edits, "{name}");
+            assert_eq!(out.inst_alloc_offsets, offsets, "{name}");
+            assert_eq!(out.num_spillslots, spillslots, "{name}");
+        }
+    }
+
+    #[test]
+    fn invalid_function_fails_with_a_message() {
+        let (funcs, _) = corpus::load_sample();
+        let mut cf = corpus::decode(
+            std::path::Path::new("broken.bin"),
+            "g",
+            &upstream::to_tool_file(&funcs[0].func, &funcs[0].env),
+        )
+        .expect("round trip");
+        // An entry block out of range: both allocators must refuse cleanly.
+        cf.func.entry = regarena::Block::new(cf.func.blocks.len() + 5);
+        let mut ctxs = Contexts::default();
+        let err = allocate(Allocator::Ours, &cf, &mut ctxs).expect_err("invalid function");
+        assert!(err.starts_with("ours allocator"), "{err}");
+    }
+}

@@ -1,0 +1,401 @@
+//! `regarena compare`: regarena against upstream regalloc2 (Ion) on the
+//! same functions in one process — allocation time and the cost of the
+//! moves each inserts.
+//!
+//! Reads corpus files (or the embedded sample); writes a per-group table
+//! (or one JSON object of totals) to stdout.
+//!
+//! Measurement: every repeat allocates every function with both
+//! allocators back to back, alternating which goes first (by function and
+//! repeat) so neither always finds the function warm in cache. Only the
+//! allocator call is timed, with a context reused across functions. A
+//! side's time for a group is the sum of its per-function times in one
+//! repeat; the report gives the median over repeats. The first repeat's
+//! outputs are proved by regarena's checker (untimed) and scored by
+//! [`cost`](super::cost). A function that fails on either side (allocator
+//! error, panic, checker error) counts in that side's `failed` and is left
+//! out of both sides' times and costs, so the ratios compare like with like.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use super::alloc::{self, Allocator, Contexts};
+use super::cost::{CostModel, EditCounts};
+use super::{CommandResult, Failure, Progress};
+use crate::corpus::CorpusFunction;
+
+/// Arguments of `regarena compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Print one JSON object of totals instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Timed repeats; times are the median over repeats.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Worker threads (one pair of contexts each). Times are summed
+    /// per-function allocator times, so they stay comparable, but
+    /// parallel runs share caches and cores: use 1 for figures you quote.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Corpus files or directories (walked recursively for *.bin); the
+    /// sample corpus built into the binary when none is given.
+    pub paths: Vec<PathBuf>,
+}
+
+/// What one side did with one function in one repeat.
+#[derive(Debug)]
+struct SideRun {
+    /// Allocator time, or why allocation or the check failed.
+    result: Result<Duration, String>,
+    /// Edit counts (first repeat only, and only when it passed).
+    counts: EditCounts,
+}
+
+/// Both sides on one function in one repeat; `[ours, upstream]`.
+type PairRun = [SideRun; 2];
+
+const SIDES: [Allocator; 2] = [Allocator::Ours, Allocator::Upstream];
+
+fn run_side(which: Allocator, cf: &CorpusFunction, ctxs: &mut Contexts, first: bool) -> SideRun {
+    let mut counts = EditCounts::default();
+    let result = alloc::allocate(which, cf, ctxs).and_then(|elapsed| {
+        if first {
+            let out = alloc::take_output(which, ctxs);
+            alloc::check(cf, &out)?;
+            counts = CostModel::new(&cf.func, &cf.env).count(&out);
+        }
+        Ok(elapsed)
+    });
+    SideRun { result, counts }
+}
+
+fn run_pair(cf: &CorpusFunction, ctxs: &mut Contexts, index: usize, repeat: u32) -> PairRun {
+    let first = repeat == 0;
+    if (index + repeat as usize) & 1 == 0 {
+        let ours = run_side(Allocator::Ours, cf, ctxs, first);
+        let upstream = run_side(Allocator::Upstream, cf, ctxs, first);
+        [ours, upstream]
+    } else {
+        let upstream = run_side(Allocator::Upstream, cf, ctxs, first);
+        let ours = run_side(Allocator::Ours, cf, ctxs, first);
+        [ours, upstream]
+    }
+}
+
+/// One side's totals over a set of functions.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+struct SideTotals {
+    failed: usize,
+    seconds: f64,
+    #[serde(flatten)]
+    counts: EditCounts,
+}
+
+/// Totals for one group (or all).
+#[derive(Clone, Debug, Default)]
+struct Totals {
+    functions: usize,
+    insts: usize,
+    /// Functions both sides passed: the ones timed and scored.
+    compared: usize,
+    sides: [SideTotals; 2],
+}
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The JSON report.
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    functions: usize,
+    insts: usize,
+    compared: usize,
+    ours: SideTotals,
+    upstream: SideTotals,
+    time_ratio: Option<f64>,
+    cost_ratio: Option<f64>,
+}
+
+/// Runs `regarena compare`.
+pub fn run(args: &CompareArgs) -> CommandResult {
+    let (funcs, load_errors) = super::load_inputs(&args.paths);
+    let jobs = usize::from(args.jobs);
+    let progress = Progress::new(funcs.len() as u64 * u64::from(args.repeat), "comparing");
+
+    // First repeat: every function, checked and scored.
+    let pass = |ctxs: &mut Contexts, (i, cf): (usize, &CorpusFunction), repeat: u32| {
+        let r = run_pair(cf, ctxs, i, repeat);
+        progress.inc(1);
+        r
+    };
+    let first: Vec<PairRun> = if jobs <= 1 {
+        let mut ctxs = Contexts::default();
+        funcs
+            .iter()
+            .enumerate()
+            .map(|x| pass(&mut ctxs, x, 0))
+            .collect()
+    } else {
+        super::with_jobs(jobs, || {
+            funcs
+                .par_iter()
+                .enumerate()
+                .map_init(Contexts::default, |c, x| pass(c, x, 0))
+                .collect()
+        })?
+    };
+    let compared: Vec<bool> = first
+        .iter()
+        .map(|[o, u]| o.result.is_ok() && u.result.is_ok())
+        .collect();
+    // times[repeat][function] = [ours, upstream] seconds (compared functions only).
+    let mut times: Vec<Vec<[f64; 2]>> = vec![first
+        .iter()
+        .map(|pair| {
+            pair.each_ref()
+                .map(|s| s.result.as_ref().map_or(0.0, Duration::as_secs_f64))
+        })
+        .collect()];
+    let mut late_failures: Vec<Option<[Option<String>; 2]>> = vec![None; funcs.len()];
+    for repeat in 1..args.repeat {
+        let timed = |ctxs: &mut Contexts, (i, cf): (usize, &CorpusFunction)| {
+            if !compared[i] {
+                progress.inc(1);
+                return None;
+            }
+            Some(pass(ctxs, (i, cf), repeat))
+        };
+        let runs: Vec<Option<PairRun>> = if jobs <= 1 {
+            let mut ctxs = Contexts::default();
+            funcs
+                .iter()
+                .enumerate()
+                .map(|x| timed(&mut ctxs, x))
+                .collect()
+        } else {
+            super::with_jobs(jobs, || {
+                funcs
+                    .par_iter()
+                    .enumerate()
+                    .map_init(Contexts::default, timed)
+                    .collect()
+            })?
+        };
+        let mut row = vec![[0.0; 2]; funcs.len()];
+        for (i, run) in runs.into_iter().enumerate() {
+            let Some(pair) = run else { continue };
+            for (side, s) in pair.iter().enumerate() {
+                match &s.result {
+                    Ok(d) => row[i][side] = d.as_secs_f64(),
+                    // An allocator that passed once and fails later is
+                    // nondeterministic: report it rather than hide it.
+                    Err(e) => {
+                        late_failures[i].get_or_insert([None, None])[side] =
+                            Some(format!("repeat {repeat}: {e}"));
+                    }
+                }
+            }
+        }
+        times.push(row);
+    }
+    progress.finish();
+
+    // Per-function verdicts, failures, and group totals.
+    let (names, group_of) = super::groups(&funcs);
+    let mut groups = vec![Totals::default(); names.len()];
+    let mut group_times = vec![vec![[0.0f64; 2]; times.len()]; names.len()];
+    let mut failures: [Vec<Failure>; 2] = [Vec::new(), Vec::new()];
+    for (i, cf) in funcs.iter().enumerate() {
+        let g = &mut groups[group_of[i]];
+        g.functions += 1;
+        g.insts += cf.func.insts.len();
+        let mut ok = compared[i];
+        for side in 0..2 {
+            let error = first[i][side]
+                .result
+                .as_ref()
+                .err()
+                .cloned()
+                .or_else(|| late_failures[i].as_ref().and_then(|l| l[side].clone()));
+            if let Some(e) = error {
+                g.sides[side].failed += 1;
+                failures[side].push(Failure::of(cf, e));
+                ok = false;
+            }
+        }
+        if ok {
+            g.compared += 1;
+            for (totals, run) in g.sides.iter_mut().zip(&first[i]) {
+                totals.counts += run.counts;
+            }
+            for (repeat, row) in times.iter().enumerate() {
+                for side in 0..2 {
+                    group_times[group_of[i]][repeat][side] += row[i][side];
+                }
+            }
+        }
+    }
+    let mut total = Totals::default();
+    let mut total_times = vec![[0.0f64; 2]; times.len()];
+    for (g, gt) in groups.iter_mut().zip(&group_times) {
+        for side in 0..2 {
+            let mut per_repeat: Vec<f64> = gt.iter().map(|t| t[side]).collect();
+            g.sides[side].seconds = median(&mut per_repeat);
+        }
+        total.functions += g.functions;
+        total.insts += g.insts;
+        total.compared += g.compared;
+        for side in 0..2 {
+            total.sides[side].failed += g.sides[side].failed;
+            total.sides[side].counts += g.sides[side].counts;
+        }
+        for (t, x) in total_times.iter_mut().zip(gt) {
+            t[0] += x[0];
+            t[1] += x[1];
+        }
+    }
+    for side in 0..2 {
+        let mut per_repeat: Vec<f64> = total_times.iter().map(|t| t[side]).collect();
+        total.sides[side].seconds = median(&mut per_repeat);
+    }
+    // Unreadable files fail on both sides.
+    total.functions += load_errors.len();
+    for (totals, list) in total.sides.iter_mut().zip(&mut failures) {
+        totals.failed += load_errors.len();
+        list.extend(load_errors.iter().map(Failure::load));
+    }
+    let any_failed = total.sides.iter().any(|s| s.failed > 0);
+
+    if args.json {
+        let [ours, upstream] = total.sides.clone();
+        super::print_json(&Report {
+            functions: total.functions,
+            insts: total.insts,
+            compared: total.compared,
+            time_ratio: ratio(ours.seconds, upstream.seconds),
+            cost_ratio: ratio(
+                ours.counts.weighted_cost as f64,
+                upstream.counts.weighted_cost as f64,
+            ),
+            ours,
+            upstream,
+        })?;
+    } else {
+        let mut out = String::new();
+        print_failures(&mut out, &failures);
+        print_header(&mut out);
+        for (name, g) in names.iter().zip(&groups) {
+            print_group(&mut out, name, g);
+        }
+        print_group(&mut out, "total", &total);
+        outln!(
+            out,
+            "compared {} of {} functions ({} repeats; times are medians of summed allocator time; \
+             costs from the first repeat)",
+            total.compared,
+            total.functions,
+            args.repeat
+        );
+        super::write_stdout(&out)?;
+    }
+    Ok(if any_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Lists the first few failures of each side (all of them is a flood when
+/// one allocator fails everything).
+fn print_failures(out: &mut String, failures: &[Vec<Failure>; 2]) {
+    const SHOWN: usize = 10;
+    for (side, list) in SIDES.iter().zip(failures) {
+        for f in list.iter().take(SHOWN) {
+            outln!(out, "failed ({}) {}: {}", side.name(), f.file, f.error);
+        }
+        if list.len() > SHOWN {
+            outln!(
+                out,
+                "failed ({}) ... and {} more",
+                side.name(),
+                list.len() - SHOWN
+            );
+        }
+    }
+}
+
+fn print_header(out: &mut String) {
+    outln!(
+        out,
+        "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11}",
+        "group",
+        "side",
+        "funcs",
+        "insts",
+        "failed",
+        "seconds",
+        "moves",
+        "spills",
+        "reloads",
+        "stk_mv",
+        "slots",
+        "cost"
+    );
+}
+
+fn print_group(out: &mut String, name: &str, g: &Totals) {
+    for (side, (which, s)) in SIDES.iter().zip(&g.sides).enumerate() {
+        let c = &s.counts;
+        outln!(
+            out,
+            "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10.6} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11}",
+            if side == 0 { name } else { "" },
+            which.name(),
+            g.functions,
+            g.insts,
+            s.failed,
+            s.seconds,
+            c.moves,
+            c.spills,
+            c.reloads,
+            c.stack_moves,
+            c.spillslots,
+            c.weighted_cost
+        );
+    }
+    let [o, u] = &g.sides;
+    let show = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.3}x"));
+    outln!(
+        out,
+        "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11}",
+        "",
+        "ours/upstream",
+        "",
+        "",
+        "",
+        show(ratio(o.seconds, u.seconds)),
+        "",
+        "",
+        "",
+        "",
+        "",
+        show(ratio(
+            o.counts.weighted_cost as f64,
+            u.counts.weighted_cost as f64
+        ))
+    );
+}

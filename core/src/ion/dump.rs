@@ -20,10 +20,11 @@ use crate::ion::data::{
     range_flags, BundleId, CodeRange, IonTables, LiveRangeId, SpillSetId, SpillSlotId, VRegId,
     SLOT_NONE,
 };
+use crate::ion::liveranges::spill_weight_from_bits;
 use crate::ion::Stats;
 use crate::tables::Arena;
 use crate::{
-    Allocation, Block, Function, InstPosition, MachineEnv, Operand, OperandKind, OperandPos,
+    Allocation, Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandKind, OperandPos,
     Output, ProgPoint, RegAllocError, RegClass, RegallocOptions,
 };
 
@@ -42,17 +43,22 @@ impl fmt::Display for Point {
 }
 
 /// One use or def inside a live range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct UseReport {
     pub pos: ProgPoint,
     /// The operand's index in its instruction (`None`: no operand slot).
     pub slot: Option<usize>,
     pub operand: Operand,
-    pub weight: u16,
+    /// Spill weight the use contributes (unpacked from the table's bits).
+    pub weight: f32,
+    /// What the output gives the operand in `slot`. Equals the range's
+    /// allocation except where `moves` rewrites it: a reused input gets
+    /// its def's allocation, a multi-fixed-reg copy its own register.
+    pub operand_alloc: Option<Allocation>,
 }
 
 /// One live range of a vreg and where it lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RangeReport {
     pub id: LiveRangeId,
     pub range: CodeRange,
@@ -72,7 +78,7 @@ pub struct RangeReport {
 }
 
 /// Everything about one vreg that has live ranges.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VRegReport {
     pub vreg: VRegId,
     pub class: RegClass,
@@ -152,7 +158,7 @@ fn collect(tables: &IonTables<'_>, output: Output) -> Report {
         }
         let mut ranges: Vec<RangeReport> = list
             .iter()
-            .map(|entry| range_report(tables, entry.index))
+            .map(|entry| range_report(tables, &output, entry.index))
             .collect();
         ranges.sort_by_key(|r| (r.range.from, r.range.to, r.id));
         // Overlaps within one vreg only arise around spill bundles; the
@@ -220,7 +226,7 @@ fn collect(tables: &IonTables<'_>, output: Output) -> Report {
     }
 }
 
-fn range_report(tables: &IonTables<'_>, id: LiveRangeId) -> RangeReport {
+fn range_report(tables: &IonTables<'_>, output: &Output, id: LiveRangeId) -> RangeReport {
     let bundle = tables.ranges.bundle[id];
     let spillset = tables
         .bundles
@@ -235,11 +241,15 @@ fn range_report(tables: &IonTables<'_>, id: LiveRangeId) -> RangeReport {
         .is_some_and(|&b| b == bundle);
     let uses = tables.ranges.uses[id]
         .iter()
-        .map(|u| UseReport {
-            pos: u.pos,
-            slot: (u.slot != SLOT_NONE).then_some(u.slot as usize),
-            operand: u.operand,
-            weight: u.weight,
+        .map(|u| {
+            let slot = (u.slot != SLOT_NONE).then_some(u.slot as usize);
+            UseReport {
+                pos: u.pos,
+                slot,
+                operand: u.operand,
+                weight: spill_weight_from_bits(u.weight),
+                operand_alloc: slot.and_then(|k| operand_alloc(output, u.pos.inst(), k)),
+            }
         })
         .collect();
     RangeReport {
@@ -253,6 +263,16 @@ fn range_report(tables: &IonTables<'_>, id: LiveRangeId) -> RangeReport {
         also: Vec::new(),
         uses,
     }
+}
+
+/// The output's allocation for operand `slot` of `inst`.
+fn operand_alloc(output: &Output, inst: Inst, slot: usize) -> Option<Allocation> {
+    let start = *output.inst_alloc_offsets.get(inst.index())? as usize;
+    let end = output
+        .inst_alloc_offsets
+        .get(inst.index() + 1)
+        .map_or(output.allocs.len(), |&e| e as usize);
+    output.allocs.get(start..end)?.get(slot).copied()
 }
 
 fn class_name(class: RegClass) -> &'static str {
@@ -277,12 +297,18 @@ impl fmt::Display for UseReport {
             (OperandKind::Def, OperandPos::Late) => "def",
             (OperandKind::Def, OperandPos::Early) => "def@early",
         };
-        write!(f, " {kind} {} w{}", self.operand.constraint(), self.weight)
+        write!(
+            f,
+            " {kind} {} w{:.0}",
+            self.operand.constraint(),
+            self.weight
+        )
     }
 }
 
 impl fmt::Display for RangeReport {
-    /// `lr4 [i2-post, i9-pre) bundle3 ss3 = p2i (+stack0) | uses...`
+    /// `lr4 [i2-post, i9-pre) bundle3 spillset3 = p2i +stack0 def | uses`;
+    /// a use whose operand the output places elsewhere ends in `->p5i`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -303,6 +329,10 @@ impl fmt::Display for RangeReport {
         }
         for (k, u) in self.uses.iter().enumerate() {
             write!(f, "{}{u}", if k == 0 { " | " } else { ", " })?;
+            match u.operand_alloc {
+                Some(a) if a != self.alloc => write!(f, " ->{a}")?,
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -329,8 +359,9 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "; per vreg: ranges [from, to) bundle spillset = allocation (+ overlapping \
-             pieces elsewhere) | uses (point#operand kind constraint weight)"
+            "; per vreg: lrN [from, to) bundle spillset = allocation (+also in, while \
+             another range of the vreg overlaps) | uses: point#operand kind constraint \
+             weight (->operand's allocation where the output differs)"
         )?;
         for v in &self.vregs {
             write!(f, "{v}")?;
@@ -425,7 +456,7 @@ pub fn stat_fields(s: &Stats) -> [(&'static str, usize); 30] {
 mod tests {
     use super::*;
     use crate::owned::{BlockData, FunctionData, InstData, InstKind};
-    use crate::{Inst, InstRange, PReg, PRegSet, VReg};
+    use crate::{InstRange, PReg, PRegSet, VReg};
 
     /// Three values alive at once, two registers: one value must spend
     /// time on the stack.
@@ -506,6 +537,7 @@ mod tests {
                     let i = u.pos.inst().index();
                     let at = out.inst_alloc_offsets[i] as usize + slot;
                     assert_eq!(out.allocs[at], r.alloc, "{:?} {u}", v.vreg);
+                    assert_eq!(u.operand_alloc, Some(r.alloc));
                     checked += 1;
                 }
             }

@@ -186,7 +186,10 @@ fn const_env_is_what_cranelift_builds() {
     let env = &SYSV_ENV;
     assert_eq!(env.preferred_regs_by_class[0].len(), 9);
     assert!(env.non_preferred_regs_by_class[0].contains(gpr(15)));
-    assert!(!PRegSet::from(env).contains(gpr(4)), "rsp is never allocatable");
+    assert!(
+        !PRegSet::from(env).contains(gpr(4)),
+        "rsp is never allocatable"
+    );
     let ints: Vec<PReg> = env.preferred_regs_by_class[0].into_iter().collect();
     assert_eq!(ints[0], gpr(0), "iteration is in index order");
     assert_eq!(format!("{}", gpr(3)), "p3i");
@@ -197,26 +200,96 @@ fn every_operand_constructor_round_trips() {
     let x = v(7);
     let p = gpr(2);
     let cases: Vec<(Operand, OperandConstraint, OperandKind, OperandPos)> = vec![
-        (Operand::reg_use(x), OperandConstraint::Reg, OperandKind::Use, OperandPos::Early),
-        (Operand::reg_use_at_end(x), OperandConstraint::Reg, OperandKind::Use, OperandPos::Late),
-        (Operand::reg_def(x), OperandConstraint::Reg, OperandKind::Def, OperandPos::Late),
-        (Operand::reg_def_at_start(x), OperandConstraint::Reg, OperandKind::Def, OperandPos::Early),
-        (Operand::reg_temp(x), OperandConstraint::Reg, OperandKind::Def, OperandPos::Early),
-        (Operand::reg_reuse_def(x, 3), OperandConstraint::Reuse(3), OperandKind::Def, OperandPos::Late),
-        (Operand::reg_fixed_use(x, p), OperandConstraint::FixedReg(p), OperandKind::Use, OperandPos::Early),
-        (Operand::reg_fixed_def(x, p), OperandConstraint::FixedReg(p), OperandKind::Def, OperandPos::Late),
-        (Operand::reg_fixed_use_at_end(x, p), OperandConstraint::FixedReg(p), OperandKind::Use, OperandPos::Late),
-        (Operand::reg_fixed_def_at_start(x, p), OperandConstraint::FixedReg(p), OperandKind::Def, OperandPos::Early),
-        (Operand::any_use(x), OperandConstraint::Any, OperandKind::Use, OperandPos::Early),
-        (Operand::any_def(x), OperandConstraint::Any, OperandKind::Def, OperandPos::Late),
         (
-            Operand::new(x, OperandConstraint::Stack, OperandKind::Use, OperandPos::Early),
+            Operand::reg_use(x),
+            OperandConstraint::Reg,
+            OperandKind::Use,
+            OperandPos::Early,
+        ),
+        (
+            Operand::reg_use_at_end(x),
+            OperandConstraint::Reg,
+            OperandKind::Use,
+            OperandPos::Late,
+        ),
+        (
+            Operand::reg_def(x),
+            OperandConstraint::Reg,
+            OperandKind::Def,
+            OperandPos::Late,
+        ),
+        (
+            Operand::reg_def_at_start(x),
+            OperandConstraint::Reg,
+            OperandKind::Def,
+            OperandPos::Early,
+        ),
+        (
+            Operand::reg_temp(x),
+            OperandConstraint::Reg,
+            OperandKind::Def,
+            OperandPos::Early,
+        ),
+        (
+            Operand::reg_reuse_def(x, 3),
+            OperandConstraint::Reuse(3),
+            OperandKind::Def,
+            OperandPos::Late,
+        ),
+        (
+            Operand::reg_fixed_use(x, p),
+            OperandConstraint::FixedReg(p),
+            OperandKind::Use,
+            OperandPos::Early,
+        ),
+        (
+            Operand::reg_fixed_def(x, p),
+            OperandConstraint::FixedReg(p),
+            OperandKind::Def,
+            OperandPos::Late,
+        ),
+        (
+            Operand::reg_fixed_use_at_end(x, p),
+            OperandConstraint::FixedReg(p),
+            OperandKind::Use,
+            OperandPos::Late,
+        ),
+        (
+            Operand::reg_fixed_def_at_start(x, p),
+            OperandConstraint::FixedReg(p),
+            OperandKind::Def,
+            OperandPos::Early,
+        ),
+        (
+            Operand::any_use(x),
+            OperandConstraint::Any,
+            OperandKind::Use,
+            OperandPos::Early,
+        ),
+        (
+            Operand::any_def(x),
+            OperandConstraint::Any,
+            OperandKind::Def,
+            OperandPos::Late,
+        ),
+        (
+            Operand::new(
+                x,
+                OperandConstraint::Stack,
+                OperandKind::Use,
+                OperandPos::Early,
+            ),
             OperandConstraint::Stack,
             OperandKind::Use,
             OperandPos::Early,
         ),
         (
-            Operand::new(x, OperandConstraint::Limit(8), OperandKind::Use, OperandPos::Early),
+            Operand::new(
+                x,
+                OperandConstraint::Limit(8),
+                OperandKind::Use,
+                OperandPos::Early,
+            ),
             OperandConstraint::Limit(8),
             OperandKind::Use,
             OperandPos::Early,
@@ -225,7 +298,11 @@ fn every_operand_constructor_round_trips() {
     for (op, constraint, kind, pos) in cases {
         assert_eq!(op.vreg(), x);
         assert_eq!(op.class(), RegClass::Int);
-        assert_eq!((op.constraint(), op.kind(), op.pos()), (constraint, kind, pos), "{op}");
+        assert_eq!(
+            (op.constraint(), op.kind(), op.pos()),
+            (constraint, kind, pos),
+            "{op}"
+        );
         assert_eq!(Operand::from_bits(op.bits()), op);
         assert_eq!(op.as_fixed_nonallocatable(), None);
     }
@@ -238,7 +315,10 @@ fn every_operand_constructor_round_trips() {
 fn allocation_and_progpoint_api() {
     let r = Allocation::reg(gpr(5));
     let s = Allocation::stack(SpillSlot::new(9));
-    assert_eq!((r.kind(), s.kind()), (AllocationKind::Reg, AllocationKind::Stack));
+    assert_eq!(
+        (r.kind(), s.kind()),
+        (AllocationKind::Reg, AllocationKind::Stack)
+    );
     assert_eq!(r.as_reg(), Some(gpr(5)));
     assert_eq!(s.as_stack().map(SpillSlot::index), Some(9));
     assert!(Allocation::none().is_none());

@@ -116,7 +116,7 @@ fn allocate_and_prove<U: ra2::Function>(
     ctx: &mut Ctx,
 ) -> Result<Option<usize>, String> {
     let first = catch_unwind(AssertUnwindSafe(|| {
-        regarena::run_with_ctx(func, env, &options(), ctx).map(|out| out.clone())
+        regarena::run_with_ctx(func, env, &options(), ctx).cloned()
     }))
     .map_err(|_| "panic in regarena::run".to_string())?;
     let out = match first {
@@ -134,7 +134,7 @@ fn allocate_and_prove<U: ra2::Function>(
         }
     };
     let second = catch_unwind(AssertUnwindSafe(|| {
-        regarena::run_with_ctx(func, env, &options(), ctx).map(|out| out.clone())
+        regarena::run_with_ctx(func, env, &options(), ctx).cloned()
     }))
     .map_err(|_| "panic in the second (warm) run".to_string())?
     .map_err(|e| format!("second (warm) run fails: {e:?}"))?;

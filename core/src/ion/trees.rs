@@ -27,8 +27,6 @@
 //! descends while the key misses the query and recurses only at entries
 //! that overlap it.
 
-use smallvec::SmallVec;
-
 use crate::entity_id;
 use crate::ion::data::CodeRange;
 use crate::tables::{Arena, Column};
@@ -248,26 +246,32 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// first entry containing `point`, or else the first one after it).
     /// [`Cursor::next`] then walks the rest of the tree in order.
     pub fn cursor(&self, root: TreeRoot, point: ProgPoint) -> Cursor {
-        let mut stack = SmallVec::new();
+        let mut cursor = Cursor::empty();
+        self.seek(&mut cursor, root, point);
+        cursor
+    }
+
+    /// Moves `cursor` to the first entry of the tree `root` whose range
+    /// ends after `point` (as [`Self::cursor`], reusing its stack).
+    pub fn seek(&self, cursor: &mut Cursor, root: TreeRoot, point: ProgPoint) {
+        cursor.len = 0;
         let mut node = root.0;
         // The stack holds, innermost last, the ancestors whose own entry
         // is still to be visited: those we left by going down to the left.
         while node.is_valid() {
-            if self.nodes[node].range.to > point {
-                stack.push(node);
-                node = self.nodes[node].left;
+            let row = &self.nodes[node];
+            if row.range.to > point {
+                cursor.push(node);
+                node = row.left;
             } else {
-                node = self.nodes[node].right;
+                node = row.right;
             }
         }
-        Cursor { stack }
     }
 
     /// A cursor at the first entry of the tree.
     pub fn cursor_first(&self, root: TreeRoot) -> Cursor {
-        let mut cursor = Cursor {
-            stack: SmallVec::new(),
-        };
+        let mut cursor = Cursor::empty();
         cursor.push_left_spine(self, root.0);
         cursor
     }
@@ -557,27 +561,57 @@ impl<'a, V: Copy> RangeTree<'a, V> {
 #[derive(Clone, Debug)]
 pub struct Cursor {
     /// The nodes still to visit whose right subtrees come after them,
-    /// innermost (next to visit) last.
-    stack: SmallVec<[TreeNodeId; PATH_CAPACITY]>,
+    /// innermost (next to visit) last; `stack[..len]` is meaningful. A
+    /// root-to-leaf path fits (see [`PATH_CAPACITY`]), so this never grows.
+    stack: [TreeNodeId; PATH_CAPACITY],
+    len: usize,
 }
 
 impl Cursor {
+    /// A cursor past the end of every tree; position it with
+    /// [`RangeTree::seek`].
+    pub fn empty() -> Self {
+        Cursor {
+            stack: [TreeNodeId::invalid(); PATH_CAPACITY],
+            len: 0,
+        }
+    }
+
     /// The entry at the cursor, without moving.
+    #[inline]
     pub fn peek<V: Copy>(&self, tree: &RangeTree<'_, V>) -> Option<(CodeRange, V)> {
-        self.stack.last().map(|&node| tree.entry(node))
+        if self.len == 0 {
+            return None;
+        }
+        Some(tree.entry(self.stack[self.len - 1]))
     }
 
     /// The entry at the cursor; moves to the next entry in order.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next<V: Copy>(&mut self, tree: &RangeTree<'_, V>) -> Option<(CodeRange, V)> {
-        let node = self.stack.pop()?;
-        self.push_left_spine(tree, tree.nodes[node].right);
-        Some(tree.entry(node))
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        let node = self.stack[self.len];
+        let row = &tree.nodes[node];
+        self.push_left_spine(tree, row.right);
+        Some((row.range, row.value))
     }
 
+    #[inline]
+    fn push(&mut self, node: TreeNodeId) {
+        // The AA height bound makes overflow impossible for any pool that
+        // fits in u32 ids; indexing would panic rather than corrupt.
+        self.stack[self.len] = node;
+        self.len += 1;
+    }
+
+    #[inline]
     fn push_left_spine<V: Copy>(&mut self, tree: &RangeTree<'_, V>, mut node: TreeNodeId) {
         while node.is_valid() {
-            self.stack.push(node);
+            self.push(node);
             node = tree.nodes[node].left;
         }
     }

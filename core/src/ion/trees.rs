@@ -412,20 +412,61 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     }
 
     /// Inserts the leaf `new` into the subtree at `node`; returns the
-    /// subtree's new root. Recursion depth is the tree height.
-    fn insert_at(&mut self, node: TreeNodeId, new: TreeNodeId) -> TreeNodeId {
-        if node.is_invalid() {
+    /// subtree's new root. Descends once, remembering the path and each
+    /// node's level, then repairs upwards with `skew` and `split`.
+    ///
+    /// The repair stops early at an ancestor X where neither rotates nor
+    /// changes X's level, provided X's right child is as before (we came
+    /// up from the left, or the right subtree kept its root and level):
+    /// X's parent only looks at X, X's level and X's right child's level,
+    /// so from there up the tree is exactly as before the insertion (which
+    /// satisfied the AA invariants). The result is the same tree the
+    /// textbook recursive insertion builds.
+    fn insert_at(&mut self, root: TreeNodeId, new: TreeNodeId) -> TreeNodeId {
+        if root.is_invalid() {
             return new;
         }
-        if self.nodes[new].range.from < self.nodes[node].range.from {
-            let left = self.insert_at(self.nodes[node].left, new);
-            self.nodes[node].left = left;
-        } else {
-            let right = self.insert_at(self.nodes[node].right, new);
-            self.nodes[node].right = right;
+        let key = self.nodes[new].range.from;
+        let mut path = [TreeNodeId::invalid(); PATH_CAPACITY];
+        let mut levels = [0u8; PATH_CAPACITY];
+        let mut depth = 0;
+        let mut node = root;
+        while node.is_valid() {
+            let row = &self.nodes[node];
+            path[depth] = node;
+            levels[depth] = row.level;
+            depth += 1;
+            node = if key < row.range.from {
+                row.left
+            } else {
+                row.right
+            };
         }
-        let node = self.skew(node);
-        self.split(node)
+        let path_len = depth;
+        let mut child = new;
+        while depth > 0 {
+            depth -= 1;
+            let node = path[depth];
+            let from_right = key >= self.nodes[node].range.from;
+            if from_right {
+                self.nodes[node].right = child;
+            } else {
+                self.nodes[node].left = child;
+            }
+            let child_unchanged = depth + 1 < path_len
+                && child == path[depth + 1]
+                && self.nodes[child].level == levels[depth + 1];
+            let repaired = self.skew(node);
+            let repaired = self.split(repaired);
+            if repaired == node
+                && self.nodes[node].level == levels[depth]
+                && (!from_right || child_unchanged)
+            {
+                return root;
+            }
+            child = repaired;
+        }
+        child
     }
 
     /// Removes the entry starting at `from` from the subtree at `node`,

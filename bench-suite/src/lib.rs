@@ -1,1 +1,380 @@
-//! Benchmark harness of regarena against upstream regalloc2.
+//! Benchmark harness of regarena against upstream regalloc2: finding and
+//! loading the corpus, running one function on one side (ours, upstream
+//! Ion, upstream fastalloc) with a reused `Ctx`, and screening out the
+//! functions a side cannot allocate so every side times the same set.
+//!
+//! Reads: regalloc2-tool corpus files (via `regarena_tools::corpus`), or
+//! generated functions. Writes: nothing; the benches and the `heap` binary
+//! print. See `docs/design-bench.md` for what each bench measures.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regarena::{FunctionData, MachineEnv, RegAllocError, RegallocOptions};
+use regarena_tools::corpus::{self, CorpusFunction, LoadError};
+pub use regarena_tools::upstream::ra2;
+
+/// Environment variable naming the corpus: one or more paths separated
+/// like `PATH` (`:` on Unix), each a directory tree of `.bin` files or a
+/// single file.
+pub const CORPUS_VAR: &str = "REGARENA_CORPUS";
+
+/// Environment variable that keeps functions ours fails on (set to `1`).
+/// Ours then times its run up to the error, so the figures are not a
+/// comparison; it exists to exercise the harness before the allocator
+/// allocates everything.
+pub const KEEP_FAILURES_VAR: &str = "REGARENA_BENCH_KEEP_FAILURES";
+
+/// Where the benchmark functions come from, in order of preference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorpusSource {
+    /// The paths in [`CORPUS_VAR`].
+    Env(Vec<PathBuf>),
+    /// The shared dev corpus beside the repository.
+    Shared(PathBuf),
+    /// The sample corpus shipped in the tools crate (`tools/sample`).
+    Sample(PathBuf),
+}
+
+impl CorpusSource {
+    /// The paths to load.
+    pub fn roots(&self) -> &[PathBuf] {
+        match self {
+            CorpusSource::Env(paths) => paths,
+            CorpusSource::Shared(path) | CorpusSource::Sample(path) => std::slice::from_ref(path),
+        }
+    }
+}
+
+impl fmt::Display for CorpusSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, roots) = match self {
+            CorpusSource::Env(_) => (CORPUS_VAR, self.roots()),
+            CorpusSource::Shared(_) => ("shared corpus", self.roots()),
+            CorpusSource::Sample(_) => ("sample corpus", self.roots()),
+        };
+        write!(f, "{what}:")?;
+        for root in roots {
+            write!(f, " {}", root.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// The sample corpus directory of the tools crate, if present.
+pub fn sample_corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/sample");
+    dir.is_dir().then_some(dir)
+}
+
+/// Picks the corpus: [`CORPUS_VAR`] when set (every path must exist),
+/// else the shared corpus, else the sample. The error says why none
+/// applies, for the caller to print before skipping.
+pub fn corpus_source() -> Result<CorpusSource, String> {
+    if let Some(value) = std::env::var_os(CORPUS_VAR).filter(|v| !v.is_empty()) {
+        let paths: Vec<PathBuf> = std::env::split_paths(&value).collect();
+        if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+            return Err(format!(
+                "{CORPUS_VAR}: {} does not exist",
+                missing.display()
+            ));
+        }
+        return Ok(CorpusSource::Env(paths));
+    }
+    if let Some(dir) = corpus::shared_corpus() {
+        return Ok(CorpusSource::Shared(dir));
+    }
+    if let Some(dir) = sample_corpus() {
+        return Ok(CorpusSource::Sample(dir));
+    }
+    Err(format!(
+        "no corpus: {CORPUS_VAR} is unset, the shared corpus (../shared/corpus beside the \
+         repository) is absent, and the tools crate has no sample directory"
+    ))
+}
+
+/// The functions of one corpus directory, in path order.
+#[derive(Debug)]
+pub struct Group {
+    /// The directory's name relative to its root (the criterion group).
+    pub name: String,
+    pub funcs: Vec<CorpusFunction>,
+}
+
+impl Group {
+    /// Instructions over all functions (the throughput unit).
+    pub fn insts(&self) -> u64 {
+        self.funcs.iter().map(|f| f.func.insts.len() as u64).sum()
+    }
+}
+
+/// Loads every function under `roots` and groups them by directory, groups
+/// in the order first met (path order), functions in path order.
+pub fn load_groups(roots: &[PathBuf]) -> (Vec<Group>, Vec<LoadError>) {
+    let (funcs, errors) = corpus::load_all(roots);
+    let mut groups: Vec<Group> = Vec::new();
+    for func in funcs {
+        match groups.iter_mut().find(|g| g.name == func.group) {
+            Some(group) => group.funcs.push(func),
+            None => groups.push(Group {
+                name: func.group.clone(),
+                funcs: vec![func],
+            }),
+        }
+    }
+    (groups, errors)
+}
+
+/// One allocator configuration being compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// regarena (its Ion).
+    OursIon,
+    /// regalloc2 0.15.2, `Algorithm::Ion`.
+    UpstreamIon,
+    /// regalloc2 0.15.2, `Algorithm::Fastalloc` (fast, poorer code).
+    UpstreamFastalloc,
+}
+
+impl Side {
+    /// Every side, in report order.
+    pub const ALL: [Side; 3] = [Side::OursIon, Side::UpstreamIon, Side::UpstreamFastalloc];
+
+    /// `(implementation, algorithm)`: the criterion function id reads
+    /// `implementation/algorithm`.
+    pub fn id(self) -> (&'static str, &'static str) {
+        match self {
+            Side::OursIon => ("ours", "ion"),
+            Side::UpstreamIon => ("upstream", "ion"),
+            Side::UpstreamFastalloc => ("upstream", "fastalloc"),
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (implementation, algorithm) = self.id();
+        write!(f, "{implementation}/{algorithm}")
+    }
+}
+
+/// Options for our runs: the defaults, as a backend calls in production
+/// (no SSA validation).
+pub fn ours_options() -> RegallocOptions {
+    RegallocOptions::default()
+}
+
+/// Options for upstream runs with `algorithm`, otherwise its defaults.
+pub fn upstream_options(algorithm: ra2::Algorithm) -> ra2::RegallocOptions {
+    ra2::RegallocOptions {
+        algorithm,
+        ..ra2::RegallocOptions::default()
+    }
+}
+
+/// One reused context per allocator, as a backend keeps them.
+#[derive(Default)]
+pub struct Runner {
+    pub ours: regarena::Ctx,
+    pub upstream: ra2::Ctx,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("ours", &self.ours)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Allocates `func` with ours; returns the number of edits.
+    pub fn ours(&mut self, func: &FunctionData, env: &MachineEnv) -> Result<usize, RegAllocError> {
+        regarena::run_with_ctx(func, env, &ours_options(), &mut self.ours).map(|o| o.edits.len())
+    }
+
+    /// Allocates `func` with upstream's `algorithm`; returns the number of
+    /// edits.
+    pub fn upstream(
+        &mut self,
+        func: &impl ra2::Function,
+        env: &ra2::MachineEnv,
+        algorithm: ra2::Algorithm,
+    ) -> Result<usize, ra2::RegAllocError> {
+        let options = upstream_options(algorithm);
+        ra2::run_with_ctx(func, env, &options, &mut self.upstream).map(|o| o.edits.len())
+    }
+
+    /// Allocates one corpus function on `side`; the error is printable.
+    pub fn run(&mut self, side: Side, f: &CorpusFunction) -> Result<usize, String> {
+        match side {
+            Side::OursIon => self.ours(&f.func, &f.env).map_err(|e| e.to_string()),
+            Side::UpstreamIon => self
+                .upstream(&f.upstream, f.upstream.machine_env(), ra2::Algorithm::Ion)
+                .map_err(|e| e.to_string()),
+            Side::UpstreamFastalloc => self
+                .upstream(
+                    &f.upstream,
+                    f.upstream.machine_env(),
+                    ra2::Algorithm::Fastalloc,
+                )
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// One function a side could not allocate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub side: Side,
+    pub error: String,
+}
+
+/// The result of [`screen`].
+#[derive(Debug)]
+pub struct Screened {
+    /// Functions every side allocates (or, with `keep_failures`, those
+    /// only ours fails on too).
+    pub kept: Vec<CorpusFunction>,
+    /// Every failure seen, side by side, in function order.
+    pub failures: Vec<Failure>,
+    /// Functions left out.
+    pub skipped: usize,
+}
+
+impl Screened {
+    /// A one-line note about what was left out and why (first failure of
+    /// each side), or `None` when nothing failed.
+    pub fn note(&self, group: &str) -> Option<String> {
+        if self.failures.is_empty() {
+            return None;
+        }
+        let mut note = format!(
+            "{group}: {} of {} functions left out of every side",
+            self.skipped,
+            self.kept.len() + self.skipped
+        );
+        for side in Side::ALL {
+            let mut of_side = self.failures.iter().filter(|f| f.side == side);
+            if let Some(first) = of_side.next() {
+                note.push_str(&format!(
+                    "; {side} fails on {} (first: {}: {})",
+                    1 + of_side.count(),
+                    first.path.display(),
+                    first.error
+                ));
+            }
+        }
+        Some(note)
+    }
+}
+
+/// Runs every side once on every function (which also warms the
+/// contexts) and keeps the functions all sides allocate, so each side is
+/// timed on the same set. With `keep_failures`, functions only ours
+/// fails on are kept (see [`KEEP_FAILURES_VAR`]).
+pub fn screen(funcs: Vec<CorpusFunction>, runner: &mut Runner, keep_failures: bool) -> Screened {
+    let mut kept = Vec::with_capacity(funcs.len());
+    let mut failures = Vec::new();
+    let mut skipped = 0;
+    for f in funcs {
+        let mut upstream_failed = false;
+        let mut ours_failed = false;
+        for side in Side::ALL {
+            if let Err(error) = runner.run(side, &f) {
+                match side {
+                    Side::OursIon => ours_failed = true,
+                    _ => upstream_failed = true,
+                }
+                failures.push(Failure {
+                    path: f.path.clone(),
+                    side,
+                    error,
+                });
+            }
+        }
+        if upstream_failed || (ours_failed && !keep_failures) {
+            skipped += 1;
+        } else {
+            kept.push(f);
+        }
+    }
+    Screened {
+        kept,
+        failures,
+        skipped,
+    }
+}
+
+/// Whether [`KEEP_FAILURES_VAR`] is set to `1`.
+pub fn keep_failures_requested() -> bool {
+    std::env::var(KEEP_FAILURES_VAR).is_ok_and(|v| v == "1")
+}
+
+/// The machine of generated functions converted for upstream.
+pub fn upstream_env(env: &MachineEnv) -> ra2::MachineEnv {
+    regarena_tools::upstream::env_up(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_groups() -> Option<Vec<Group>> {
+        let dir = corpus::shared_corpus().or_else(sample_corpus)?;
+        let dir = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .min()?;
+        let (groups, errors) = load_groups(&[dir]);
+        assert!(errors.is_empty(), "{errors:?}");
+        Some(groups)
+    }
+
+    #[test]
+    fn one_directory_is_one_group_in_path_order() {
+        let Some(groups) = sample_groups() else {
+            eprintln!("skipped: neither the shared corpus nor tools/sample is present");
+            return;
+        };
+        assert_eq!(groups.len(), 1);
+        let paths: Vec<_> = groups[0].funcs.iter().map(|f| f.path.clone()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        assert!(groups[0].insts() > 0);
+    }
+
+    #[test]
+    fn screening_keeps_only_what_every_side_allocates() {
+        let Some(mut groups) = sample_groups() else {
+            eprintln!("skipped: neither the shared corpus nor tools/sample is present");
+            return;
+        };
+        let mut funcs = groups.remove(0).funcs;
+        funcs.truncate(3);
+        let total = funcs.len();
+        let mut runner = Runner::default();
+        let screened = screen(funcs, &mut runner, false);
+        assert_eq!(screened.kept.len() + screened.skipped, total);
+        let mut again = Runner::default();
+        for f in &screened.kept {
+            for side in Side::ALL {
+                assert!(again.run(side, f).is_ok(), "{side} on {}", f.path.display());
+            }
+        }
+        // Every left-out function has a recorded failure and the note says so.
+        assert_eq!(screened.skipped == 0, screened.note("g").is_none());
+    }
+
+    #[test]
+    fn corpus_source_and_side_names_print_as_documented() {
+        // Only the pure parts: the variable itself is process-wide state.
+        let source = CorpusSource::Env(vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(source.roots().len(), 2);
+        assert_eq!(source.to_string(), format!("{CORPUS_VAR}: /a /b"));
+        assert_eq!(Side::UpstreamFastalloc.to_string(), "upstream/fastalloc");
+    }
+}

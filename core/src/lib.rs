@@ -24,12 +24,16 @@ pub mod gen;
 mod index;
 pub mod ion;
 pub mod owned;
+#[cfg(feature = "parallel")]
+pub mod parallel;
 pub mod tables;
 pub mod validate;
 
 pub use index::{Block, Inst, InstRange};
 pub use ion::{Ctx, Stats};
 pub use owned::FunctionData;
+#[cfg(feature = "parallel")]
+pub use parallel::allocate_all;
 
 use core::fmt;
 

@@ -3,4 +3,5 @@
 
 pub mod commands;
 pub mod corpus;
+pub mod counting_alloc;
 pub mod upstream;

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use regarena_tools::commands::{self, check, compare, dump, gen};
+use regarena_tools::commands::{self, check, compare, compile, dump, gen};
 
 /// regarena: a data-oriented Ion register allocator, and the tools to
 /// check it and measure it against regalloc2.
@@ -45,6 +45,12 @@ enum Command {
     /// subcommands and by regalloc2-tool). The same arguments write the
     /// same bytes.
     Gen(gen::GenArgs),
+    /// Lower a small IR program (see isa/examples/fib.ir) for x64 or
+    /// aarch64, allocate it with regarena, emit machine code, and print
+    /// the listing with its disassembly, or with `--run ARGS...` run it
+    /// (x64 natively, aarch64 under qemu-aarch64-static) and print the
+    /// result. Exit status 1 when the program cannot be compiled or run.
+    Compile(compile::CompileArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Dump(args) => dump::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Compile(args) => compile::run(args),
     };
     result.unwrap_or_else(|message| {
         eprintln!("regarena: {message}");

@@ -7,6 +7,7 @@
 //! edits, parallel moves, redundant-move elimination) → output.
 
 pub mod data;
+pub mod dump;
 pub mod liveness;
 pub mod liveranges;
 pub mod merge;
@@ -90,7 +91,24 @@ pub(crate) fn run<F: Function>(
     ctx: &mut Ctx,
 ) -> Result<(), RegAllocError> {
     ctx.arena.reset();
-    let arena = &ctx.arena;
+    run_phases(func, env, options, &ctx.arena, &mut ctx.output).map(|_| ())
+}
+
+/// The state a finished run leaves in its arena: what [`dump`] reads
+/// after the output is written (the normal path drops it at once).
+pub(crate) struct Finished<'a> {
+    pub tables: IonTables<'a>,
+}
+
+/// Every phase in order, in `arena` (which the caller has reset), writing
+/// `output`; returns the final tables for inspection.
+pub(crate) fn run_phases<'a, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    options: &RegallocOptions,
+    arena: &'a Arena,
+    output: &mut Output,
+) -> Result<Finished<'a>, RegAllocError> {
     let cfg = crate::cfg::analyze(func, arena)?;
     crate::validate::validate(func, env, &cfg, options.validate_ssa, arena)?;
     let mut tables = IonTables::new_in(arena, func.num_vregs(), func.num_insts());
@@ -124,7 +142,8 @@ pub(crate) fn run<F: Function>(
         arena,
         &tables,
         num_spillslots,
-        &mut ctx.output,
+        output,
         &mut stats,
-    )
+    )?;
+    Ok(Finished { tables })
 }

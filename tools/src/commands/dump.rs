@@ -5,8 +5,10 @@
 //! every instruction's operands with their allocations, the inserted edits
 //! at their program points, then per vreg where each of its operands was
 //! allocated, and the checker's verdict. All of that comes from the public
-//! [`Output`]; the allocator's internals (live ranges, bundles, spill
-//! sets) are a separate section that needs a hook from the allocator.
+//! [`Output`]. Last, regarena's internals per vreg (live ranges, uses,
+//! bundles, spill sets, the allocation of each range, spill slots, stats)
+//! from [`regarena::ion::dump`], which reruns our pipeline and reads its
+//! tables; that section is regarena's even under `--allocator upstream`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use regarena::owned::InstKind;
 use regarena::{Allocation, Edit, Inst, InstPosition, Output, ProgPoint};
 
 use super::alloc::{self, Allocator, Contexts};
+use super::guard::guarded;
 use super::CommandResult;
 use crate::corpus::{self, CorpusFunction};
 
@@ -68,10 +71,7 @@ pub fn run(args: &DumpArgs) -> CommandResult {
         Err(e) if result.is_ok() => outln!(out, "; checker: {e}"),
         Err(_) => {}
     }
-    outln!(
-        out,
-        "; live ranges, bundles, spill sets: not shown (the allocator exposes no dump hook yet)"
-    );
+    out.push_str(&internals(&cf));
     super::write_stdout(&out)?;
     Ok(if verdict.is_ok() {
         ExitCode::SUCCESS
@@ -191,6 +191,22 @@ pub fn render(cf: &CorpusFunction, which: Allocator, out: Option<&Output>) -> St
             if !list.is_empty() {
                 let _ = writeln!(s, "v{v}: {}", list.join(", "));
             }
+        }
+    }
+    s
+}
+
+/// The per-vreg section: regarena's live ranges, bundles and
+/// allocations, or why they are missing.
+pub fn internals(cf: &CorpusFunction) -> String {
+    let mut s = String::from("; regarena internals: live ranges, bundles and allocations\n");
+    match guarded(|| regarena::ion::dump::describe(&cf.func, &cf.env)) {
+        Ok(Ok(text)) => s.push_str(&text),
+        Ok(Err(e)) => {
+            let _ = writeln!(s, "; not shown: regarena failed: {e}");
+        }
+        Err(panic) => {
+            let _ = writeln!(s, "; not shown: regarena {panic}");
         }
     }
     s

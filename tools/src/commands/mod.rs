@@ -21,6 +21,7 @@ macro_rules! outln {
 pub mod alloc;
 pub mod check;
 pub mod compare;
+pub mod compile;
 pub mod cost;
 pub mod dump;
 pub mod gen;

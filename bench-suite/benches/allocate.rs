@@ -1,0 +1,88 @@
+//! Allocation throughput on real corpora: for each corpus directory, a
+//! criterion group with `ours/ion`, `upstream/ion` and `upstream/fastalloc`,
+//! each allocating every function of the directory once per iteration with
+//! one reused `Ctx` (as a backend compiling a module does). Throughput is
+//! in instructions.
+//!
+//! Reads: the corpus named by `REGARENA_CORPUS`, else the shared corpus,
+//! else the tools crate's sample. Functions any side fails on are left out
+//! of all three sides, with one note per directory.
+//!
+//! Run: `cargo bench -p regarena-bench --bench allocate [-- --quick] [FILTER]`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use regarena_bench::{
+    corpus_source, keep_failures_requested, load_groups, screen, Runner, Side, KEEP_FAILURES_VAR,
+};
+
+fn bench_corpus(c: &mut Criterion) {
+    let source = match corpus_source() {
+        Ok(source) => source,
+        Err(why) => {
+            eprintln!("allocate: skipped: {why}");
+            return;
+        }
+    };
+    eprintln!("allocate: corpus from {source}");
+    let (groups, errors) = load_groups(source.roots());
+    for error in &errors {
+        eprintln!("allocate: not loaded: {error}");
+    }
+    if groups.is_empty() {
+        eprintln!("allocate: skipped: no function loaded");
+        return;
+    }
+    let keep_failures = keep_failures_requested();
+    if keep_failures {
+        eprintln!(
+            "allocate: {KEEP_FAILURES_VAR}=1: functions ours fails on are kept; \
+             ours/ion then times runs that stop at an error and is not comparable"
+        );
+    }
+    let mut runner = Runner::default();
+    for group in groups {
+        let screened = screen(group.funcs, &mut runner, keep_failures);
+        if let Some(note) = screened.note(&group.name) {
+            eprintln!("allocate: note: {note}");
+        }
+        let funcs = screened.kept;
+        if funcs.is_empty() {
+            eprintln!(
+                "allocate: {}: skipped: no function is allocated by every side",
+                group.name
+            );
+            continue;
+        }
+        let insts: u64 = funcs.iter().map(|f| f.func.insts.len() as u64).sum();
+        let mut bench = c.benchmark_group(&group.name);
+        bench.throughput(Throughput::Elements(insts));
+        // One iteration allocates a whole directory (up to ~0.1 s for
+        // upstream Ion on the largest): few, long samples.
+        bench.sample_size(10);
+        bench.warm_up_time(Duration::from_secs(1));
+        for side in Side::ALL {
+            let (implementation, algorithm) = side.id();
+            bench.bench_function(BenchmarkId::new(implementation, algorithm), |b| {
+                b.iter(|| {
+                    let mut edits = 0usize;
+                    for f in &funcs {
+                        // Screened: only ours may fail here, and only with
+                        // `keep_failures`; its time up to the error counts.
+                        edits += runner.run(side, black_box(f)).unwrap_or(0);
+                    }
+                    edits
+                })
+            });
+        }
+        bench.finish();
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    bench_corpus(&mut criterion);
+    criterion.final_summary();
+}

@@ -187,6 +187,38 @@ impl<K, V> DerefMut for Column<'_, K, V> {
     }
 }
 
+/// A fixed-size set of small integers in the per-run arena, one bit each.
+/// Scratch for phases (liveness marks, "live now" sets): unlike a heap
+/// bitvec it costs no system allocation on a warm `Ctx`.
+#[derive(Debug)]
+pub struct BitSet<'a> {
+    words: ArenaVec<'a, u64>,
+}
+
+impl<'a> BitSet<'a> {
+    /// An empty set able to hold `0..len`.
+    pub fn new_in(len: usize, arena: &'a Arena) -> Self {
+        let mut words = ArenaVec::with_capacity_in(len.div_ceil(64), arena);
+        words.resize(len.div_ceil(64), 0);
+        BitSet { words }
+    }
+    /// Whether `i` is in the set. Panics if `i` is out of range.
+    #[inline(always)]
+    pub fn contains(&self, i: usize) -> bool {
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+    /// Adds `i`.
+    #[inline(always)]
+    pub fn insert(&mut self, i: usize) {
+        self.words[i / 64] |= 1 << (i % 64);
+    }
+    /// Removes `i`.
+    #[inline(always)]
+    pub fn remove(&mut self, i: usize) {
+        self.words[i / 64] &= !(1 << (i % 64));
+    }
+}
+
 impl<K, V: core::fmt::Debug> core::fmt::Debug for Column<'_, K, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list().entries(self.data.iter()).finish()
@@ -212,5 +244,19 @@ mod tests {
         let ids: Vec<WidgetId> = sizes.keys().collect();
         assert_eq!(ids, vec![a, b]);
         assert_eq!(format!("{a:?} {:?}", WidgetId::invalid()), "w0 w-");
+    }
+
+    #[test]
+    fn bitset_inserts_and_removes() {
+        let arena = Arena::new();
+        let mut set = BitSet::new_in(130, &arena);
+        for i in [0, 63, 64, 129] {
+            assert!(!set.contains(i));
+            set.insert(i);
+            assert!(set.contains(i));
+        }
+        assert!(!set.contains(1) && !set.contains(128));
+        set.remove(64);
+        assert!(!set.contains(64) && set.contains(63) && set.contains(129));
     }
 }

@@ -24,13 +24,11 @@
 //! compressed rows (one offset per block into one vreg array), each row
 //! sorted by vreg.
 
-use bitvec::vec::BitVec;
-
 use crate::cfg::CfgInfo;
 use crate::ion::data::VRegId;
 use crate::ion::liveranges::operand_point;
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, ArenaVec, BitSet, Column};
 use crate::{Block, Function, InstPosition, OperandConstraint, OperandKind, RegAllocError};
 
 /// Per-block sets of live vregs, as compressed rows.
@@ -216,9 +214,9 @@ pub fn compute_liveness<'a, F: Function>(
     drop(first_seen);
 
     // Step 2: walk predecessors back from each generating block.
-    let mut is_live_in: BitVec = BitVec::repeat(false, num_blocks);
-    let mut is_live_out: BitVec = BitVec::repeat(false, num_blocks);
-    let mut kills_here: BitVec = BitVec::repeat(false, num_blocks);
+    let mut is_live_in = BitSet::new_in(num_blocks, arena);
+    let mut is_live_out = BitSet::new_in(num_blocks, arena);
+    let mut kills_here = BitSet::new_in(num_blocks, arena);
     let mut touched_in: ArenaVec<u32> = ArenaVec::new_in(arena);
     let mut touched_out: ArenaVec<u32> = ArenaVec::new_in(arena);
     let mut stack: ArenaVec<u32> = ArenaVec::new_in(arena);
@@ -231,11 +229,11 @@ pub fn compute_liveness<'a, F: Function>(
             continue;
         }
         for &b in kills.of(vreg) {
-            kills_here.set(b as usize, true);
+            kills_here.insert(b as usize);
         }
         for &b in generating {
             // Each block appears once per vreg in `gens`.
-            is_live_in.set(b as usize, true);
+            is_live_in.insert(b as usize);
             touched_in.push(b);
             stack.push(b);
         }
@@ -243,28 +241,28 @@ pub fn compute_liveness<'a, F: Function>(
             stats.livein_iterations += 1;
             for &pred in func.block_preds(Block::new(b as usize)) {
                 let p = pred.index();
-                if is_live_out[p] {
+                if is_live_out.contains(p) {
                     continue;
                 }
-                is_live_out.set(p, true);
+                is_live_out.insert(p);
                 touched_out.push(p as u32);
-                if !kills_here[p] && !is_live_in[p] {
-                    is_live_in.set(p, true);
+                if !kills_here.contains(p) && !is_live_in.contains(p) {
+                    is_live_in.insert(p);
                     touched_in.push(p as u32);
                     stack.push(p as u32);
                 }
             }
         }
-        let entry_livein = entry < num_blocks && is_live_in[entry];
+        let entry_livein = entry < num_blocks && is_live_in.contains(entry);
         for &b in kills.of(vreg) {
-            kills_here.set(b as usize, false);
+            kills_here.remove(b as usize);
         }
         for &b in touched_in.iter() {
-            is_live_in.set(b as usize, false);
+            is_live_in.remove(b as usize);
             livein_pairs.push((b, vreg as u32));
         }
         for &b in touched_out.iter() {
-            is_live_out.set(b as usize, false);
+            is_live_out.remove(b as usize);
             liveout_pairs.push((b, vreg as u32));
         }
         touched_in.clear();

@@ -15,8 +15,6 @@
 //! last one (contiguous) or appended, and every list is reversed once at
 //! the end ("build lazily, then sort").
 
-use smallvec::SmallVec;
-
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
     range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
@@ -25,7 +23,7 @@ use crate::ion::data::{
 use crate::ion::liveness::{reused_input_vreg, Liveness};
 use crate::ion::trees::TreeRoot;
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, ArenaVec, BitSet, Column};
 use crate::{
     Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandConstraint, OperandKind,
     OperandPos, PReg, ProgPoint, RegAllocError, VReg,
@@ -170,15 +168,15 @@ pub fn build_liveranges<'a, F: Function>(
     } = tables;
 
     // Scan state. `current[v]` is v's range being extended upward; it is
-    // meaningful only while `live[v]`. `live_now` lists the vregs set in
+    // meaningful only while `live.contains(v)`. `live_now` lists the vregs set in
     // `live` during this block so they can be cleared without touching
     // the whole set (blocks × vregs would be too slow).
-    let mut live: bitvec::vec::BitVec = bitvec::vec::BitVec::repeat(false, num_vregs);
+    let mut live = BitSet::new_in(num_vregs, arena);
     let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
     let mut current: Column<VRegId, LiveRangeId> =
         Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
-    let mut rewrites: SmallVec<[(usize, Operand); 4]> = SmallVec::new();
-    let mut late_def_fixed: SmallVec<[PReg; 8]> = SmallVec::new();
+    let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(arena);
+    let mut late_def_fixed: ArenaVec<PReg> = ArenaVec::new_in(arena);
 
     for b in (0..func.num_blocks()).rev() {
         let block = Block::new(b);
@@ -196,8 +194,8 @@ pub fn build_liveranges<'a, F: Function>(
         // live through the whole block until a def shows otherwise.
         let mut make_live_to_end =
             |v: VRegId, ranges: &mut LiveRanges<'a>, vregs: &mut VRegs<'a>| {
-                if !live[v.index()] {
-                    live.set(v.index(), true);
+                if !live.contains(v.index()) {
+                    live.insert(v.index());
                     live_now.push(v);
                     let lr = add_range_to_vreg(
                         arena,
@@ -265,7 +263,7 @@ pub fn build_liveranges<'a, F: Function>(
                     continue;
                 };
                 if (op.kind(), op.pos()) != (OperandKind::Use, OperandPos::Early)
-                    || !live[op.vreg().vreg()]
+                    || !live.contains(op.vreg().vreg())
                 {
                     continue;
                 }
@@ -310,7 +308,7 @@ pub fn build_liveranges<'a, F: Function>(
                     };
                     match op.kind() {
                         OperandKind::Def => {
-                            let lr = if live[v.index()] {
+                            let lr = if live.contains(v.index()) {
                                 current[v]
                             } else {
                                 // Dead def: still occupies its register up
@@ -331,11 +329,11 @@ pub fn build_liveranges<'a, F: Function>(
                                 ranges.range[lr].from = pos;
                             }
                             ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
-                            live.set(v.index(), false);
+                            live.remove(v.index());
                             current[v] = LiveRangeId::invalid();
                         }
                         OperandKind::Use => {
-                            if !live[v.index()] {
+                            if !live.contains(v.index()) {
                                 let range = CodeRange::new(entry, pos.next());
                                 current[v] = add_range_to_vreg(
                                     arena,
@@ -345,7 +343,7 @@ pub fn build_liveranges<'a, F: Function>(
                                     range,
                                     allow_multiple_defs,
                                 );
-                                live.set(v.index(), true);
+                                live.insert(v.index());
                                 live_now.push(v);
                             }
                             add_use(ranges, current[v], u, loop_depth);
@@ -359,8 +357,8 @@ pub fn build_liveranges<'a, F: Function>(
         for &param in func.block_params(block) {
             let v = VRegId::of(param);
             vregs.class[v] = Some(param.class());
-            if live[v.index()] {
-                live.set(v.index(), false);
+            if live.contains(v.index()) {
+                live.remove(v.index());
             } else {
                 add_range_to_vreg(
                     arena,
@@ -383,10 +381,10 @@ pub fn build_liveranges<'a, F: Function>(
         // What is still live is the block's live-in set.
         let mut still_live = 0usize;
         for &v in live_now.iter() {
-            if live[v.index()] {
+            if live.contains(v.index()) {
                 debug_assert!(liveness.is_live_in(block, v), "{v:?} live into {block:?}");
                 still_live += 1;
-                live.set(v.index(), false);
+                live.remove(v.index());
             }
         }
         debug_assert_eq!(
@@ -419,7 +417,7 @@ pub fn build_liveranges<'a, F: Function>(
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 
-    fixup_multi_fixed_vregs(vregs, ranges, pregs, multi_fixed_reg_fixups)?;
+    fixup_multi_fixed_vregs(vregs, ranges, pregs, multi_fixed_reg_fixups, arena)?;
 
     stats.initial_liverange_count = ranges.len();
     stats.blockparam_ins_count = blockparam_ins.len();
@@ -439,8 +437,9 @@ fn fixup_multi_fixed_vregs(
     ranges: &mut LiveRanges<'_>,
     pregs: &mut PRegs<'_>,
     fixups: &mut ArenaVec<'_, MultiFixedRegFixup>,
+    arena: &Arena,
 ) -> Result<(), RegAllocError> {
-    let mut reservations: SmallVec<[(PReg, ProgPoint); 8]> = SmallVec::new();
+    let mut reservations: ArenaVec<(PReg, ProgPoint)> = ArenaVec::new_in(arena);
     for (vreg, list) in vregs.ranges.iter_enumerated() {
         for entry in list.iter() {
             let uses = &mut ranges.uses[entry.index];
@@ -475,7 +474,7 @@ fn fix_one_point(
     uses: &mut [Use],
     pregs: &PRegs<'_>,
     fixups: &mut ArenaVec<'_, MultiFixedRegFixup>,
-    reservations: &mut SmallVec<[(PReg, ProgPoint); 8]>,
+    reservations: &mut ArenaVec<'_, (PReg, ProgPoint)>,
 ) -> Result<(), RegAllocError> {
     let mut requires_reg = false;
     let mut has_stack = false;

@@ -9,20 +9,23 @@
 //! insertion and removal to two local repairs (`skew`, `split`) and bounds
 //! the height by `2 * log2(n + 1)`.
 //!
-//! Layout: struct of arrays indexed by [`TreeNodeId`] (key range, value,
-//! left child, right child, level). Removed nodes go on a free list threaded
-//! through the `right` column and are reused by the next insertion, so a
-//! pool's size is the peak number of live entries, not the number of
-//! insertions.
+//! Layout: one column of [`TreeNode`] rows indexed by [`TreeNodeId`] (key
+//! range, value, children, level in one 24-byte row). This is the one
+//! table kept as an array of structs: a descent reads the key and a child
+//! of every node it passes, so one row per cache line beats five columns.
+//! Removed nodes go on a free list threaded through `right` and are reused
+//! by the next insertion, so a pool's size is the peak number of live
+//! entries, not the number of insertions.
 //!
 //! Reads: nothing outside itself. Writes: only its own columns. Callers
 //! (liveranges, process, spill) own the roots.
 //!
 //! Costs: `insert`, `remove`, `get`, `first_overlap` are O(log n);
 //! `for_each_overlap` and cursor walks are O(log n + k) for k entries
-//! visited. Cursors and the recursive repairs use no heap memory.
-
-use smallvec::SmallVec;
+//! visited. Cursors and the recursive repairs use no heap memory;
+//! `for_each_overlap` (the allocator's probe) builds no cursor at all: it
+//! descends while the key misses the query and recurses only at entries
+//! that overlap it.
 
 use crate::entity_id;
 use crate::ion::data::CodeRange;
@@ -78,32 +81,35 @@ const PATH_CAPACITY: usize = 64;
 /// level > 1 has two children.
 #[derive(Debug)]
 pub struct RangeTree<'a, V: Copy> {
-    /// The key of each node; meaningless for free nodes.
-    pub(crate) range: Column<'a, TreeNodeId, CodeRange>,
-    /// The value of each node; meaningless for free nodes.
-    pub(crate) value: Column<'a, TreeNodeId, V>,
-    /// Left child (smaller keys), or invalid.
-    left: Column<'a, TreeNodeId, TreeNodeId>,
-    /// Right child (larger keys), or invalid; for a free node, the next
-    /// free node.
-    right: Column<'a, TreeNodeId, TreeNodeId>,
-    /// AA level (1 for leaves; 0 stands for the empty subtree).
-    level: Column<'a, TreeNodeId, u8>,
+    /// Every node of the pool, live or free.
+    nodes: Column<'a, TreeNodeId, TreeNode<V>>,
     /// Head of the free list (threaded through `right`).
     free_head: TreeNodeId,
     /// Number of nodes in use across all trees.
     live: usize,
 }
 
+/// One node of a [`RangeTree`] pool.
+#[derive(Clone, Copy, Debug)]
+struct TreeNode<V: Copy> {
+    /// The key; meaningless for free nodes.
+    range: CodeRange,
+    /// Left child (smaller keys), or invalid.
+    left: TreeNodeId,
+    /// Right child (larger keys), or invalid; for a free node, the next
+    /// free node.
+    right: TreeNodeId,
+    /// The value; meaningless for free nodes.
+    value: V,
+    /// AA level (1 for leaves; 0 stands for the empty subtree).
+    level: u8,
+}
+
 impl<'a, V: Copy> RangeTree<'a, V> {
     /// An empty pool in `arena`.
     pub fn new_in(arena: &'a Arena) -> Self {
         RangeTree {
-            range: Column::new_in(arena),
-            value: Column::new_in(arena),
-            left: Column::new_in(arena),
-            right: Column::new_in(arena),
-            level: Column::new_in(arena),
+            nodes: Column::new_in(arena),
             free_head: TreeNodeId::invalid(),
             live: 0,
         }
@@ -112,11 +118,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// Forgets every tree of the pool (all roots become dangling: reset
     /// them to [`TreeRoot::EMPTY`]); keeps the memory.
     pub fn clear(&mut self) {
-        self.range.clear();
-        self.value.clear();
-        self.left.clear();
-        self.right.clear();
-        self.level.clear();
+        self.nodes.clear();
         self.free_head = TreeNodeId::invalid();
         self.live = 0;
     }
@@ -128,7 +130,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
 
     /// Number of node slots the pool has ever allocated (live + free).
     pub fn node_slots(&self) -> usize {
-        self.range.len()
+        self.nodes.len()
     }
 
     /// Inserts `range -> value` into the tree `root`.
@@ -158,11 +160,11 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     pub fn get(&self, root: TreeRoot, from: ProgPoint) -> Option<(CodeRange, V)> {
         let mut node = root.0;
         while node.is_valid() {
-            let key = self.range[node].from;
+            let key = self.nodes[node].range.from;
             if from < key {
-                node = self.left[node];
+                node = self.nodes[node].left;
             } else if from > key {
-                node = self.right[node];
+                node = self.nodes[node].right;
             } else {
                 return Some(self.entry(node));
             }
@@ -175,13 +177,13 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     pub fn set_value(&mut self, root: TreeRoot, from: ProgPoint, value: V) -> bool {
         let mut node = root.0;
         while node.is_valid() {
-            let key = self.range[node].from;
+            let key = self.nodes[node].range.from;
             if from < key {
-                node = self.left[node];
+                node = self.nodes[node].left;
             } else if from > key {
-                node = self.right[node];
+                node = self.nodes[node].right;
             } else {
-                self.value[node] = value;
+                self.nodes[node].value = value;
                 return true;
             }
         }
@@ -194,7 +196,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         // every later entry starts at or after its end, so if it starts at
         // or after `range.to`, they all do.
         let node = self.first_ending_after(root, range.from);
-        if node.is_valid() && self.range[node].from < range.to {
+        if node.is_valid() && self.nodes[node].range.from < range.to {
             Some(self.entry(node))
         } else {
             None
@@ -209,38 +211,67 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         range: CodeRange,
         mut f: impl FnMut(CodeRange, V) -> bool,
     ) {
-        let mut cursor = self.cursor(root, range.from);
-        while let Some((key, value)) = cursor.next(self) {
-            if key.from >= range.to || !f(key, value) {
-                return;
+        self.overlaps_at(root.0, range, &mut f);
+    }
+
+    /// [`Self::for_each_overlap`] on the subtree at `node`; returns false
+    /// once `f` has. Keys are sorted by both ends (no-overlap invariant), so
+    /// a key ending at or before `range.from` has no overlap on its left,
+    /// and one starting at or after `range.to` none on its right: those
+    /// steps are a loop, and only an overlapping key splits the walk.
+    /// Depth is bounded by the tree height.
+    fn overlaps_at(
+        &self,
+        mut node: TreeNodeId,
+        range: CodeRange,
+        f: &mut impl FnMut(CodeRange, V) -> bool,
+    ) -> bool {
+        while node.is_valid() {
+            let row = &self.nodes[node];
+            if row.range.to <= range.from {
+                node = row.right;
+            } else if row.range.from >= range.to {
+                node = row.left;
+            } else {
+                if !self.overlaps_at(row.left, range, f) || !f(row.range, row.value) {
+                    return false;
+                }
+                node = row.right;
             }
         }
+        true
     }
 
     /// A cursor at the first entry whose range ends after `point` (so the
     /// first entry containing `point`, or else the first one after it).
     /// [`Cursor::next`] then walks the rest of the tree in order.
     pub fn cursor(&self, root: TreeRoot, point: ProgPoint) -> Cursor {
-        let mut stack = SmallVec::new();
+        let mut cursor = Cursor::empty();
+        self.seek(&mut cursor, root, point);
+        cursor
+    }
+
+    /// Moves `cursor` to the first entry of the tree `root` whose range
+    /// ends after `point` (as [`Self::cursor`], reusing its stack).
+    pub fn seek(&self, cursor: &mut Cursor, root: TreeRoot, point: ProgPoint) {
+        cursor.len = 0;
         let mut node = root.0;
         // The stack holds, innermost last, the ancestors whose own entry
         // is still to be visited: those we left by going down to the left.
         while node.is_valid() {
-            if self.range[node].to > point {
-                stack.push(node);
-                node = self.left[node];
+            let row = &self.nodes[node];
+            if row.range.to > point {
+                cursor.push(node);
+                node = row.left;
             } else {
-                node = self.right[node];
+                node = row.right;
             }
         }
-        Cursor { stack }
     }
 
     /// A cursor at the first entry of the tree.
     pub fn cursor_first(&self, root: TreeRoot) -> Cursor {
-        let mut cursor = Cursor {
-            stack: SmallVec::new(),
-        };
+        let mut cursor = Cursor::empty();
         cursor.push_left_spine(self, root.0);
         cursor
     }
@@ -289,13 +320,13 @@ impl<'a, V: Copy> RangeTree<'a, V> {
 
     #[inline]
     fn entry(&self, node: TreeNodeId) -> (CodeRange, V) {
-        (self.range[node], self.value[node])
+        (self.nodes[node].range, self.nodes[node].value)
     }
 
     #[inline]
     fn level_of(&self, node: TreeNodeId) -> u8 {
         if node.is_valid() {
-            self.level[node]
+            self.nodes[node].level
         } else {
             0
         }
@@ -306,11 +337,11 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         let mut found = TreeNodeId::invalid();
         let mut node = root.0;
         while node.is_valid() {
-            if self.range[node].to > point {
+            if self.nodes[node].range.to > point {
                 found = node;
-                node = self.left[node];
+                node = self.nodes[node].left;
             } else {
-                node = self.right[node];
+                node = self.nodes[node].right;
             }
         }
         found
@@ -320,28 +351,27 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     fn alloc_node(&mut self, range: CodeRange, value: V) -> TreeNodeId {
         self.live += 1;
         let node = self.free_head;
+        let row = TreeNode {
+            range,
+            left: TreeNodeId::invalid(),
+            right: TreeNodeId::invalid(),
+            value,
+            level: 1,
+        };
         if node.is_valid() {
-            self.free_head = self.right[node];
-            self.range[node] = range;
-            self.value[node] = value;
-            self.left[node] = TreeNodeId::invalid();
-            self.right[node] = TreeNodeId::invalid();
-            self.level[node] = 1;
+            self.free_head = self.nodes[node].right;
+            self.nodes[node] = row;
             node
         } else {
-            self.range.push(range);
-            self.value.push(value);
-            self.left.push(TreeNodeId::invalid());
-            self.right.push(TreeNodeId::invalid());
-            self.level.push(1)
+            self.nodes.push(row)
         }
     }
 
     fn free_node(&mut self, node: TreeNodeId) {
         self.live -= 1;
-        self.left[node] = TreeNodeId::invalid();
-        self.right[node] = self.free_head;
-        self.level[node] = 0;
+        self.nodes[node].left = TreeNodeId::invalid();
+        self.nodes[node].right = self.free_head;
+        self.nodes[node].level = 0;
         self.free_head = node;
     }
 
@@ -350,10 +380,10 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         if node.is_invalid() {
             return node;
         }
-        let left = self.left[node];
-        if left.is_valid() && self.level[left] == self.level[node] {
-            self.left[node] = self.right[left];
-            self.right[left] = node;
+        let left = self.nodes[node].left;
+        if left.is_valid() && self.nodes[left].level == self.nodes[node].level {
+            self.nodes[node].left = self.nodes[left].right;
+            self.nodes[left].right = node;
             left
         } else {
             node
@@ -366,15 +396,15 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         if node.is_invalid() {
             return node;
         }
-        let right = self.right[node];
+        let right = self.nodes[node].right;
         if right.is_invalid() {
             return node;
         }
-        let right_right = self.right[right];
-        if right_right.is_valid() && self.level[right_right] == self.level[node] {
-            self.right[node] = self.left[right];
-            self.left[right] = node;
-            self.level[right] += 1;
+        let right_right = self.nodes[right].right;
+        if right_right.is_valid() && self.nodes[right_right].level == self.nodes[node].level {
+            self.nodes[node].right = self.nodes[right].left;
+            self.nodes[right].left = node;
+            self.nodes[right].level += 1;
             right
         } else {
             node
@@ -382,20 +412,61 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     }
 
     /// Inserts the leaf `new` into the subtree at `node`; returns the
-    /// subtree's new root. Recursion depth is the tree height.
-    fn insert_at(&mut self, node: TreeNodeId, new: TreeNodeId) -> TreeNodeId {
-        if node.is_invalid() {
+    /// subtree's new root. Descends once, remembering the path and each
+    /// node's level, then repairs upwards with `skew` and `split`.
+    ///
+    /// The repair stops early at an ancestor X where neither rotates nor
+    /// changes X's level, provided X's right child is as before (we came
+    /// up from the left, or the right subtree kept its root and level):
+    /// X's parent only looks at X, X's level and X's right child's level,
+    /// so from there up the tree is exactly as before the insertion (which
+    /// satisfied the AA invariants). The result is the same tree the
+    /// textbook recursive insertion builds.
+    fn insert_at(&mut self, root: TreeNodeId, new: TreeNodeId) -> TreeNodeId {
+        if root.is_invalid() {
             return new;
         }
-        if self.range[new].from < self.range[node].from {
-            let left = self.insert_at(self.left[node], new);
-            self.left[node] = left;
-        } else {
-            let right = self.insert_at(self.right[node], new);
-            self.right[node] = right;
+        let key = self.nodes[new].range.from;
+        let mut path = [TreeNodeId::invalid(); PATH_CAPACITY];
+        let mut levels = [0u8; PATH_CAPACITY];
+        let mut depth = 0;
+        let mut node = root;
+        while node.is_valid() {
+            let row = &self.nodes[node];
+            path[depth] = node;
+            levels[depth] = row.level;
+            depth += 1;
+            node = if key < row.range.from {
+                row.left
+            } else {
+                row.right
+            };
         }
-        let node = self.skew(node);
-        self.split(node)
+        let path_len = depth;
+        let mut child = new;
+        while depth > 0 {
+            depth -= 1;
+            let node = path[depth];
+            let from_right = key >= self.nodes[node].range.from;
+            if from_right {
+                self.nodes[node].right = child;
+            } else {
+                self.nodes[node].left = child;
+            }
+            let child_unchanged = depth + 1 < path_len
+                && child == path[depth + 1]
+                && self.nodes[child].level == levels[depth + 1];
+            let repaired = self.skew(node);
+            let repaired = self.split(repaired);
+            if repaired == node
+                && self.nodes[node].level == levels[depth]
+                && (!from_right || child_unchanged)
+            {
+                return root;
+            }
+            child = repaired;
+        }
+        child
     }
 
     /// Removes the entry starting at `from` from the subtree at `node`,
@@ -409,18 +480,18 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         if node.is_invalid() {
             return node;
         }
-        let key = self.range[node].from;
+        let key = self.nodes[node].range.from;
         if from > key {
-            let right = self.remove_at(self.right[node], from, removed);
-            self.right[node] = right;
+            let right = self.remove_at(self.nodes[node].right, from, removed);
+            self.nodes[node].right = right;
         } else if from < key {
-            let left = self.remove_at(self.left[node], from, removed);
-            self.left[node] = left;
+            let left = self.remove_at(self.nodes[node].left, from, removed);
+            self.nodes[node].left = left;
         } else {
             if removed.is_none() {
-                *removed = Some(self.value[node]);
+                *removed = Some(self.nodes[node].value);
             }
-            let (left, right) = (self.left[node], self.right[node]);
+            let (left, right) = (self.nodes[node].left, self.nodes[node].right);
             if left.is_invalid() && right.is_invalid() {
                 self.free_node(node);
                 return TreeNodeId::invalid();
@@ -432,16 +503,16 @@ impl<'a, V: Copy> RangeTree<'a, V> {
                 let successor = self.leftmost(right);
                 let (range, value) = self.entry(successor);
                 let right = self.remove_at(right, range.from, removed);
-                self.right[node] = right;
-                self.range[node] = range;
-                self.value[node] = value;
+                self.nodes[node].right = right;
+                self.nodes[node].range = range;
+                self.nodes[node].value = value;
             } else {
                 let predecessor = self.rightmost(left);
                 let (range, value) = self.entry(predecessor);
                 let left = self.remove_at(left, range.from, removed);
-                self.left[node] = left;
-                self.range[node] = range;
-                self.value[node] = value;
+                self.nodes[node].left = left;
+                self.nodes[node].range = range;
+                self.nodes[node].value = value;
             }
         }
         self.rebalance_after_remove(node)
@@ -450,37 +521,37 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// Restores the AA invariants at `node` after one of its subtrees lost
     /// a level.
     fn rebalance_after_remove(&mut self, node: TreeNodeId) -> TreeNodeId {
-        let (left, right) = (self.left[node], self.right[node]);
+        let (left, right) = (self.nodes[node].left, self.nodes[node].right);
         let should_be = self.level_of(left).min(self.level_of(right)) + 1;
-        if should_be < self.level[node] {
-            self.level[node] = should_be;
-            if right.is_valid() && should_be < self.level[right] {
-                self.level[right] = should_be;
+        if should_be < self.nodes[node].level {
+            self.nodes[node].level = should_be;
+            if right.is_valid() && should_be < self.nodes[right].level {
+                self.nodes[right].level = should_be;
             }
         }
         let node = self.skew(node);
-        let right = self.skew(self.right[node]);
-        self.right[node] = right;
+        let right = self.skew(self.nodes[node].right);
+        self.nodes[node].right = right;
         if right.is_valid() {
-            let right_right = self.skew(self.right[right]);
-            self.right[right] = right_right;
+            let right_right = self.skew(self.nodes[right].right);
+            self.nodes[right].right = right_right;
         }
         let node = self.split(node);
-        let right = self.split(self.right[node]);
-        self.right[node] = right;
+        let right = self.split(self.nodes[node].right);
+        self.nodes[node].right = right;
         node
     }
 
     fn leftmost(&self, mut node: TreeNodeId) -> TreeNodeId {
-        while self.left[node].is_valid() {
-            node = self.left[node];
+        while self.nodes[node].left.is_valid() {
+            node = self.nodes[node].left;
         }
         node
     }
 
     fn rightmost(&self, mut node: TreeNodeId) -> TreeNodeId {
-        while self.right[node].is_valid() {
-            node = self.right[node];
+        while self.nodes[node].right.is_valid() {
+            node = self.nodes[node].right;
         }
         node
     }
@@ -490,8 +561,8 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             0
         } else {
             1 + self
-                .height_at(self.left[node])
-                .max(self.height_at(self.right[node]))
+                .height_at(self.nodes[node].left)
+                .max(self.height_at(self.nodes[node].right))
         }
     }
 
@@ -499,8 +570,8 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         if node.is_invalid() {
             return Ok(());
         }
-        let level = self.level[node];
-        let (left, right) = (self.left[node], self.right[node]);
+        let level = self.nodes[node].level;
+        let (left, right) = (self.nodes[node].left, self.nodes[node].right);
         if level == 0 {
             return Err(format!("{node:?} is a free node inside a tree"));
         }
@@ -517,7 +588,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         if right_level != level && right_level + 1 != level {
             return Err(format!("right child of {node:?} at wrong level"));
         }
-        if right.is_valid() && self.level_of(self.right[right]) >= level {
+        if right.is_valid() && self.level_of(self.nodes[right].right) >= level {
             return Err(format!("right grandchild of {node:?} at wrong level"));
         }
         self.check_at(left)?;
@@ -531,28 +602,58 @@ impl<'a, V: Copy> RangeTree<'a, V> {
 #[derive(Clone, Debug)]
 pub struct Cursor {
     /// The nodes still to visit whose right subtrees come after them,
-    /// innermost (next to visit) last.
-    stack: SmallVec<[TreeNodeId; PATH_CAPACITY]>,
+    /// innermost (next to visit) last; `stack[..len]` is meaningful. A
+    /// root-to-leaf path fits (see [`PATH_CAPACITY`]), so this never grows.
+    stack: [TreeNodeId; PATH_CAPACITY],
+    len: usize,
 }
 
 impl Cursor {
+    /// A cursor past the end of every tree; position it with
+    /// [`RangeTree::seek`].
+    pub fn empty() -> Self {
+        Cursor {
+            stack: [TreeNodeId::invalid(); PATH_CAPACITY],
+            len: 0,
+        }
+    }
+
     /// The entry at the cursor, without moving.
+    #[inline]
     pub fn peek<V: Copy>(&self, tree: &RangeTree<'_, V>) -> Option<(CodeRange, V)> {
-        self.stack.last().map(|&node| tree.entry(node))
+        if self.len == 0 {
+            return None;
+        }
+        Some(tree.entry(self.stack[self.len - 1]))
     }
 
     /// The entry at the cursor; moves to the next entry in order.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next<V: Copy>(&mut self, tree: &RangeTree<'_, V>) -> Option<(CodeRange, V)> {
-        let node = self.stack.pop()?;
-        self.push_left_spine(tree, tree.right[node]);
-        Some(tree.entry(node))
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        let node = self.stack[self.len];
+        let row = &tree.nodes[node];
+        self.push_left_spine(tree, row.right);
+        Some((row.range, row.value))
     }
 
+    #[inline]
+    fn push(&mut self, node: TreeNodeId) {
+        // The AA height bound makes overflow impossible for any pool that
+        // fits in u32 ids; indexing would panic rather than corrupt.
+        self.stack[self.len] = node;
+        self.len += 1;
+    }
+
+    #[inline]
     fn push_left_spine<V: Copy>(&mut self, tree: &RangeTree<'_, V>, mut node: TreeNodeId) {
         while node.is_valid() {
-            self.stack.push(node);
-            node = tree.left[node];
+            self.push(node);
+            node = tree.nodes[node].left;
         }
     }
 }

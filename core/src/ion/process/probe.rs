@@ -10,6 +10,7 @@
 
 use super::Allocator;
 use crate::ion::data::BundleId;
+use crate::ion::trees::Cursor;
 use crate::{Allocation, MachineEnv, PReg, PRegSet, PRegSetIter, ProgPoint, RegClass};
 
 /// The registers of one set, starting at an offset and wrapping around.
@@ -122,8 +123,8 @@ pub(super) enum Probe {
 
 impl Allocator<'_, '_> {
     /// Tries to put `bundle` in `preg`: walks the bundle's ranges in order
-    /// against the register's tree (one O(log n) seek per range, then the
-    /// overlapping entries in order), collecting the distinct conflicting
+    /// against the register's tree (one cursor walking both in step,
+    /// re-seeking after long skips), collecting the distinct conflicting
     /// bundles. Stops early at a fixed reservation, or once a conflict is
     /// heavier than `max_allowable_cost`. Without conflicts, inserts the
     /// bundle's ranges and records the allocation.
@@ -146,37 +147,63 @@ impl Allocator<'_, '_> {
             let stamp = self.probe_stamp;
             let bundle_of = &tables.ranges.bundle;
             let weights = &tables.bundles.spill_weight;
-            for entry in tables.bundles.ranges[bundle].iter() {
+            // One walk of the register's tree in step with the bundle's
+            // sorted ranges (as upstream): entries ending before the
+            // current range are skipped in order, with a fresh O(log n)
+            // seek after 16 skips; an entry that reaches past the current
+            // range stays under the cursor for the next one. Entries are
+            // met in the same order as one overlap query per range.
+            let trees = &tables.pregs.trees;
+            let ranges = &tables.bundles.ranges[bundle];
+            let mut cursor = Cursor::empty();
+            if let Some(first) = ranges.first() {
+                trees.seek(&mut cursor, root, first.range.from);
+            }
+            'ranges: for entry in ranges.iter() {
                 let ours = entry.range;
-                tables
-                    .pregs
-                    .trees
-                    .for_each_overlap(root, ours, |theirs, lr| {
-                        if lr.is_invalid() {
-                            stop = Some(Probe::ConflictWithFixed {
-                                max_weight,
-                                point: theirs.from,
-                            });
-                            return false;
+                let mut skips = 0;
+                loop {
+                    let Some((theirs, lr)) = cursor.peek(trees) else {
+                        break 'ranges;
+                    };
+                    if theirs.to <= ours.from {
+                        cursor.next(trees);
+                        skips += 1;
+                        if skips >= 16 {
+                            trees.seek(&mut cursor, root, ours.from);
+                            skips = 0;
                         }
-                        let other = bundle_of[lr];
-                        let mark = &mut marks[other.index()];
-                        if *mark != stamp {
-                            *mark = stamp;
-                            conflicts.push(other);
-                            max_weight = max_weight.max(weights[other]);
-                            if max_allowable_cost.is_some_and(|cost| max_weight > cost) {
-                                stop = Some(Probe::ConflictHighCost);
-                                return false;
-                            }
+                        continue;
+                    }
+                    if theirs.from >= ours.to {
+                        break;
+                    }
+                    if lr.is_invalid() {
+                        stop = Some(Probe::ConflictWithFixed {
+                            max_weight,
+                            point: theirs.from,
+                        });
+                        break 'ranges;
+                    }
+                    let other = bundle_of[lr];
+                    let mark = &mut marks[other.index()];
+                    if *mark != stamp {
+                        *mark = stamp;
+                        conflicts.push(other);
+                        max_weight = max_weight.max(weights[other]);
+                        if max_allowable_cost.is_some_and(|cost| max_weight > cost) {
+                            stop = Some(Probe::ConflictHighCost);
+                            break 'ranges;
                         }
-                        if first_point.is_none() {
-                            first_point = Some(theirs.from.max(ours.from));
-                        }
-                        true
-                    });
-                if stop.is_some() {
-                    break;
+                    }
+                    if first_point.is_none() {
+                        first_point = Some(theirs.from.max(ours.from));
+                    }
+                    if theirs.to > ours.to {
+                        // May overlap the next range too.
+                        break;
+                    }
+                    cursor.next(trees);
                 }
             }
         }

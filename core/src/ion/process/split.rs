@@ -439,7 +439,7 @@ impl<'a> Allocator<'_, 'a> {
             });
         }
         for &vreg in touched.iter() {
-            t.vregs.ranges[vreg].sort_by_key(|e| e.range.from);
+            t.vregs.ranges[vreg].sort_unstable_by_key(|e| e.range.from); // disjoint: starts are unique
         }
 
         for &nb in new_bundles.iter() {

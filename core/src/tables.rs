@@ -18,6 +18,10 @@
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
+use bitvec::order::Lsb0;
+use bitvec::slice::BitSlice;
+use bitvec::view::BitView;
+
 pub use typed_index_collections::TiSlice;
 
 /// The per-run bump arena.
@@ -187,9 +191,10 @@ impl<K, V> DerefMut for Column<'_, K, V> {
     }
 }
 
-/// A fixed-size set of small integers in the per-run arena, one bit each.
-/// Scratch for phases (liveness marks, "live now" sets): unlike a heap
-/// bitvec it costs no system allocation on a warm `Ctx`.
+/// A fixed-size set of small integers in the per-run arena, one bit each:
+/// a `bitvec` bit slice over arena words. Scratch for phases (liveness
+/// marks, "live now" sets); unlike a heap `BitVec` it costs no system
+/// allocation on a warm `Ctx`.
 #[derive(Debug)]
 pub struct BitSet<'a> {
     words: ArenaVec<'a, u64>,
@@ -202,20 +207,33 @@ impl<'a> BitSet<'a> {
         words.resize(len.div_ceil(64), 0);
         BitSet { words }
     }
+    /// The set as a `bitvec` slice (bit `i` is element `i`).
+    #[inline(always)]
+    pub fn bits(&self) -> &BitSlice<u64, Lsb0> {
+        self.words.view_bits::<Lsb0>()
+    }
+    #[inline(always)]
+    fn bits_mut(&mut self) -> &mut BitSlice<u64, Lsb0> {
+        self.words.view_bits_mut::<Lsb0>()
+    }
     /// Whether `i` is in the set. Panics if `i` is out of range.
     #[inline(always)]
     pub fn contains(&self, i: usize) -> bool {
-        self.words[i / 64] & (1 << (i % 64)) != 0
+        self.bits()[i]
     }
     /// Adds `i`.
     #[inline(always)]
     pub fn insert(&mut self, i: usize) {
-        self.words[i / 64] |= 1 << (i % 64);
+        self.bits_mut().set(i, true);
     }
     /// Removes `i`.
     #[inline(always)]
     pub fn remove(&mut self, i: usize) {
-        self.words[i / 64] &= !(1 << (i % 64));
+        self.bits_mut().set(i, false);
+    }
+    /// The members, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits().iter_ones()
     }
 }
 
@@ -258,5 +276,6 @@ mod tests {
         assert!(!set.contains(1) && !set.contains(128));
         set.remove(64);
         assert!(!set.contains(64) && set.contains(63) && set.contains(129));
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 63, 129]);
     }
 }

@@ -20,8 +20,8 @@ macro_rules! outln {
 
 pub mod alloc;
 pub mod check;
-pub mod compile;
 pub mod compare;
+pub mod compile;
 pub mod cost;
 pub mod dump;
 pub mod gen;

@@ -49,17 +49,26 @@ fn operands_match() {
                     ra2::PReg::new(enc, their_class),
                 );
                 let pairs = [
-                    (regarena::Operand::reg_use(a).bits(), ra2::Operand::reg_use(b).bits()),
+                    (
+                        regarena::Operand::reg_use(a).bits(),
+                        ra2::Operand::reg_use(b).bits(),
+                    ),
                     (
                         regarena::Operand::reg_use_at_end(a).bits(),
                         ra2::Operand::reg_use_at_end(b).bits(),
                     ),
-                    (regarena::Operand::reg_def(a).bits(), ra2::Operand::reg_def(b).bits()),
+                    (
+                        regarena::Operand::reg_def(a).bits(),
+                        ra2::Operand::reg_def(b).bits(),
+                    ),
                     (
                         regarena::Operand::reg_def_at_start(a).bits(),
                         ra2::Operand::reg_def_at_start(b).bits(),
                     ),
-                    (regarena::Operand::reg_temp(a).bits(), ra2::Operand::reg_temp(b).bits()),
+                    (
+                        regarena::Operand::reg_temp(a).bits(),
+                        ra2::Operand::reg_temp(b).bits(),
+                    ),
                     (
                         regarena::Operand::reg_reuse_def(a, 2).bits(),
                         ra2::Operand::reg_reuse_def(b, 2).bits(),
@@ -80,8 +89,14 @@ fn operands_match() {
                         regarena::Operand::reg_fixed_def_at_start(a, pa).bits(),
                         ra2::Operand::reg_fixed_def_at_start(b, pb).bits(),
                     ),
-                    (regarena::Operand::any_use(a).bits(), ra2::Operand::any_use(b).bits()),
-                    (regarena::Operand::any_def(a).bits(), ra2::Operand::any_def(b).bits()),
+                    (
+                        regarena::Operand::any_use(a).bits(),
+                        ra2::Operand::any_use(b).bits(),
+                    ),
+                    (
+                        regarena::Operand::any_def(a).bits(),
+                        ra2::Operand::any_def(b).bits(),
+                    ),
                     (
                         regarena::Operand::fixed_nonallocatable(pa).bits(),
                         ra2::Operand::fixed_nonallocatable(pb).bits(),

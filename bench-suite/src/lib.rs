@@ -364,6 +364,19 @@ mod tests {
     }
 
     #[test]
+    fn embedded_sample_loads_without_files_grouped_by_module() {
+        let (groups, errors) = CorpusSource::Sample.load();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(groups.len() >= 5, "{} groups", groups.len());
+        let total: usize = groups.iter().map(|g| g.funcs.len()).sum();
+        assert_eq!(total, corpus::SAMPLE_FILES.len());
+        for g in &groups {
+            assert!(g.funcs.iter().all(|f| f.group == g.name));
+            assert!(g.insts() > 0);
+        }
+    }
+
+    #[test]
     fn corpus_source_and_side_names_print_as_documented() {
         // Only the pure parts: the variable itself is process-wide state.
         let source = CorpusSource::Env(vec![PathBuf::from("/a"), PathBuf::from("/b")]);

@@ -5,8 +5,9 @@
 //! in instructions.
 //!
 //! Reads: the corpus named by `REGARENA_CORPUS`, else the shared corpus,
-//! else the tools crate's sample. Functions any side fails on are left out
-//! of all three sides, with one note per directory.
+//! else the sample embedded in the tools crate (`corpus::load_sample`; no
+//! file read). Functions any side fails on are left out of all three
+//! sides, with one note per directory.
 //!
 //! Run: `cargo bench -p regarena-bench --bench allocate [-- --quick] [FILTER]`.
 
@@ -14,9 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use regarena_bench::{
-    corpus_source, keep_failures_requested, load_groups, screen, Runner, Side, KEEP_FAILURES_VAR,
-};
+use regarena_bench::{corpus_source, screen, Runner, Side};
 
 fn bench_corpus(c: &mut Criterion) {
     let source = match corpus_source() {
@@ -27,7 +26,7 @@ fn bench_corpus(c: &mut Criterion) {
         }
     };
     eprintln!("allocate: corpus from {source}");
-    let (groups, errors) = load_groups(source.roots());
+    let (groups, errors) = source.load();
     for error in &errors {
         eprintln!("allocate: not loaded: {error}");
     }
@@ -35,16 +34,9 @@ fn bench_corpus(c: &mut Criterion) {
         eprintln!("allocate: skipped: no function loaded");
         return;
     }
-    let keep_failures = keep_failures_requested();
-    if keep_failures {
-        eprintln!(
-            "allocate: {KEEP_FAILURES_VAR}=1: functions ours fails on are kept; \
-             ours/ion then times runs that stop at an error and is not comparable"
-        );
-    }
     let mut runner = Runner::default();
     for group in groups {
-        let screened = screen(group.funcs, &mut runner, keep_failures);
+        let screened = screen(group.funcs, &mut runner);
         if let Some(note) = screened.note(&group.name) {
             eprintln!("allocate: note: {note}");
         }
@@ -69,8 +61,8 @@ fn bench_corpus(c: &mut Criterion) {
                 b.iter(|| {
                     let mut edits = 0usize;
                     for f in &funcs {
-                        // Screened: only ours may fail here, and only with
-                        // `keep_failures`; its time up to the error counts.
+                        // Screened: every side allocated every function once
+                        // already, and allocation is deterministic.
                         edits += runner.run(side, black_box(f)).unwrap_or(0);
                     }
                     edits

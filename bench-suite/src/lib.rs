@@ -8,7 +8,7 @@
 //! print. See `docs/design-bench.md` for what each bench measures.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use regarena::{FunctionData, MachineEnv, RegAllocError, RegallocOptions};
 use regarena_tools::corpus::{self, CorpusFunction, LoadError};
@@ -19,12 +19,6 @@ pub use regarena_tools::upstream::ra2;
 /// single file.
 pub const CORPUS_VAR: &str = "REGARENA_CORPUS";
 
-/// Environment variable that keeps functions ours fails on (set to `1`).
-/// Ours then times its run up to the error, so the figures are not a
-/// comparison; it exists to exercise the harness before the allocator
-/// allocates everything.
-pub const KEEP_FAILURES_VAR: &str = "REGARENA_BENCH_KEEP_FAILURES";
-
 /// Where the benchmark functions come from, in order of preference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CorpusSource {
@@ -32,16 +26,29 @@ pub enum CorpusSource {
     Env(Vec<PathBuf>),
     /// The shared dev corpus beside the repository.
     Shared(PathBuf),
-    /// The sample corpus shipped in the tools crate (`tools/sample`).
-    Sample(PathBuf),
+    /// The sample corpus embedded in the tools crate
+    /// ([`corpus::load_sample`]): no file is read.
+    Sample,
 }
 
 impl CorpusSource {
-    /// The paths to load.
+    /// The paths to load (none for the embedded sample).
     pub fn roots(&self) -> &[PathBuf] {
         match self {
             CorpusSource::Env(paths) => paths,
-            CorpusSource::Shared(path) | CorpusSource::Sample(path) => std::slice::from_ref(path),
+            CorpusSource::Shared(path) => std::slice::from_ref(path),
+            CorpusSource::Sample => &[],
+        }
+    }
+
+    /// Loads the source's functions, grouped as [`load_groups`] does.
+    pub fn load(&self) -> (Vec<Group>, Vec<LoadError>) {
+        match self {
+            CorpusSource::Sample => {
+                let (funcs, errors) = corpus::load_sample();
+                (group_by_directory(funcs), errors)
+            }
+            _ => load_groups(self.roots()),
         }
     }
 }
@@ -51,7 +58,7 @@ impl fmt::Display for CorpusSource {
         let (what, roots) = match self {
             CorpusSource::Env(_) => (CORPUS_VAR, self.roots()),
             CorpusSource::Shared(_) => ("shared corpus", self.roots()),
-            CorpusSource::Sample(_) => ("sample corpus", self.roots()),
+            CorpusSource::Sample => ("embedded sample corpus", self.roots()),
         };
         write!(f, "{what}:")?;
         for root in roots {
@@ -61,15 +68,10 @@ impl fmt::Display for CorpusSource {
     }
 }
 
-/// The sample corpus directory of the tools crate, if present.
-pub fn sample_corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/sample");
-    dir.is_dir().then_some(dir)
-}
-
 /// Picks the corpus: [`CORPUS_VAR`] when set (every path must exist),
-/// else the shared corpus, else the sample. The error says why none
-/// applies, for the caller to print before skipping.
+/// else the shared corpus, else the embedded sample. The error (a path in
+/// [`CORPUS_VAR`] that does not exist) is for the caller to print before
+/// skipping.
 pub fn corpus_source() -> Result<CorpusSource, String> {
     if let Some(value) = std::env::var_os(CORPUS_VAR).filter(|v| !v.is_empty()) {
         let paths: Vec<PathBuf> = std::env::split_paths(&value).collect();
@@ -81,16 +83,7 @@ pub fn corpus_source() -> Result<CorpusSource, String> {
         }
         return Ok(CorpusSource::Env(paths));
     }
-    if let Some(dir) = corpus::shared_corpus() {
-        return Ok(CorpusSource::Shared(dir));
-    }
-    if let Some(dir) = sample_corpus() {
-        return Ok(CorpusSource::Sample(dir));
-    }
-    Err(format!(
-        "no corpus: {CORPUS_VAR} is unset, the shared corpus (../shared/corpus beside the \
-         repository) is absent, and the tools crate has no sample directory"
-    ))
+    Ok(corpus::shared_corpus().map_or(CorpusSource::Sample, CorpusSource::Shared))
 }
 
 /// The functions of one corpus directory, in path order.
@@ -112,6 +105,11 @@ impl Group {
 /// in the order first met (path order), functions in path order.
 pub fn load_groups(roots: &[PathBuf]) -> (Vec<Group>, Vec<LoadError>) {
     let (funcs, errors) = corpus::load_all(roots);
+    (group_by_directory(funcs), errors)
+}
+
+/// Groups `funcs` by their corpus group, in the order first met.
+fn group_by_directory(funcs: Vec<CorpusFunction>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for func in funcs {
         match groups.iter_mut().find(|g| g.name == func.group) {
@@ -122,7 +120,7 @@ pub fn load_groups(roots: &[PathBuf]) -> (Vec<Group>, Vec<LoadError>) {
             }),
         }
     }
-    (groups, errors)
+    groups
 }
 
 /// One allocator configuration being compared.
@@ -234,8 +232,7 @@ pub struct Failure {
 /// The result of [`screen`].
 #[derive(Debug)]
 pub struct Screened {
-    /// Functions every side allocates (or, with `keep_failures`, those
-    /// only ours fails on too).
+    /// Functions every side allocates.
     pub kept: Vec<CorpusFunction>,
     /// Every failure seen, side by side, in function order.
     pub failures: Vec<Failure>,
@@ -272,21 +269,16 @@ impl Screened {
 
 /// Runs every side once on every function (which also warms the
 /// contexts) and keeps the functions all sides allocate, so each side is
-/// timed on the same set. With `keep_failures`, functions only ours
-/// fails on are kept (see [`KEEP_FAILURES_VAR`]).
-pub fn screen(funcs: Vec<CorpusFunction>, runner: &mut Runner, keep_failures: bool) -> Screened {
+/// timed on the same set.
+pub fn screen(funcs: Vec<CorpusFunction>, runner: &mut Runner) -> Screened {
     let mut kept = Vec::with_capacity(funcs.len());
     let mut failures = Vec::new();
     let mut skipped = 0;
     for f in funcs {
-        let mut upstream_failed = false;
-        let mut ours_failed = false;
+        let mut failed = false;
         for side in Side::ALL {
             if let Err(error) = runner.run(side, &f) {
-                match side {
-                    Side::OursIon => ours_failed = true,
-                    _ => upstream_failed = true,
-                }
+                failed = true;
                 failures.push(Failure {
                     path: f.path.clone(),
                     side,
@@ -294,7 +286,7 @@ pub fn screen(funcs: Vec<CorpusFunction>, runner: &mut Runner, keep_failures: bo
                 });
             }
         }
-        if upstream_failed || (ours_failed && !keep_failures) {
+        if failed {
             skipped += 1;
         } else {
             kept.push(f);
@@ -307,11 +299,6 @@ pub fn screen(funcs: Vec<CorpusFunction>, runner: &mut Runner, keep_failures: bo
     }
 }
 
-/// Whether [`KEEP_FAILURES_VAR`] is set to `1`.
-pub fn keep_failures_requested() -> bool {
-    std::env::var(KEEP_FAILURES_VAR).is_ok_and(|v| v == "1")
-}
-
 /// The machine of generated functions converted for upstream.
 pub fn upstream_env(env: &MachineEnv) -> ra2::MachineEnv {
     regarena_tools::upstream::env_up(env)
@@ -321,8 +308,15 @@ pub fn upstream_env(env: &MachineEnv) -> ra2::MachineEnv {
 mod tests {
     use super::*;
 
+    /// The first directory of the shared corpus, else the embedded
+    /// sample's first group.
     fn sample_groups() -> Option<Vec<Group>> {
-        let dir = corpus::shared_corpus().or_else(sample_corpus)?;
+        let Some(dir) = corpus::shared_corpus() else {
+            let (mut groups, errors) = CorpusSource::Sample.load();
+            assert!(errors.is_empty(), "{errors:?}");
+            groups.truncate(1);
+            return Some(groups);
+        };
         let dir = std::fs::read_dir(&dir)
             .ok()?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -336,7 +330,7 @@ mod tests {
     #[test]
     fn one_directory_is_one_group_in_path_order() {
         let Some(groups) = sample_groups() else {
-            eprintln!("skipped: neither the shared corpus nor tools/sample is present");
+            eprintln!("skipped: the shared corpus has no directory");
             return;
         };
         assert_eq!(groups.len(), 1);
@@ -350,14 +344,14 @@ mod tests {
     #[test]
     fn screening_keeps_only_what_every_side_allocates() {
         let Some(mut groups) = sample_groups() else {
-            eprintln!("skipped: neither the shared corpus nor tools/sample is present");
+            eprintln!("skipped: the shared corpus has no directory");
             return;
         };
         let mut funcs = groups.remove(0).funcs;
         funcs.truncate(3);
         let total = funcs.len();
         let mut runner = Runner::default();
-        let screened = screen(funcs, &mut runner, false);
+        let screened = screen(funcs, &mut runner);
         assert_eq!(screened.kept.len() + screened.skipped, total);
         let mut again = Runner::default();
         for f in &screened.kept {
@@ -370,11 +364,25 @@ mod tests {
     }
 
     #[test]
+    fn embedded_sample_loads_without_files_grouped_by_module() {
+        let (groups, errors) = CorpusSource::Sample.load();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(groups.len() >= 5, "{} groups", groups.len());
+        let total: usize = groups.iter().map(|g| g.funcs.len()).sum();
+        assert_eq!(total, corpus::SAMPLE_FILES.len());
+        for g in &groups {
+            assert!(g.funcs.iter().all(|f| f.group == g.name));
+            assert!(g.insts() > 0);
+        }
+    }
+
+    #[test]
     fn corpus_source_and_side_names_print_as_documented() {
         // Only the pure parts: the variable itself is process-wide state.
         let source = CorpusSource::Env(vec![PathBuf::from("/a"), PathBuf::from("/b")]);
         assert_eq!(source.roots().len(), 2);
         assert_eq!(source.to_string(), format!("{CORPUS_VAR}: /a /b"));
         assert_eq!(Side::UpstreamFastalloc.to_string(), "upstream/fastalloc");
+        assert!(CorpusSource::Sample.roots().is_empty());
     }
 }

@@ -8,6 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use regarena_tools::commands::{self, check, compare, compile, dump, gen};
+use regarena_tools::counting_alloc::CountingAlloc;
+
+/// Every heap allocation of the process goes through this counter, so
+/// `compare` can report each allocator's heap use. Its cost is a few
+/// relaxed atomic additions per allocation, paid by both sides alike.
+#[global_allocator]
+static HEAP: CountingAlloc = CountingAlloc::system();
 
 /// regarena: a data-oriented Ion register allocator, and the tools to
 /// check it and measure it against regalloc2.
@@ -58,7 +65,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Check(args) => check::run(args),
-        Command::Compare(args) => compare::run(args),
+        Command::Compare(args) => compare::run(args, Some(&HEAP)),
         Command::Dump(args) => dump::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Compile(args) => compile::run(args),

@@ -124,6 +124,25 @@ fn jobs_do_not_change_the_report() {
     assert_eq!(one, three);
 }
 
+/// Issue 4's acceptance line: `check --jobs 2` gives the same verdicts and
+/// outputs as `--jobs 1`, with our allocator, byte for byte (table and
+/// JSON).
+#[test]
+fn check_ours_with_two_jobs_matches_one_job_byte_for_byte() {
+    for json in [false, true] {
+        let mut args = vec!["check", "--allocator", "ours"];
+        if json {
+            args.push("--json");
+        }
+        let one = regarena(&args);
+        args.extend(["--jobs", "2"]);
+        let two = regarena(&args);
+        assert_eq!(one.status.code(), two.status.code(), "json: {json}");
+        assert!(!one.stdout.is_empty());
+        assert_eq!(stdout(&one), stdout(&two), "json: {json}");
+    }
+}
+
 #[test]
 fn corrupt_file_fails_by_name_and_the_others_still_run() {
     let dir = temp_dir("corrupt");
@@ -237,9 +256,14 @@ fn compare_json_reports_both_sides() {
         "upstream",
         "time_ratio",
         "cost_ratio",
+        "floor_seconds",
+        "heap_ratio",
     ] {
         assert!(report.get(key).is_some(), "no {key}: {report}");
     }
+    // The floor is a real, positive time, below either allocator's.
+    let floor = report["floor_seconds"].as_f64().expect("floor_seconds");
+    assert!(floor > 0.0, "{report}");
     for side in ["ours", "upstream"] {
         for key in [
             "failed",
@@ -250,9 +274,29 @@ fn compare_json_reports_both_sides() {
             "stack_moves",
             "spillslots",
             "weighted_cost",
+            "peak_heap_bytes",
+            "mean_peak_heap_bytes",
+            "sum_peak_heap_bytes",
+            "allocs_per_function",
+            "zero_alloc_functions",
         ] {
             assert!(report[side][key].is_number(), "no {side}.{key}: {report}");
         }
+        assert!(report[side]["seconds"].as_f64().expect("seconds") > floor);
+        let zero = report[side]["zero_alloc_functions"].as_u64().expect("zero");
+        assert!(zero <= report["compared"].as_u64().expect("compared"));
+        let peak = report[side]["peak_heap_bytes"].as_u64().expect("peak");
+        let sum = report[side]["sum_peak_heap_bytes"].as_u64().expect("sum");
+        assert!(peak <= sum, "{report}");
+    }
+    let sums = ["ours", "upstream"].map(|side| {
+        report[side]["sum_peak_heap_bytes"]
+            .as_f64()
+            .expect("sum_peak_heap_bytes")
+    });
+    if sums[1] > 0.0 {
+        let heap_ratio = report["heap_ratio"].as_f64().expect("heap_ratio");
+        assert!((heap_ratio - sums[0] / sums[1]).abs() < 1e-9, "{report}");
     }
     assert!(report["functions"].as_u64().expect("functions") >= 30);
     assert!(report["insts"].as_u64().expect("insts") > 1000);
@@ -271,13 +315,18 @@ fn compare_table_ends_with_totals() {
     ]);
     let text = stdout(&out);
     assert!(text.lines().any(|l| l.starts_with("total ")), "{text}");
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("group "))
+        .expect("header");
     assert!(
-        text.lines()
-            .last()
-            .expect("summary")
-            .starts_with("compared "),
+        header.contains("peak_heap") && header.contains("allocs/fn"),
         "{text}"
     );
+    let tail: Vec<&str> = text.lines().rev().take(3).collect();
+    assert!(tail[2].starts_with("compared "), "{text}");
+    assert!(tail[1].starts_with("floor: "), "{text}");
+    assert!(tail[0].starts_with("heap "), "{text}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! functions, under the dhat heap profiler (feature `dhat-heap`).
 //!
 //! Reads: the corpus paths given as arguments, else `REGARENA_CORPUS`,
-//! the shared corpus or the tools sample (as the benches). Writes
+//! the shared corpus or the tools crate's embedded sample (as the benches). Writes
 //! `dhat-heap-ours.json` and `dhat-heap-upstream.json` in the current
 //! directory (open them in dhat's viewer, `dh_view.html`), and prints for
 //! each side the total bytes and blocks allocated and the peak live bytes
@@ -80,11 +80,12 @@ fn print(side: Side, file: &str, insts: u64, r: &SideReport) {
 
 fn main() -> ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
-    let roots = if args.is_empty() {
+    let (funcs, errors) = if args.is_empty() {
         match corpus_source() {
             Ok(source) => {
                 eprintln!("heap: corpus from {source}");
-                source.roots().to_vec()
+                let (groups, errors) = source.load();
+                (groups.into_iter().flat_map(|g| g.funcs).collect(), errors)
             }
             Err(why) => {
                 eprintln!("heap: {why}");
@@ -92,9 +93,8 @@ fn main() -> ExitCode {
             }
         }
     } else {
-        args
+        corpus::load_all(&args)
     };
-    let (funcs, errors) = corpus::load_all(&roots);
     for e in &errors {
         eprintln!("heap: not loaded: {e}");
     }

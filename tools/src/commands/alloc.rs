@@ -5,7 +5,9 @@
 //! writes into the caller's [`Contexts`], which are reused from function
 //! to function (one per worker thread). Every call runs under
 //! [`guarded`], so a panic is a failure with a message, and the context a
-//! panic may have left half-updated is replaced by a fresh one.
+//! panic may have left half-updated is replaced by a fresh one. The
+//! allocator call alone is metered: timed ([`allocate`]) or its heap use
+//! counted ([`allocate_heap`]).
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,7 @@ use regarena::{Output, RegallocOptions};
 
 use super::guard::guarded;
 use crate::corpus::CorpusFunction;
+use crate::counting_alloc::{CountingAlloc, HeapUsage};
 use crate::upstream::{self, ra2};
 
 /// Which register allocator to run.
@@ -56,23 +59,64 @@ pub fn allocate(
     cf: &CorpusFunction,
     ctxs: &mut Contexts,
 ) -> Result<Duration, String> {
+    allocate_metered(which, cf, ctxs, |call| {
+        let start = Instant::now();
+        let result = call();
+        (start.elapsed(), result)
+    })
+}
+
+/// As [`allocate`], but returns the heap usage of the allocator call, as
+/// seen by `heap` (which must be the process's global allocator; the
+/// counters are process-wide, so other threads must be quiet).
+pub fn allocate_heap(
+    which: Allocator,
+    cf: &CorpusFunction,
+    ctxs: &mut Contexts,
+    heap: &CountingAlloc,
+) -> Result<HeapUsage, String> {
+    allocate_metered(which, cf, ctxs, |call| {
+        let (result, usage) = heap.measure(call);
+        (usage, result)
+    })
+}
+
+/// The allocator call of `which` on `cf`, with nothing but the call
+/// itself inside (the options and the machine env are ready, and the
+/// error message is built only on failure).
+type AllocatorCall<'c> = dyn FnMut() -> Result<(), String> + 'c;
+
+/// Runs the allocator call inside `meter`, which calls it exactly once and
+/// returns what it measured with the call's result, all under [`guarded`].
+fn allocate_metered<M>(
+    which: Allocator,
+    cf: &CorpusFunction,
+    ctxs: &mut Contexts,
+    meter: impl FnOnce(&mut AllocatorCall<'_>) -> (M, Result<(), String>),
+) -> Result<M, String> {
     let result = guarded(|| match which {
         Allocator::Ours => {
             let options = RegallocOptions::default();
-            let start = Instant::now();
-            let r = regarena::run_with_ctx(&cf.func, &cf.env, &options, &mut ctxs.ours).map(|_| ());
-            (start.elapsed(), r.map_err(|e| e.to_string()))
+            let ctx = &mut ctxs.ours;
+            meter(&mut || {
+                regarena::run_with_ctx(&cf.func, &cf.env, &options, ctx)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
         }
         Allocator::Upstream => {
             let options = ra2::RegallocOptions::default();
             let env = cf.upstream.machine_env();
-            let start = Instant::now();
-            let r = ra2::run_with_ctx(&cf.upstream, env, &options, &mut ctxs.upstream).map(|_| ());
-            (start.elapsed(), r.map_err(|e| format!("{e:?}")))
+            let ctx = &mut ctxs.upstream;
+            meter(&mut || {
+                ra2::run_with_ctx(&cf.upstream, env, &options, ctx)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:?}"))
+            })
         }
     });
     match result {
-        Ok((elapsed, Ok(()))) => Ok(elapsed),
+        Ok((measured, Ok(()))) => Ok(measured),
         Ok((_, Err(e))) => Err(format!("{} allocator: {e}", which.name())),
         Err(panic) => {
             // The context may be half-updated; start the next function afresh.

@@ -15,17 +15,30 @@
 //! [`cost`](super::cost). A function that fails on either side (allocator
 //! error, panic, checker error) counts in that side's `failed` and is left
 //! out of both sides' times and costs, so the ratios compare like with like.
+//!
+//! After the timed repeats, untimed: a sequential heap pass over the
+//! compared functions (when the binary registered a [`CountingAlloc`]):
+//! each side allocates the function once to warm its context, then again
+//! with the process's heap counters reset just around the allocator call,
+//! giving the call's peak heap growth and its number of heap allocations.
+//! It is sequential even with `--jobs`, because the counters are
+//! process-wide. Then the floor: `--repeat` passes that only read every
+//! compared function through the [`Function`] trait (see [`read_floor`]);
+//! `floor_seconds` is their median, what any allocator must pay at least.
 
+use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use regarena::{Block, Function};
 
 use super::alloc::{self, Allocator, Contexts};
 use super::cost::{CostModel, EditCounts};
 use super::{CommandResult, Failure, Progress};
 use crate::corpus::CorpusFunction;
+use crate::counting_alloc::{CountingAlloc, HeapUsage};
 
 /// Arguments of `regarena compare`.
 #[derive(Debug, clap::Args)]
@@ -86,6 +99,113 @@ fn run_pair(cf: &CorpusFunction, ctxs: &mut Contexts, index: usize, repeat: u32)
     }
 }
 
+/// Reads everything an allocator must read of `func` through the
+/// [`Function`] trait, once, and folds it into a checksum (so the reads
+/// cannot be optimized away): every block's successors and parameters,
+/// every instruction's operands, clobbers, branch/return flags and, on
+/// branches, the arguments to each successor's parameters. The time of
+/// this pass is the floor under any allocator's time.
+pub fn read_floor<F: Function>(func: &F) -> u64 {
+    fn fold(sum: u64, value: u64) -> u64 {
+        (sum.rotate_left(5) ^ value).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    let mut sum = fold(0, func.num_vregs() as u64);
+    for b in 0..func.num_blocks() {
+        let block = Block::new(b);
+        let succs = func.block_succs(block);
+        for s in succs {
+            sum = fold(sum, s.index() as u64);
+        }
+        for param in func.block_params(block) {
+            sum = fold(sum, param.bits() as u64);
+        }
+        for inst in func.block_insns(block).iter() {
+            for operand in func.inst_operands(inst) {
+                sum = fold(sum, operand.bits());
+            }
+            for preg in func.inst_clobbers(inst) {
+                sum = fold(sum, preg.index() as u64);
+            }
+            sum = fold(sum, u64::from(func.is_ret(inst)));
+            if func.is_branch(inst) {
+                for succ_idx in 0..succs.len() {
+                    for arg in func.branch_blockparams(block, inst, succ_idx) {
+                        sum = fold(sum, arg.bits() as u64);
+                    }
+                }
+            }
+        }
+    }
+    sum
+}
+
+/// Heap use of one side with a warm context, summed over functions.
+#[derive(Clone, Copy, Debug, Default)]
+struct HeapTotals {
+    /// Functions measured.
+    functions: usize,
+    /// Highest per-call peak heap growth.
+    peak_max: usize,
+    /// Sum over functions of the per-call peak heap growth.
+    peak_sum: u64,
+    /// Heap allocations over all measured calls.
+    allocations: u64,
+    /// Calls that made no heap allocation at all.
+    zero_alloc: usize,
+}
+
+impl HeapTotals {
+    fn add(&mut self, usage: &HeapUsage) {
+        self.functions += 1;
+        self.peak_max = self.peak_max.max(usage.peak_bytes);
+        self.peak_sum += usage.peak_bytes as u64;
+        self.allocations += usage.allocations;
+        self.zero_alloc += usize::from(usage.allocations == 0);
+    }
+
+    fn merge(&mut self, other: &HeapTotals) {
+        self.functions += other.functions;
+        self.peak_max = self.peak_max.max(other.peak_max);
+        self.peak_sum += other.peak_sum;
+        self.allocations += other.allocations;
+        self.zero_alloc += other.zero_alloc;
+    }
+
+    fn per_function(&self, total: f64) -> f64 {
+        if self.functions == 0 {
+            0.0
+        } else {
+            total / self.functions as f64
+        }
+    }
+
+    fn report(&self) -> HeapReport {
+        HeapReport {
+            peak_heap_bytes: self.peak_max,
+            mean_peak_heap_bytes: self.per_function(self.peak_sum as f64),
+            sum_peak_heap_bytes: self.peak_sum,
+            allocs_per_function: self.per_function(self.allocations as f64),
+            zero_alloc_functions: self.zero_alloc,
+        }
+    }
+}
+
+/// The JSON form of [`HeapTotals`].
+#[derive(Clone, Debug, serde::Serialize)]
+struct HeapReport {
+    /// Highest peak heap growth of one allocator call (warm context).
+    peak_heap_bytes: usize,
+    /// Mean over functions of that peak.
+    mean_peak_heap_bytes: f64,
+    /// Sum over functions of that peak (the numerator or denominator of
+    /// `heap_ratio`).
+    sum_peak_heap_bytes: u64,
+    /// Mean heap allocations per allocator call (warm context).
+    allocs_per_function: f64,
+    /// Functions allocated with no heap allocation at all.
+    zero_alloc_functions: usize,
+}
+
 /// One side's totals over a set of functions.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 struct SideTotals {
@@ -93,6 +213,8 @@ struct SideTotals {
     seconds: f64,
     #[serde(flatten)]
     counts: EditCounts,
+    #[serde(skip)]
+    heap: HeapTotals,
 }
 
 /// Totals for one group (or all).
@@ -118,23 +240,42 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// One side in the JSON report.
+#[derive(Debug, serde::Serialize)]
+struct SideReport {
+    #[serde(flatten)]
+    totals: SideTotals,
+    /// Absent when the binary counts no heap.
+    #[serde(flatten)]
+    heap: Option<HeapReport>,
+}
+
 /// The JSON report.
 #[derive(Debug, serde::Serialize)]
 struct Report {
     functions: usize,
     insts: usize,
     compared: usize,
-    ours: SideTotals,
-    upstream: SideTotals,
+    ours: SideReport,
+    upstream: SideReport,
     time_ratio: Option<f64>,
     cost_ratio: Option<f64>,
+    /// Median time of one read-only pass over the compared functions.
+    floor_seconds: f64,
+    /// Ours' `sum_peak_heap_bytes` over upstream's: the per-function warm
+    /// peaks summed, so every function weighs by its own footprint rather
+    /// than the largest one deciding alone.
+    heap_ratio: Option<f64>,
 }
 
-/// Runs `regarena compare`.
-pub fn run(args: &CompareArgs) -> CommandResult {
+/// Runs `regarena compare`. `heap` is the process's global allocator when
+/// it counts (the `regarena` binary registers one); without it the heap
+/// figures are left out.
+pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
     let (funcs, load_errors) = super::load_inputs(&args.paths);
     let jobs = usize::from(args.jobs);
-    let progress = Progress::new(funcs.len() as u64 * u64::from(args.repeat), "comparing");
+    let passes = u64::from(args.repeat) + u64::from(heap.is_some());
+    let progress = Progress::new(funcs.len() as u64 * passes, "comparing");
 
     // First repeat: every function, checked and scored.
     let pass = |ctxs: &mut Contexts, (i, cf): (usize, &CorpusFunction), repeat: u32| {
@@ -212,7 +353,46 @@ pub fn run(args: &CompareArgs) -> CommandResult {
         }
         times.push(row);
     }
+
+    // Heap, untimed and sequential: the counters are process-wide.
+    let mut heap_runs: Vec<Option<[HeapUsage; 2]>> = vec![None; funcs.len()];
+    if let Some(heap) = heap {
+        let mut ctxs = Contexts::default();
+        for (i, cf) in funcs.iter().enumerate() {
+            progress.inc(1);
+            if !compared[i] {
+                continue;
+            }
+            let mut usages = [HeapUsage::default(); 2];
+            for (side, which) in SIDES.into_iter().enumerate() {
+                let measured = alloc::allocate(which, cf, &mut ctxs)
+                    .and_then(|_| alloc::allocate_heap(which, cf, &mut ctxs, heap));
+                match measured {
+                    Ok(usage) => usages[side] = usage,
+                    Err(e) => {
+                        late_failures[i].get_or_insert([None, None])[side] =
+                            Some(format!("heap pass: {e}"));
+                    }
+                }
+            }
+            heap_runs[i] = Some(usages);
+        }
+    }
     progress.finish();
+
+    // The floor: read-only passes over the compared functions.
+    let mut floor_times: Vec<f64> = (0..args.repeat)
+        .map(|_| {
+            let start = Instant::now();
+            let mut sum = 0u64;
+            for (cf, _) in funcs.iter().zip(&compared).filter(|(_, c)| **c) {
+                sum ^= read_floor(black_box(&cf.func));
+            }
+            black_box(sum);
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    let floor_seconds = median(&mut floor_times);
 
     // Per-function verdicts, failures, and group totals.
     let (names, group_of) = super::groups(&funcs);
@@ -242,6 +422,11 @@ pub fn run(args: &CompareArgs) -> CommandResult {
             for (totals, run) in g.sides.iter_mut().zip(&first[i]) {
                 totals.counts += run.counts;
             }
+            if let Some(usages) = &heap_runs[i] {
+                for (totals, usage) in g.sides.iter_mut().zip(usages) {
+                    totals.heap.add(usage);
+                }
+            }
             for (repeat, row) in times.iter().enumerate() {
                 for side in 0..2 {
                     group_times[group_of[i]][repeat][side] += row[i][side];
@@ -262,6 +447,8 @@ pub fn run(args: &CompareArgs) -> CommandResult {
         for side in 0..2 {
             total.sides[side].failed += g.sides[side].failed;
             total.sides[side].counts += g.sides[side].counts;
+            let group_heap = g.sides[side].heap;
+            total.sides[side].heap.merge(&group_heap);
         }
         for (t, x) in total_times.iter_mut().zip(gt) {
             t[0] += x[0];
@@ -280,8 +467,13 @@ pub fn run(args: &CompareArgs) -> CommandResult {
     }
     let any_failed = total.sides.iter().any(|s| s.failed > 0);
 
+    let measured_heap = heap.is_some();
     if args.json {
         let [ours, upstream] = total.sides.clone();
+        let side_report = |totals: SideTotals| SideReport {
+            heap: measured_heap.then(|| totals.heap.report()),
+            totals,
+        };
         super::print_json(&Report {
             functions: total.functions,
             insts: total.insts,
@@ -291,17 +483,19 @@ pub fn run(args: &CompareArgs) -> CommandResult {
                 ours.counts.weighted_cost as f64,
                 upstream.counts.weighted_cost as f64,
             ),
-            ours,
-            upstream,
+            floor_seconds,
+            heap_ratio: heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
+            ours: side_report(ours),
+            upstream: side_report(upstream),
         })?;
     } else {
         let mut out = String::new();
         print_failures(&mut out, &failures);
         print_header(&mut out);
         for (name, g) in names.iter().zip(&groups) {
-            print_group(&mut out, name, g);
+            print_group(&mut out, name, g, measured_heap);
         }
-        print_group(&mut out, "total", &total);
+        print_group(&mut out, "total", &total, measured_heap);
         outln!(
             out,
             "compared {} of {} functions ({} repeats; times are medians of summed allocator time; \
@@ -310,6 +504,27 @@ pub fn run(args: &CompareArgs) -> CommandResult {
             total.functions,
             args.repeat
         );
+        let [o, u] = &total.sides;
+        let over_floor =
+            |s: f64| ratio(s, floor_seconds).map_or("-".to_string(), |r| format!("{r:.1}x"));
+        outln!(
+            out,
+            "floor: {floor_seconds:.6} s to read every compared function once through the \
+             Function trait (median); ours {} and upstream {} of it",
+            over_floor(o.seconds),
+            over_floor(u.seconds)
+        );
+        if measured_heap {
+            outln!(
+                out,
+                "heap (warm context, per allocator call): peak_heap is the largest peak growth, \
+                 allocs/fn the mean allocation count; ratio row: sum of per-function peaks, \
+                 ours/upstream; ours allocates nothing on {} of {} functions, upstream on {}",
+                o.heap.zero_alloc,
+                o.heap.functions,
+                u.heap.zero_alloc
+            );
+        }
         super::write_stdout(&out)?;
     }
     Ok(if any_failed {
@@ -338,10 +553,15 @@ fn print_failures(out: &mut String, failures: &[Vec<Failure>; 2]) {
     }
 }
 
+/// Ours' summed warm peaks over upstream's (see [`Report::heap_ratio`]).
+fn heap_ratio(ours: &HeapTotals, upstream: &HeapTotals) -> Option<f64> {
+    ratio(ours.peak_sum as f64, upstream.peak_sum as f64)
+}
+
 fn print_header(out: &mut String) {
     outln!(
         out,
-        "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11}",
+        "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11} {:>10} {:>9}",
         "group",
         "side",
         "funcs",
@@ -353,16 +573,27 @@ fn print_header(out: &mut String) {
         "reloads",
         "stk_mv",
         "slots",
-        "cost"
+        "cost",
+        "peak_heap",
+        "allocs/fn"
     );
 }
 
-fn print_group(out: &mut String, name: &str, g: &Totals) {
+fn print_group(out: &mut String, name: &str, g: &Totals, measured_heap: bool) {
     for (side, (which, s)) in SIDES.iter().zip(&g.sides).enumerate() {
         let c = &s.counts;
+        let (peak, allocs) = if measured_heap {
+            let h = s.heap.report();
+            (
+                h.peak_heap_bytes.to_string(),
+                format!("{:.2}", h.allocs_per_function),
+            )
+        } else {
+            ("-".to_string(), "-".to_string())
+        };
         outln!(
             out,
-            "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10.6} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11}",
+            "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10.6} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11} {:>10} {:>9}",
             if side == 0 { name } else { "" },
             which.name(),
             g.functions,
@@ -374,14 +605,16 @@ fn print_group(out: &mut String, name: &str, g: &Totals) {
             c.reloads,
             c.stack_moves,
             c.spillslots,
-            c.weighted_cost
+            c.weighted_cost,
+            peak,
+            allocs
         );
     }
     let [o, u] = &g.sides;
     let show = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.3}x"));
     outln!(
         out,
-        "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11}",
+        "{:<26} {:<13} {:>6} {:>8} {:>6} {:>10} {:>8} {:>7} {:>7} {:>7} {:>6} {:>11} {:>10} {:>9}",
         "",
         "ours/upstream",
         "",
@@ -396,6 +629,8 @@ fn print_group(out: &mut String, name: &str, g: &Totals) {
         show(ratio(
             o.counts.weighted_cost as f64,
             u.counts.weighted_cost as f64
-        ))
+        )),
+        show(heap_ratio(&o.heap, &u.heap).filter(|_| measured_heap)),
+        ""
     );
 }

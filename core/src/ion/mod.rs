@@ -90,8 +90,20 @@ pub(crate) fn run<F: Function>(
     options: &RegallocOptions,
     ctx: &mut Ctx,
 ) -> Result<(), RegAllocError> {
-    ctx.arena.reset();
+    reset_arena(&mut ctx.arena);
     run_phases(func, env, options, &ctx.arena, &mut ctx.output).map(|_| ())
+}
+
+/// Empties the arena for the next run. bumpalo keeps only its last chunk
+/// on reset; when the previous run needed several chunks, they are
+/// replaced by one chunk as large as all of them, so running a function of
+/// the same size again allocates nothing.
+fn reset_arena(arena: &mut Arena) {
+    let used = arena.allocated_bytes();
+    arena.reset();
+    if arena.allocated_bytes() < used {
+        *arena = Arena::with_capacity(used);
+    }
 }
 
 /// The state a finished run leaves in its arena: what [`dump`] reads

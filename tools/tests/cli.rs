@@ -258,6 +258,7 @@ fn compare_json_reports_both_sides() {
         "cost_ratio",
         "floor_seconds",
         "heap_ratio",
+        "cold_heap_ratio",
     ] {
         assert!(report.get(key).is_some(), "no {key}: {report}");
     }
@@ -279,6 +280,9 @@ fn compare_json_reports_both_sides() {
             "sum_peak_heap_bytes",
             "allocs_per_function",
             "zero_alloc_functions",
+            "cold_peak_heap_bytes",
+            "cold_sum_peak_heap_bytes",
+            "retained_bytes",
         ] {
             assert!(report[side][key].is_number(), "no {side}.{key}: {report}");
         }
@@ -288,6 +292,20 @@ fn compare_json_reports_both_sides() {
         let peak = report[side]["peak_heap_bytes"].as_u64().expect("peak");
         let sum = report[side]["sum_peak_heap_bytes"].as_u64().expect("sum");
         assert!(peak <= sum, "{report}");
+        // A fresh context must obtain everything a call uses, so a cold
+        // call grows the heap at least as much as the same call warm; and
+        // a warm context that has allocated functions holds memory.
+        let cold_peak = report[side]["cold_peak_heap_bytes"]
+            .as_u64()
+            .expect("cold peak");
+        let cold_sum = report[side]["cold_sum_peak_heap_bytes"]
+            .as_u64()
+            .expect("cold sum");
+        assert!(cold_peak <= cold_sum, "{report}");
+        assert!(cold_sum >= sum, "{report}");
+        assert!(cold_peak > 0, "{report}");
+        let retained = report[side]["retained_bytes"].as_i64().expect("retained");
+        assert!(retained > 0, "{report}");
     }
     let sums = ["ours", "upstream"].map(|side| {
         report[side]["sum_peak_heap_bytes"]
@@ -298,6 +316,16 @@ fn compare_json_reports_both_sides() {
         let heap_ratio = report["heap_ratio"].as_f64().expect("heap_ratio");
         assert!((heap_ratio - sums[0] / sums[1]).abs() < 1e-9, "{report}");
     }
+    let cold_sums = ["ours", "upstream"].map(|side| {
+        report[side]["cold_sum_peak_heap_bytes"]
+            .as_f64()
+            .expect("cold_sum_peak_heap_bytes")
+    });
+    let cold_ratio = report["cold_heap_ratio"].as_f64().expect("cold_heap_ratio");
+    assert!(
+        (cold_ratio - cold_sums[0] / cold_sums[1]).abs() < 1e-9,
+        "{report}"
+    );
     assert!(report["functions"].as_u64().expect("functions") >= 30);
     assert!(report["insts"].as_u64().expect("insts") > 1000);
     let failed = report["ours"]["failed"].as_u64().expect("failed")
@@ -323,10 +351,14 @@ fn compare_table_ends_with_totals() {
         header.contains("peak_heap") && header.contains("allocs/fn"),
         "{text}"
     );
-    let tail: Vec<&str> = text.lines().rev().take(3).collect();
-    assert!(tail[2].starts_with("compared "), "{text}");
-    assert!(tail[1].starts_with("floor: "), "{text}");
-    assert!(tail[0].starts_with("heap "), "{text}");
+    let tail: Vec<&str> = text.lines().rev().take(4).collect();
+    assert!(tail[3].starts_with("compared "), "{text}");
+    assert!(tail[2].starts_with("floor: "), "{text}");
+    assert!(tail[1].starts_with("heap "), "{text}");
+    assert!(
+        tail[0].starts_with("cold heap ") && tail[0].contains("retained"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! [`guarded`], so a panic is a failure with a message, and the context a
 //! panic may have left half-updated is replaced by a fresh one. The
 //! allocator call alone is metered: timed ([`allocate`]) or its heap use
-//! counted ([`allocate_heap`]).
+//! counted ([`allocate_heap`]; [`allocate_heap_cold`] counts a call with a
+//! context made and dropped inside the metered region instead).
 
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,51 @@ pub fn allocate_heap(
         let (result, usage) = heap.measure(call);
         (usage, result)
     })
+}
+
+/// The heap usage of allocating `cf` with `which` using a fresh context:
+/// `Ctx::default()` is created inside the measured region and dropped
+/// before it ends, so the peak includes everything the allocator must
+/// obtain from an empty context (our arena chunks, upstream's vectors).
+/// Leaves no context behind; same rules for `heap` as [`allocate_heap`].
+pub fn allocate_heap_cold(
+    which: Allocator,
+    cf: &CorpusFunction,
+    heap: &CountingAlloc,
+) -> Result<HeapUsage, String> {
+    let result = guarded(|| match which {
+        Allocator::Ours => {
+            let options = RegallocOptions::default();
+            heap.measure(|| {
+                let mut ctx = regarena::Ctx::default();
+                let result = regarena::run_with_ctx(&cf.func, &cf.env, &options, &mut ctx)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                drop(ctx);
+                result
+            })
+        }
+        Allocator::Upstream => {
+            let options = ra2::RegallocOptions::default();
+            let env = cf.upstream.machine_env();
+            heap.measure(|| {
+                let mut ctx = ra2::Ctx::default();
+                let result = ra2::run_with_ctx(&cf.upstream, env, &options, &mut ctx)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:?}"));
+                drop(ctx);
+                result
+            })
+        }
+    });
+    match result {
+        Ok((Ok(()), usage)) => Ok(usage),
+        Ok((Err(e), _)) => Err(format!("{} allocator (fresh context): {e}", which.name())),
+        Err(panic) => Err(format!(
+            "{} allocator (fresh context) {panic}",
+            which.name()
+        )),
+    }
 }
 
 /// The allocator call of `which` on `cf`, with nothing but the call

@@ -17,12 +17,17 @@
 //! out of both sides' times and costs, so the ratios compare like with like.
 //!
 //! After the timed repeats, untimed: a sequential heap pass over the
-//! compared functions (when the binary registered a [`CountingAlloc`]):
-//! each side allocates the function once to warm its context, then again
-//! with the process's heap counters reset just around the allocator call,
-//! giving the call's peak heap growth and its number of heap allocations.
-//! It is sequential even with `--jobs`, because the counters are
-//! process-wide. Then the floor: `--repeat` passes that only read every
+//! compared functions (when the binary registered a [`CountingAlloc`]),
+//! one side after the other, each with one context for the whole pass:
+//! each function is allocated once to warm the context, then again with
+//! the process's heap counters reset just around the allocator call,
+//! giving the call's peak heap growth and its number of heap allocations
+//! (warm figures), then once more with a fresh context made and dropped
+//! inside the measured region (cold figures: what one call costs when
+//! nothing is kept). The bytes in use after the side's last call, with its
+//! context still alive, minus those before the context was made are what
+//! the warm context retains (`retained_bytes`). It is sequential even with
+//! `--jobs`, because the counters are process-wide. Then the floor: `--repeat` passes that only read every
 //! compared function through the [`Function`] trait (see [`read_floor`]);
 //! `floor_seconds` is their median, what any allocator must pay at least.
 
@@ -139,7 +144,7 @@ pub fn read_floor<F: Function>(func: &F) -> u64 {
     sum
 }
 
-/// Heap use of one side with a warm context, summed over functions.
+/// Heap use of one side, warm and cold, summed over functions.
 #[derive(Clone, Copy, Debug, Default)]
 struct HeapTotals {
     /// Functions measured.
@@ -152,15 +157,31 @@ struct HeapTotals {
     allocations: u64,
     /// Calls that made no heap allocation at all.
     zero_alloc: usize,
+    /// Highest peak heap growth of one call with a fresh context.
+    cold_peak_max: usize,
+    /// Sum over functions of the fresh-context peaks.
+    cold_peak_sum: u64,
+}
+
+/// What one side's heap pass measured on one function.
+#[derive(Clone, Copy, Debug, Default)]
+struct HeapRun {
+    /// The second call with the warm context.
+    warm: HeapUsage,
+    /// One call with a fresh context.
+    cold: HeapUsage,
 }
 
 impl HeapTotals {
-    fn add(&mut self, usage: &HeapUsage) {
+    fn add(&mut self, run: &HeapRun) {
+        let usage = &run.warm;
         self.functions += 1;
         self.peak_max = self.peak_max.max(usage.peak_bytes);
         self.peak_sum += usage.peak_bytes as u64;
         self.allocations += usage.allocations;
         self.zero_alloc += usize::from(usage.allocations == 0);
+        self.cold_peak_max = self.cold_peak_max.max(run.cold.peak_bytes);
+        self.cold_peak_sum += run.cold.peak_bytes as u64;
     }
 
     fn merge(&mut self, other: &HeapTotals) {
@@ -169,6 +190,8 @@ impl HeapTotals {
         self.peak_sum += other.peak_sum;
         self.allocations += other.allocations;
         self.zero_alloc += other.zero_alloc;
+        self.cold_peak_max = self.cold_peak_max.max(other.cold_peak_max);
+        self.cold_peak_sum += other.cold_peak_sum;
     }
 
     fn per_function(&self, total: f64) -> f64 {
@@ -179,13 +202,18 @@ impl HeapTotals {
         }
     }
 
-    fn report(&self) -> HeapReport {
+    /// The JSON form; `retained_bytes` is measured over the whole pass,
+    /// so only the total has it.
+    fn report(&self, retained_bytes: i64) -> HeapReport {
         HeapReport {
             peak_heap_bytes: self.peak_max,
             mean_peak_heap_bytes: self.per_function(self.peak_sum as f64),
             sum_peak_heap_bytes: self.peak_sum,
             allocs_per_function: self.per_function(self.allocations as f64),
             zero_alloc_functions: self.zero_alloc,
+            cold_peak_heap_bytes: self.cold_peak_max,
+            cold_sum_peak_heap_bytes: self.cold_peak_sum,
+            retained_bytes,
         }
     }
 }
@@ -204,6 +232,16 @@ struct HeapReport {
     allocs_per_function: f64,
     /// Functions allocated with no heap allocation at all.
     zero_alloc_functions: usize,
+    /// Highest peak heap growth of one allocator call with a fresh
+    /// context (created and dropped inside the measured region).
+    cold_peak_heap_bytes: usize,
+    /// Sum over functions of that fresh-context peak (the numerator or
+    /// denominator of `cold_heap_ratio`).
+    cold_sum_peak_heap_bytes: u64,
+    /// Heap held by the side's warm context at the end of the heap pass:
+    /// bytes in use after its last call (context alive) minus bytes in
+    /// use before the context was created.
+    retained_bytes: i64,
 }
 
 /// One side's totals over a set of functions.
@@ -215,6 +253,9 @@ struct SideTotals {
     counts: EditCounts,
     #[serde(skip)]
     heap: HeapTotals,
+    /// See [`HeapReport::retained_bytes`]; set on the total only.
+    #[serde(skip)]
+    retained_bytes: i64,
 }
 
 /// Totals for one group (or all).
@@ -266,6 +307,10 @@ struct Report {
     /// peaks summed, so every function weighs by its own footprint rather
     /// than the largest one deciding alone.
     heap_ratio: Option<f64>,
+    /// Ours' `cold_sum_peak_heap_bytes` over upstream's: the same sum with
+    /// a fresh context per call, so memory a context keeps between calls
+    /// counts on every call.
+    cold_heap_ratio: Option<f64>,
 }
 
 /// Runs `regarena compare`. `heap` is the process's global allocator when
@@ -274,7 +319,7 @@ struct Report {
 pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
     let (funcs, load_errors) = super::load_inputs(&args.paths);
     let jobs = usize::from(args.jobs);
-    let passes = u64::from(args.repeat) + u64::from(heap.is_some());
+    let passes = u64::from(args.repeat) + 2 * u64::from(heap.is_some());
     let progress = Progress::new(funcs.len() as u64 * passes, "comparing");
 
     // First repeat: every function, checked and scored.
@@ -354,28 +399,37 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
         times.push(row);
     }
 
-    // Heap, untimed and sequential: the counters are process-wide.
-    let mut heap_runs: Vec<Option<[HeapUsage; 2]>> = vec![None; funcs.len()];
+    // Heap, untimed and sequential: the counters are process-wide. One
+    // side at a time, so the bytes a side's context retains are the bytes
+    // in use that appeared while only that context existed.
+    let mut heap_runs: Vec<Option<[HeapRun; 2]>> = vec![None; funcs.len()];
+    let mut retained = [0i64; 2];
     if let Some(heap) = heap {
-        let mut ctxs = Contexts::default();
-        for (i, cf) in funcs.iter().enumerate() {
-            progress.inc(1);
-            if !compared[i] {
-                continue;
-            }
-            let mut usages = [HeapUsage::default(); 2];
-            for (side, which) in SIDES.into_iter().enumerate() {
+        for (side, which) in SIDES.into_iter().enumerate() {
+            let before = heap.snapshot().current_bytes;
+            let mut ctxs = Contexts::default();
+            for (i, cf) in funcs.iter().enumerate() {
+                progress.inc(1);
+                if !compared[i] {
+                    continue;
+                }
                 let measured = alloc::allocate(which, cf, &mut ctxs)
-                    .and_then(|_| alloc::allocate_heap(which, cf, &mut ctxs, heap));
+                    .and_then(|_| alloc::allocate_heap(which, cf, &mut ctxs, heap))
+                    .and_then(|warm| {
+                        let cold = alloc::allocate_heap_cold(which, cf, heap)?;
+                        Ok(HeapRun { warm, cold })
+                    });
                 match measured {
-                    Ok(usage) => usages[side] = usage,
+                    Ok(run) => heap_runs[i].get_or_insert_with(Default::default)[side] = run,
                     Err(e) => {
                         late_failures[i].get_or_insert([None, None])[side] =
                             Some(format!("heap pass: {e}"));
                     }
                 }
             }
-            heap_runs[i] = Some(usages);
+            let after = heap.snapshot().current_bytes;
+            retained[side] = after as i64 - before as i64;
+            drop(ctxs);
         }
     }
     progress.finish();
@@ -422,9 +476,9 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             for (totals, run) in g.sides.iter_mut().zip(&first[i]) {
                 totals.counts += run.counts;
             }
-            if let Some(usages) = &heap_runs[i] {
-                for (totals, usage) in g.sides.iter_mut().zip(usages) {
-                    totals.heap.add(usage);
+            if let Some(runs) = &heap_runs[i] {
+                for (totals, run) in g.sides.iter_mut().zip(runs) {
+                    totals.heap.add(run);
                 }
             }
             for (repeat, row) in times.iter().enumerate() {
@@ -466,12 +520,15 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
         list.extend(load_errors.iter().map(Failure::load));
     }
     let any_failed = total.sides.iter().any(|s| s.failed > 0);
+    for (totals, bytes) in total.sides.iter_mut().zip(retained) {
+        totals.retained_bytes = bytes;
+    }
 
     let measured_heap = heap.is_some();
     if args.json {
         let [ours, upstream] = total.sides.clone();
         let side_report = |totals: SideTotals| SideReport {
-            heap: measured_heap.then(|| totals.heap.report()),
+            heap: measured_heap.then(|| totals.heap.report(totals.retained_bytes)),
             totals,
         };
         super::print_json(&Report {
@@ -485,6 +542,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             ),
             floor_seconds,
             heap_ratio: heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
+            cold_heap_ratio: cold_heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
             ours: side_report(ours),
             upstream: side_report(upstream),
         })?;
@@ -524,6 +582,20 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
                 o.heap.functions,
                 u.heap.zero_alloc
             );
+            let show = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.3}x"));
+            outln!(
+                out,
+                "cold heap (fresh context per call): peak ours {} / upstream {} bytes, \
+                 sum of per-function peaks ours {} / upstream {} (ratio {}); retained by the \
+                 warm context after the pass: ours {} / upstream {} bytes",
+                o.heap.cold_peak_max,
+                u.heap.cold_peak_max,
+                o.heap.cold_peak_sum,
+                u.heap.cold_peak_sum,
+                show(cold_heap_ratio(&o.heap, &u.heap)),
+                o.retained_bytes,
+                u.retained_bytes
+            );
         }
         super::write_stdout(&out)?;
     }
@@ -558,6 +630,12 @@ fn heap_ratio(ours: &HeapTotals, upstream: &HeapTotals) -> Option<f64> {
     ratio(ours.peak_sum as f64, upstream.peak_sum as f64)
 }
 
+/// Ours' summed fresh-context peaks over upstream's (see
+/// [`Report::cold_heap_ratio`]).
+fn cold_heap_ratio(ours: &HeapTotals, upstream: &HeapTotals) -> Option<f64> {
+    ratio(ours.cold_peak_sum as f64, upstream.cold_peak_sum as f64)
+}
+
 fn print_header(out: &mut String) {
     outln!(
         out,
@@ -583,7 +661,7 @@ fn print_group(out: &mut String, name: &str, g: &Totals, measured_heap: bool) {
     for (side, (which, s)) in SIDES.iter().zip(&g.sides).enumerate() {
         let c = &s.counts;
         let (peak, allocs) = if measured_heap {
-            let h = s.heap.report();
+            let h = s.heap.report(s.retained_bytes);
             (
                 h.peak_heap_bytes.to_string(),
                 format!("{:.2}", h.allocs_per_function),

@@ -96,12 +96,16 @@ pub(crate) fn run<F: Function>(
 
 /// Empties the arena for the next run. bumpalo keeps only its last chunk
 /// on reset; when the previous run needed several chunks, they are
-/// replaced by one chunk as large as all of them, so running a function of
+/// replaced by one chunk as large as what it used, so running a function of
 /// the same size again allocates nothing.
 fn reset_arena(arena: &mut Arena) {
-    let used = arena.allocated_bytes();
+    let capacity = arena.allocated_bytes();
+    // Bytes the last run actually used (not the spare room bumpalo leaves
+    // when it doubles chunk sizes), so the context does not hold more than
+    // a run of that size needs.
+    let used: usize = arena.iter_allocated_chunks().map(|chunk| chunk.len()).sum();
     arena.reset();
-    if arena.allocated_bytes() < used {
+    if arena.allocated_bytes() < capacity {
         *arena = Arena::with_capacity(used);
     }
 }

@@ -261,13 +261,13 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         // path to `range.to` so it still bounds the left side from above.
         let mut path = [(TreeNodeId::invalid(), 0u8); MAX_HEIGHT];
         let mut node = root.node;
-        for level in 0..root.height as usize - 1 {
+        for slot in path.iter_mut().take(root.height as usize - 1) {
             let inner = &mut self.inners[node];
             let i = inner.child_for(range.from);
             if i + 1 < inner.len as usize && inner.seps[i] < range.to {
                 inner.seps[i] = range.to;
             }
-            path[level] = (node, i as u8);
+            *slot = (node, i as u8);
             node = inner.children[i];
         }
         let leaf = &mut self.leaves[node];
@@ -289,7 +289,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         keys[at + 1..].copy_from_slice(&leaf.keys[at..]);
         values[..at].copy_from_slice(&leaf.values[..at]);
         values[at + 1..].copy_from_slice(&leaf.values[at..]);
-        const LEFT: usize = (LEAF_CAP + 1) / 2;
+        const LEFT: usize = LEAF_CAP.div_ceil(2);
         leaf.keys[..LEFT].copy_from_slice(&keys[..LEFT]);
         leaf.values[..LEFT].copy_from_slice(&values[..LEFT]);
         leaf.len = LEFT as u32;
@@ -322,7 +322,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             seps[at..].copy_from_slice(&inner.seps[at - 1..]);
             children[..at].copy_from_slice(&inner.children[..at]);
             children[at + 1..].copy_from_slice(&inner.children[at..]);
-            const KEEP: usize = (INNER_CAP + 1) / 2;
+            const KEEP: usize = INNER_CAP.div_ceil(2);
             inner.children[..KEEP].copy_from_slice(&children[..KEEP]);
             inner.seps[..KEEP - 1].copy_from_slice(&seps[..KEEP - 1]);
             inner.len = KEEP as u32;

@@ -3,29 +3,28 @@
 //!
 //! One [`RangeTree`] is a pool of nodes shared by many trees; a tree is
 //! named by its [`TreeRoot`] (kept by the owner, e.g. one per register in
-//! `PRegs::allocations`). Each tree is an AA tree (Andersson, "Balanced
-//! search trees made simple", 1993): a red-black tree whose red nodes may
-//! only be right children, encoded as a per-node *level*. That keeps
-//! insertion and removal to two local repairs (`skew`, `split`) and bounds
-//! the height by `2 * log2(n + 1)`.
+//! `PRegs::allocations`). Each tree is a B+-tree (Bayer & McCreight 1972;
+//! Comer, "The ubiquitous B-tree", 1979): entries live in leaves of up to
+//! [`LEAF_CAP`] sorted keys, inner nodes hold up to [`INNER_CAP`] children
+//! and the separators between them, every leaf is at the same depth, and
+//! each leaf links to the next one of its tree. A descent touches about
+//! log6(n) nodes of one or two cache lines each, where a binary tree
+//! touches up to 2·log2(n) rows scattered over memory.
 //!
-//! Layout: one column of [`TreeNode`] rows indexed by [`TreeNodeId`] (key
-//! range, value, children, level in one 24-byte row). This is the one
-//! table kept as an array of structs: a descent reads the key and a child
-//! of every node it passes, so one row per cache line beats five columns.
-//! Removed nodes go on a free list threaded through `right` and are reused
-//! by the next insertion, so a pool's size is the peak number of live
-//! entries, not the number of insertions.
+//! Layout: two columns of fixed-size rows, [`Leaf`] and [`Inner`], both
+//! indexed by [`TreeNodeId`] (which column a child id names follows from
+//! its depth). Rows are cache-line aligned: an inner node is exactly one
+//! 64-byte line, a leaf of `u32` values two. Freed rows go on per-column
+//! free lists and are reused first, so a pool's size follows the peak
+//! number of live entries, not the number of insertions.
 //!
 //! Reads: nothing outside itself. Writes: only its own columns. Callers
-//! (liveranges, process, spill) own the roots.
+//! (liveranges, process, spill, moves) own the roots.
 //!
-//! Costs: `insert`, `remove`, `get`, `first_overlap` are O(log n);
-//! `for_each_overlap` and cursor walks are O(log n + k) for k entries
-//! visited. Cursors and the recursive repairs use no heap memory;
-//! `for_each_overlap` (the allocator's probe) builds no cursor at all: it
-//! descends while the key misses the query and recurses only at entries
-//! that overlap it.
+//! Costs: `insert`, `remove`, `get`, `set_value`, `first_overlap` and
+//! `seek` are O(log n); cursor steps are O(1) (the leaf links), so
+//! `for_each_overlap` and walks are O(log n + k) for k entries visited.
+//! Nothing allocates except a split taking a fresh row.
 
 use crate::entity_id;
 use crate::ion::data::CodeRange;
@@ -33,25 +32,47 @@ use crate::tables::{Arena, Column};
 use crate::ProgPoint;
 
 entity_id!(
-    /// A node of a [`RangeTree`] pool. Node ids are private to the pool:
-    /// a removal may move another entry to a different node, and freed
-    /// nodes are reused, so callers never keep them.
+    /// A row of a [`RangeTree`] pool: a leaf or an inner node, depending on
+    /// its depth in its tree. Node ids are private to the pool: entries
+    /// move between nodes on splits, merges and borrows, and freed rows are
+    /// reused, so callers never keep them.
     pub struct TreeNodeId, "node"
 );
 
+/// Most entries in one leaf. With `u32` values a leaf is 128 bytes.
+const LEAF_CAP: usize = 10;
+/// Fewest entries in a leaf other than the root leaf.
+const LEAF_MIN: usize = LEAF_CAP / 2;
+/// Most children of one inner node: 64 bytes with the separators.
+const INNER_CAP: usize = 8;
+/// Fewest children of an inner node other than the root (the root has 2).
+const INNER_MIN: usize = INNER_CAP / 2;
+/// Bound on a tree's height: with at least 2 children at the root, 4 at
+/// other inner nodes and 5 entries per leaf, height 17 would need more
+/// than 2^32 entries.
+const MAX_HEIGHT: usize = 20;
+
 /// The root of one tree in a [`RangeTree`] pool; [`TreeRoot::EMPTY`] is
 /// the empty tree. Mutating operations take `&mut TreeRoot` because
-/// rebalancing may change the root node.
+/// splits and merges change the root node and the height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TreeRoot(pub TreeNodeId);
+pub struct TreeRoot {
+    /// The root row: a leaf when `height == 1`, else an inner node.
+    node: TreeNodeId,
+    /// Number of levels, leaves included; 0 for the empty tree.
+    height: u8,
+}
 
 impl TreeRoot {
     /// The tree with no entries.
-    pub const EMPTY: TreeRoot = TreeRoot(TreeNodeId::invalid());
+    pub const EMPTY: TreeRoot = TreeRoot {
+        node: TreeNodeId::invalid(),
+        height: 0,
+    };
 
     /// Whether the tree has no entries. O(1).
     pub fn is_empty(self) -> bool {
-        self.0.is_invalid()
+        self.height == 0
     }
 }
 
@@ -61,12 +82,7 @@ impl Default for TreeRoot {
     }
 }
 
-/// Inline capacity of a walk's stack: a path from the root to a leaf. An
-/// AA tree of n nodes has height at most `2 * log2(n + 1)`, and a pool
-/// holds fewer than 2^32 nodes, so 64 always suffices.
-const PATH_CAPACITY: usize = 64;
-
-/// A pool of balanced search-tree nodes keyed by disjoint ranges.
+/// A pool of B+-tree nodes keyed by disjoint ranges.
 ///
 /// **No-overlap invariant**: within one tree, no two keys overlap (as
 /// half-open ranges) and every key is non-empty. Keys are compared by
@@ -74,43 +90,123 @@ const PATH_CAPACITY: usize = 64;
 /// it also makes the entries sorted by `to`, which the overlap queries and
 /// cursors rely on. [`RangeTree::insert`] checks it in debug builds.
 ///
-/// AA invariants, per tree (checked by [`RangeTree::check_tree`]):
-/// a leaf has level 1; a left child has level one less than its parent;
-/// a right child has level equal to or one less than its parent; a right
-/// grandchild has level strictly less than its grandparent; every node of
-/// level > 1 has two children.
+/// B+-tree invariants, per tree (checked by [`RangeTree::check_tree`]):
+/// all leaves at depth `height - 1`; a non-root leaf holds
+/// `LEAF_MIN..=LEAF_CAP` entries, a root leaf `1..=LEAF_CAP`; a non-root
+/// inner node has `INNER_MIN..=INNER_CAP` children, the root `2..`;
+/// leaves are linked in key order, the last to none. **Separator
+/// invariant**: separator `s` between children `a` and `b` satisfies
+/// `max to in a <= s <= min from in b` (not necessarily equal to either:
+/// removals leave it stale, insertions raise it). So, for a point `p`,
+/// the child after the last separator `<= p` holds every entry that could
+/// contain `p` and the entry starting at `p`, and every later child starts
+/// after `p`: one descent answers `get`, `remove` and "first entry ending
+/// after `p`".
 #[derive(Debug)]
 pub struct RangeTree<'a, V: Copy> {
-    /// Every node of the pool, live or free.
-    nodes: Column<'a, TreeNodeId, TreeNode<V>>,
-    /// Head of the free list (threaded through `right`).
-    free_head: TreeNodeId,
-    /// Number of nodes in use across all trees.
+    /// Every leaf row of the pool, live or free.
+    leaves: Column<'a, TreeNodeId, Leaf<V>>,
+    /// Every inner row of the pool, live or free.
+    inners: Column<'a, TreeNodeId, Inner>,
+    /// Head of the free leaves (threaded through `next`).
+    free_leaf: TreeNodeId,
+    /// Head of the free inner nodes (threaded through `children[0]`).
+    free_inner: TreeNodeId,
+    /// Entries across all trees.
+    entries: usize,
+    /// Rows (leaves and inner nodes) in use across all trees.
     live: usize,
 }
 
-/// One node of a [`RangeTree`] pool.
+/// A leaf: up to [`LEAF_CAP`] entries sorted by key.
 #[derive(Clone, Copy, Debug)]
-struct TreeNode<V: Copy> {
-    /// The key; meaningless for free nodes.
-    range: CodeRange,
-    /// Left child (smaller keys), or invalid.
-    left: TreeNodeId,
-    /// Right child (larger keys), or invalid; for a free node, the next
-    /// free node.
-    right: TreeNodeId,
-    /// The value; meaningless for free nodes.
-    value: V,
-    /// AA level (1 for leaves; 0 stands for the empty subtree).
-    level: u8,
+#[repr(C, align(64))]
+struct Leaf<V: Copy> {
+    /// Entries in use: `keys[..len]`, `values[..len]`.
+    len: u32,
+    /// The next leaf of the same tree in key order, or invalid; for a
+    /// free leaf, the next free leaf.
+    next: TreeNodeId,
+    keys: [CodeRange; LEAF_CAP],
+    values: [V; LEAF_CAP],
+}
+
+/// An inner node: `len` children and the `len - 1` separators between
+/// them (`seps[i]` lies between `children[i]` and `children[i + 1]`).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Inner {
+    len: u32,
+    seps: [ProgPoint; INNER_CAP - 1],
+    /// Leaves if this node is at height 2, else inner nodes. For a free
+    /// node, `children[0]` is the next free node.
+    children: [TreeNodeId; INNER_CAP],
+}
+
+impl Inner {
+    /// The child whose subtree may hold an entry starting at or containing
+    /// `point` (see the separator invariant).
+    #[inline(always)]
+    fn child_for(&self, point: ProgPoint) -> usize {
+        let seps = &self.seps[..self.len as usize - 1];
+        let mut i = 0;
+        while i < seps.len() && seps[i] <= point {
+            i += 1;
+        }
+        i
+    }
+
+    /// Inserts `child` at `at` with separator `sep` before it (`at >= 1`).
+    fn insert_child(&mut self, at: usize, sep: ProgPoint, child: TreeNodeId) {
+        let len = self.len as usize;
+        debug_assert!(at >= 1 && at <= len && len < INNER_CAP);
+        self.children.copy_within(at..len, at + 1);
+        self.children[at] = child;
+        self.seps.copy_within(at - 1..len - 1, at);
+        self.seps[at - 1] = sep;
+        self.len += 1;
+    }
+
+    /// Removes child `at` and the separator before it (`at >= 1`).
+    fn remove_child(&mut self, at: usize) {
+        let len = self.len as usize;
+        debug_assert!(at >= 1 && at < len);
+        self.children.copy_within(at + 1..len, at);
+        self.seps.copy_within(at..len - 1, at - 1);
+        self.len -= 1;
+    }
+}
+
+impl<V: Copy> Leaf<V> {
+    /// Index of the first entry ending after `point`, or `len`.
+    #[inline(always)]
+    fn first_ending_after(&self, point: ProgPoint) -> usize {
+        let keys = &self.keys[..self.len as usize];
+        let mut i = 0;
+        while i < keys.len() && keys[i].to <= point {
+            i += 1;
+        }
+        i
+    }
+
+    /// Index of the entry starting at `from`, if any.
+    #[inline(always)]
+    fn find(&self, from: ProgPoint) -> Option<usize> {
+        self.keys[..self.len as usize]
+            .iter()
+            .position(|key| key.from == from)
+    }
 }
 
 impl<'a, V: Copy> RangeTree<'a, V> {
     /// An empty pool in `arena`.
     pub fn new_in(arena: &'a Arena) -> Self {
         RangeTree {
-            nodes: Column::new_in(arena),
-            free_head: TreeNodeId::invalid(),
+            leaves: Column::new_in(arena),
+            inners: Column::new_in(arena),
+            free_leaf: TreeNodeId::invalid(),
+            free_inner: TreeNodeId::invalid(),
+            entries: 0,
             live: 0,
         }
     }
@@ -118,19 +214,27 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// Forgets every tree of the pool (all roots become dangling: reset
     /// them to [`TreeRoot::EMPTY`]); keeps the memory.
     pub fn clear(&mut self) {
-        self.nodes.clear();
-        self.free_head = TreeNodeId::invalid();
+        self.leaves.clear();
+        self.inners.clear();
+        self.free_leaf = TreeNodeId::invalid();
+        self.free_inner = TreeNodeId::invalid();
+        self.entries = 0;
         self.live = 0;
     }
 
     /// Number of entries across all trees of the pool.
+    pub fn live_entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Number of rows (leaves and inner nodes) in use across all trees.
     pub fn live_nodes(&self) -> usize {
         self.live
     }
 
-    /// Number of node slots the pool has ever allocated (live + free).
+    /// Number of rows the pool has ever allocated (live + free).
     pub fn node_slots(&self) -> usize {
-        self.nodes.len()
+        self.leaves.len() + self.inners.len()
     }
 
     /// Inserts `range -> value` into the tree `root`.
@@ -144,50 +248,320 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             "{range:?} overlaps {:?}",
             self.first_overlap(*root, range).map(|(r, _)| r)
         );
-        let node = self.alloc_node(range, value);
-        root.0 = self.insert_at(root.0, node);
+        self.entries += 1;
+        if root.is_empty() {
+            let leaf = self.alloc_leaf(range, value);
+            *root = TreeRoot {
+                node: leaf,
+                height: 1,
+            };
+            return;
+        }
+        // Descend, remembering the path; raise each separator right of the
+        // path to `range.to` so it still bounds the left side from above.
+        let mut path = [(TreeNodeId::invalid(), 0u8); MAX_HEIGHT];
+        let mut node = root.node;
+        for slot in path.iter_mut().take(root.height as usize - 1) {
+            let inner = &mut self.inners[node];
+            let i = inner.child_for(range.from);
+            if i + 1 < inner.len as usize && inner.seps[i] < range.to {
+                inner.seps[i] = range.to;
+            }
+            *slot = (node, i as u8);
+            node = inner.children[i];
+        }
+        let leaf = &mut self.leaves[node];
+        let len = leaf.len as usize;
+        let at = leaf.first_ending_after(range.from);
+        if len < LEAF_CAP {
+            leaf.keys.copy_within(at..len, at + 1);
+            leaf.values.copy_within(at..len, at + 1);
+            leaf.keys[at] = range;
+            leaf.values[at] = value;
+            leaf.len += 1;
+            return;
+        }
+        // Split the full leaf: the lower half stays, the upper half moves
+        // to a new leaf linked after it.
+        let mut keys = [range; LEAF_CAP + 1];
+        let mut values = [value; LEAF_CAP + 1];
+        keys[..at].copy_from_slice(&leaf.keys[..at]);
+        keys[at + 1..].copy_from_slice(&leaf.keys[at..]);
+        values[..at].copy_from_slice(&leaf.values[..at]);
+        values[at + 1..].copy_from_slice(&leaf.values[at..]);
+        const LEFT: usize = LEAF_CAP.div_ceil(2);
+        leaf.keys[..LEFT].copy_from_slice(&keys[..LEFT]);
+        leaf.values[..LEFT].copy_from_slice(&values[..LEFT]);
+        leaf.len = LEFT as u32;
+        let old_next = leaf.next;
+        let right = self.alloc_leaf(keys[LEFT], values[LEFT]);
+        let right_row = &mut self.leaves[right];
+        right_row.keys[..LEAF_CAP + 1 - LEFT].copy_from_slice(&keys[LEFT..]);
+        right_row.values[..LEAF_CAP + 1 - LEFT].copy_from_slice(&values[LEFT..]);
+        right_row.len = (LEAF_CAP + 1 - LEFT) as u32;
+        right_row.next = old_next;
+        self.leaves[node].next = right;
+        // The separator: the new leaf's first start (>= the old leaf's
+        // last end by the no-overlap invariant).
+        let mut sep = keys[LEFT].from;
+        let mut new_child = right;
+        for level in (0..root.height as usize - 1).rev() {
+            let (parent, i) = path[level];
+            let inner = &mut self.inners[parent];
+            let len = inner.len as usize;
+            let at = i as usize + 1;
+            if len < INNER_CAP {
+                inner.insert_child(at, sep, new_child);
+                return;
+            }
+            // Split the full inner node around its middle separator, which
+            // moves up.
+            let mut seps = [sep; INNER_CAP];
+            let mut children = [new_child; INNER_CAP + 1];
+            seps[..at - 1].copy_from_slice(&inner.seps[..at - 1]);
+            seps[at..].copy_from_slice(&inner.seps[at - 1..]);
+            children[..at].copy_from_slice(&inner.children[..at]);
+            children[at + 1..].copy_from_slice(&inner.children[at..]);
+            const KEEP: usize = INNER_CAP.div_ceil(2);
+            inner.children[..KEEP].copy_from_slice(&children[..KEEP]);
+            inner.seps[..KEEP - 1].copy_from_slice(&seps[..KEEP - 1]);
+            inner.len = KEEP as u32;
+            let right = self.alloc_inner();
+            let right_row = &mut self.inners[right];
+            right_row.children[..INNER_CAP + 1 - KEEP].copy_from_slice(&children[KEEP..]);
+            right_row.seps[..INNER_CAP - KEEP].copy_from_slice(&seps[KEEP..]);
+            right_row.len = (INNER_CAP + 1 - KEEP) as u32;
+            sep = seps[KEEP - 1];
+            new_child = right;
+        }
+        // The root split: grow a new root above it.
+        let new_root = self.alloc_inner();
+        let row = &mut self.inners[new_root];
+        row.len = 2;
+        row.children[0] = root.node;
+        row.children[1] = new_child;
+        row.seps[0] = sep;
+        root.node = new_root;
+        root.height += 1;
+        debug_assert!((root.height as usize) < MAX_HEIGHT);
     }
 
     /// Removes the entry whose range starts at `range.from` (only `from`
     /// is looked at); returns its value, or `None` if there is none.
     pub fn remove(&mut self, root: &mut TreeRoot, range: CodeRange) -> Option<V> {
-        let mut removed = None;
-        root.0 = self.remove_at(root.0, range.from, &mut removed);
-        removed
+        if root.is_empty() {
+            return None;
+        }
+        let from = range.from;
+        let mut path = [(TreeNodeId::invalid(), 0u8); MAX_HEIGHT];
+        let mut node = root.node;
+        let inner_levels = root.height as usize - 1;
+        for slot in path.iter_mut().take(inner_levels) {
+            let inner = &self.inners[node];
+            let i = inner.child_for(from);
+            *slot = (node, i as u8);
+            node = inner.children[i];
+        }
+        let leaf = &mut self.leaves[node];
+        let at = leaf.find(from)?;
+        let len = leaf.len as usize;
+        let value = leaf.values[at];
+        leaf.keys.copy_within(at + 1..len, at);
+        leaf.values.copy_within(at + 1..len, at);
+        leaf.len -= 1;
+        self.entries -= 1;
+        if inner_levels == 0 {
+            if self.leaves[node].len == 0 {
+                self.free_leaf(node);
+                *root = TreeRoot::EMPTY;
+            }
+            return Some(value);
+        }
+        if self.leaves[node].len as usize >= LEAF_MIN {
+            return Some(value);
+        }
+        // The leaf underflowed: borrow from a sibling or merge with one,
+        // then walk up while inner nodes underflow.
+        let (parent, i) = path[inner_levels - 1];
+        if !self.fix_leaf(parent, i as usize) {
+            return Some(value);
+        }
+        for level in (0..inner_levels - 1).rev() {
+            let child = path[level + 1].0;
+            if self.inners[child].len as usize >= INNER_MIN {
+                return Some(value);
+            }
+            let (parent, i) = path[level];
+            if !self.fix_inner(parent, i as usize) {
+                return Some(value);
+            }
+        }
+        // The root lost a child; with one left, that child is the new root.
+        let top = &self.inners[root.node];
+        if top.len == 1 {
+            let only = top.children[0];
+            self.free_inner(root.node);
+            root.node = only;
+            root.height -= 1;
+        }
+        Some(value)
+    }
+
+    /// Repairs the underfull leaf `children[i]` of inner node `parent` by
+    /// borrowing an entry from a sibling that can spare one, else by
+    /// merging it with a sibling. Returns whether `parent` lost a child.
+    fn fix_leaf(&mut self, parent: TreeNodeId, i: usize) -> bool {
+        let row = &self.inners[parent];
+        let len = row.len as usize;
+        let node = row.children[i];
+        let left = if i > 0 {
+            row.children[i - 1]
+        } else {
+            TreeNodeId::invalid()
+        };
+        let right = if i + 1 < len {
+            row.children[i + 1]
+        } else {
+            TreeNodeId::invalid()
+        };
+        if left.is_valid() && self.leaves[left].len as usize > LEAF_MIN {
+            let l = &mut self.leaves[left];
+            l.len -= 1;
+            let (key, value) = (l.keys[l.len as usize], l.values[l.len as usize]);
+            let n = &mut self.leaves[node];
+            let n_len = n.len as usize;
+            n.keys.copy_within(0..n_len, 1);
+            n.values.copy_within(0..n_len, 1);
+            n.keys[0] = key;
+            n.values[0] = value;
+            n.len += 1;
+            self.inners[parent].seps[i - 1] = key.from;
+            return false;
+        }
+        if right.is_valid() && self.leaves[right].len as usize > LEAF_MIN {
+            let r = &mut self.leaves[right];
+            let r_len = r.len as usize;
+            let (key, value) = (r.keys[0], r.values[0]);
+            r.keys.copy_within(1..r_len, 0);
+            r.values.copy_within(1..r_len, 0);
+            r.len -= 1;
+            let new_first = r.keys[0].from;
+            let n = &mut self.leaves[node];
+            n.keys[n.len as usize] = key;
+            n.values[n.len as usize] = value;
+            n.len += 1;
+            self.inners[parent].seps[i] = new_first;
+            return false;
+        }
+        // Merge the right one of the pair into the left one.
+        let (keep, gone, at) = if left.is_valid() {
+            (left, node, i)
+        } else {
+            (node, right, i + 1)
+        };
+        let g = self.leaves[gone];
+        let k = &mut self.leaves[keep];
+        let (k_len, g_len) = (k.len as usize, g.len as usize);
+        k.keys[k_len..k_len + g_len].copy_from_slice(&g.keys[..g_len]);
+        k.values[k_len..k_len + g_len].copy_from_slice(&g.values[..g_len]);
+        k.len += g.len;
+        k.next = g.next;
+        self.free_leaf(gone);
+        self.inners[parent].remove_child(at);
+        true
+    }
+
+    /// [`Self::fix_leaf`] for an underfull inner child: rotates a child
+    /// through the parent's separator, or merges the pair around it.
+    fn fix_inner(&mut self, parent: TreeNodeId, i: usize) -> bool {
+        let row = &self.inners[parent];
+        let len = row.len as usize;
+        let node = row.children[i];
+        let left = if i > 0 {
+            row.children[i - 1]
+        } else {
+            TreeNodeId::invalid()
+        };
+        let right = if i + 1 < len {
+            row.children[i + 1]
+        } else {
+            TreeNodeId::invalid()
+        };
+        if left.is_valid() && self.inners[left].len as usize > INNER_MIN {
+            let l = &mut self.inners[left];
+            l.len -= 1;
+            let l_len = l.len as usize;
+            let (child, up) = (l.children[l_len], l.seps[l_len - 1]);
+            let down = self.inners[parent].seps[i - 1];
+            let n = &mut self.inners[node];
+            let n_len = n.len as usize;
+            n.children.copy_within(0..n_len, 1);
+            n.seps.copy_within(0..n_len - 1, 1);
+            n.children[0] = child;
+            n.seps[0] = down;
+            n.len += 1;
+            self.inners[parent].seps[i - 1] = up;
+            return false;
+        }
+        if right.is_valid() && self.inners[right].len as usize > INNER_MIN {
+            let r = &mut self.inners[right];
+            let r_len = r.len as usize;
+            let (child, up) = (r.children[0], r.seps[0]);
+            r.children.copy_within(1..r_len, 0);
+            r.seps.copy_within(1..r_len - 1, 0);
+            r.len -= 1;
+            let down = self.inners[parent].seps[i];
+            let n = &mut self.inners[node];
+            let n_len = n.len as usize;
+            n.children[n_len] = child;
+            n.seps[n_len - 1] = down;
+            n.len += 1;
+            self.inners[parent].seps[i] = up;
+            return false;
+        }
+        let (keep, gone, at) = if left.is_valid() {
+            (left, node, i)
+        } else {
+            (node, right, i + 1)
+        };
+        let down = self.inners[parent].seps[at - 1];
+        let g = self.inners[gone];
+        let k = &mut self.inners[keep];
+        let (k_len, g_len) = (k.len as usize, g.len as usize);
+        k.seps[k_len - 1] = down;
+        k.seps[k_len..k_len + g_len - 1].copy_from_slice(&g.seps[..g_len - 1]);
+        k.children[k_len..k_len + g_len].copy_from_slice(&g.children[..g_len]);
+        k.len += g.len;
+        self.free_inner(gone);
+        self.inners[parent].remove_child(at);
+        true
     }
 
     /// The entry whose range starts at `from`, if any.
     pub fn get(&self, root: TreeRoot, from: ProgPoint) -> Option<(CodeRange, V)> {
-        let mut node = root.0;
-        while node.is_valid() {
-            let key = self.nodes[node].range.from;
-            if from < key {
-                node = self.nodes[node].left;
-            } else if from > key {
-                node = self.nodes[node].right;
-            } else {
-                return Some(self.entry(node));
-            }
+        if root.is_empty() {
+            return None;
         }
-        None
+        let leaf = &self.leaves[self.leaf_for(root, from)];
+        let at = leaf.find(from)?;
+        Some((leaf.keys[at], leaf.values[at]))
     }
 
     /// Replaces the value of the entry starting at `from`; returns whether
     /// there was one.
     pub fn set_value(&mut self, root: TreeRoot, from: ProgPoint, value: V) -> bool {
-        let mut node = root.0;
-        while node.is_valid() {
-            let key = self.nodes[node].range.from;
-            if from < key {
-                node = self.nodes[node].left;
-            } else if from > key {
-                node = self.nodes[node].right;
-            } else {
-                self.nodes[node].value = value;
-                return true;
-            }
+        if root.is_empty() {
+            return false;
         }
-        false
+        let node = self.leaf_for(root, from);
+        let leaf = &mut self.leaves[node];
+        match leaf.find(from) {
+            Some(at) => {
+                leaf.values[at] = value;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The first entry (in order) overlapping `range`.
@@ -195,51 +569,29 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         // The first entry ending after `range.from` is the only candidate:
         // every later entry starts at or after its end, so if it starts at
         // or after `range.to`, they all do.
-        let node = self.first_ending_after(root, range.from);
-        if node.is_valid() && self.nodes[node].range.from < range.to {
-            Some(self.entry(node))
-        } else {
-            None
+        let cursor = self.cursor(root, range.from);
+        match cursor.peek(self) {
+            Some((key, value)) if key.from < range.to => Some((key, value)),
+            _ => None,
         }
     }
 
     /// Calls `f` on every entry overlapping `range`, in order, until `f`
-    /// returns false.
+    /// returns false. Entries are sorted by both ends, so the overlapping
+    /// ones are a run starting at the first entry ending after
+    /// `range.from`.
     pub fn for_each_overlap(
         &self,
         root: TreeRoot,
         range: CodeRange,
         mut f: impl FnMut(CodeRange, V) -> bool,
     ) {
-        self.overlaps_at(root.0, range, &mut f);
-    }
-
-    /// [`Self::for_each_overlap`] on the subtree at `node`; returns false
-    /// once `f` has. Keys are sorted by both ends (no-overlap invariant), so
-    /// a key ending at or before `range.from` has no overlap on its left,
-    /// and one starting at or after `range.to` none on its right: those
-    /// steps are a loop, and only an overlapping key splits the walk.
-    /// Depth is bounded by the tree height.
-    fn overlaps_at(
-        &self,
-        mut node: TreeNodeId,
-        range: CodeRange,
-        f: &mut impl FnMut(CodeRange, V) -> bool,
-    ) -> bool {
-        while node.is_valid() {
-            let row = &self.nodes[node];
-            if row.range.to <= range.from {
-                node = row.right;
-            } else if row.range.from >= range.to {
-                node = row.left;
-            } else {
-                if !self.overlaps_at(row.left, range, f) || !f(row.range, row.value) {
-                    return false;
-                }
-                node = row.right;
+        let mut cursor = self.cursor(root, range.from);
+        while let Some((key, value)) = cursor.next(self) {
+            if key.from >= range.to || !f(key, value) {
+                return;
             }
         }
-        true
     }
 
     /// A cursor at the first entry whose range ends after `point` (so the
@@ -252,28 +604,35 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     }
 
     /// Moves `cursor` to the first entry of the tree `root` whose range
-    /// ends after `point` (as [`Self::cursor`], reusing its stack).
+    /// ends after `point` (as [`Self::cursor`]).
+    #[inline]
     pub fn seek(&self, cursor: &mut Cursor, root: TreeRoot, point: ProgPoint) {
-        cursor.len = 0;
-        let mut node = root.0;
-        // The stack holds, innermost last, the ancestors whose own entry
-        // is still to be visited: those we left by going down to the left.
-        while node.is_valid() {
-            let row = &self.nodes[node];
-            if row.range.to > point {
-                cursor.push(node);
-                node = row.left;
-            } else {
-                node = row.right;
-            }
+        *cursor = Cursor::empty();
+        if root.is_empty() {
+            return;
+        }
+        let node = self.leaf_for(root, point);
+        let leaf = &self.leaves[node];
+        let at = leaf.first_ending_after(point);
+        if at < leaf.len as usize {
+            cursor.leaf = node;
+            cursor.index = at as u32;
+        } else {
+            // Every entry of the next leaf starts after `point`.
+            cursor.leaf = leaf.next;
         }
     }
 
     /// A cursor at the first entry of the tree.
     pub fn cursor_first(&self, root: TreeRoot) -> Cursor {
-        let mut cursor = Cursor::empty();
-        cursor.push_left_spine(self, root.0);
-        cursor
+        let mut node = root.node;
+        for _ in 1..root.height {
+            node = self.inners[node].children[0];
+        }
+        Cursor {
+            leaf: node,
+            index: 0,
+        }
     }
 
     /// The entries of the tree, in order.
@@ -286,19 +645,42 @@ impl<'a, V: Copy> RangeTree<'a, V> {
 
     /// Number of entries of one tree. O(n): for tests and statistics.
     pub fn count(&self, root: TreeRoot) -> usize {
-        self.iter(root).count()
+        let mut leaf = self.cursor_first(root).leaf;
+        let mut count = 0;
+        while leaf.is_valid() {
+            count += self.leaves[leaf].len as usize;
+            leaf = self.leaves[leaf].next;
+        }
+        count
     }
 
-    /// Height of the tree (0 when empty). O(n): for tests.
+    /// Number of levels of the tree, leaves included (0 when empty). O(1).
     pub fn height(&self, root: TreeRoot) -> usize {
-        self.height_at(root.0)
+        root.height as usize
     }
 
-    /// Checks the AA and no-overlap invariants of one tree; returns a
-    /// description of the first violation. O(n): for tests and debug
-    /// checks after a phase.
+    /// Checks the B+-tree, separator, leaf-link and no-overlap invariants
+    /// of one tree; returns a description of the first violation. O(n):
+    /// for tests and debug checks after a phase.
     pub fn check_tree(&self, root: TreeRoot) -> Result<(), String> {
-        self.check_at(root.0)?;
+        if root.is_empty() {
+            return if root.node.is_invalid() {
+                Ok(())
+            } else {
+                Err(format!("empty root names {:?}", root.node))
+            };
+        }
+        let mut leaves = Vec::new();
+        self.check_at(root.node, root.height as usize, true, &mut leaves)?;
+        for pair in leaves.windows(2) {
+            if self.leaves[pair[0]].next != pair[1] {
+                return Err(format!("leaf {:?} does not link to {:?}", pair[0], pair[1]));
+            }
+        }
+        let last = *leaves.last().expect("a non-empty tree has a leaf");
+        if self.leaves[last].next.is_valid() {
+            return Err(format!("last leaf {last:?} links onwards"));
+        }
         let mut previous: Option<CodeRange> = None;
         for (key, _) in self.iter(root) {
             if key.is_empty() {
@@ -318,294 +700,123 @@ impl<'a, V: Copy> RangeTree<'a, V> {
 
     // --- Internals -------------------------------------------------------
 
-    #[inline]
-    fn entry(&self, node: TreeNodeId) -> (CodeRange, V) {
-        (self.nodes[node].range, self.nodes[node].value)
-    }
-
-    #[inline]
-    fn level_of(&self, node: TreeNodeId) -> u8 {
-        if node.is_valid() {
-            self.nodes[node].level
-        } else {
-            0
+    /// The leaf of a non-empty tree that holds the entry starting at
+    /// `point`, if any, and else the first entry ending after it (or the
+    /// leaf just before that entry's leaf).
+    #[inline(always)]
+    fn leaf_for(&self, root: TreeRoot, point: ProgPoint) -> TreeNodeId {
+        let mut node = root.node;
+        for _ in 1..root.height {
+            let inner = &self.inners[node];
+            node = inner.children[inner.child_for(point)];
         }
+        node
     }
 
-    /// The first node (in order) whose range ends after `point`.
-    fn first_ending_after(&self, root: TreeRoot, point: ProgPoint) -> TreeNodeId {
-        let mut found = TreeNodeId::invalid();
-        let mut node = root.0;
-        while node.is_valid() {
-            if self.nodes[node].range.to > point {
-                found = node;
-                node = self.nodes[node].left;
-            } else {
-                node = self.nodes[node].right;
-            }
-        }
-        found
-    }
-
-    /// A fresh leaf, from the free list if possible.
-    fn alloc_node(&mut self, range: CodeRange, value: V) -> TreeNodeId {
+    /// A new leaf holding one entry, from the free list if possible.
+    fn alloc_leaf(&mut self, range: CodeRange, value: V) -> TreeNodeId {
         self.live += 1;
-        let node = self.free_head;
-        let row = TreeNode {
-            range,
-            left: TreeNodeId::invalid(),
-            right: TreeNodeId::invalid(),
-            value,
-            level: 1,
+        let row = Leaf {
+            len: 1,
+            next: TreeNodeId::invalid(),
+            keys: [range; LEAF_CAP],
+            values: [value; LEAF_CAP],
         };
+        let node = self.free_leaf;
         if node.is_valid() {
-            self.free_head = self.nodes[node].right;
-            self.nodes[node] = row;
+            self.free_leaf = self.leaves[node].next;
+            self.leaves[node] = row;
             node
         } else {
-            self.nodes.push(row)
+            self.leaves.push(row)
         }
     }
 
-    fn free_node(&mut self, node: TreeNodeId) {
+    fn free_leaf(&mut self, node: TreeNodeId) {
         self.live -= 1;
-        self.nodes[node].left = TreeNodeId::invalid();
-        self.nodes[node].right = self.free_head;
-        self.nodes[node].level = 0;
-        self.free_head = node;
+        self.leaves[node].len = 0;
+        self.leaves[node].next = self.free_leaf;
+        self.free_leaf = node;
     }
 
-    /// Removes a left horizontal link by rotating right.
-    fn skew(&mut self, node: TreeNodeId) -> TreeNodeId {
-        if node.is_invalid() {
-            return node;
-        }
-        let left = self.nodes[node].left;
-        if left.is_valid() && self.nodes[left].level == self.nodes[node].level {
-            self.nodes[node].left = self.nodes[left].right;
-            self.nodes[left].right = node;
-            left
-        } else {
+    /// A new inner node with no children (the caller fills it in).
+    fn alloc_inner(&mut self) -> TreeNodeId {
+        self.live += 1;
+        let row = Inner {
+            len: 0,
+            seps: [ProgPoint::from_index(0); INNER_CAP - 1],
+            children: [TreeNodeId::invalid(); INNER_CAP],
+        };
+        let node = self.free_inner;
+        if node.is_valid() {
+            self.free_inner = self.inners[node].children[0];
+            self.inners[node] = row;
             node
-        }
-    }
-
-    /// Removes two consecutive right horizontal links by rotating left and
-    /// raising the middle node.
-    fn split(&mut self, node: TreeNodeId) -> TreeNodeId {
-        if node.is_invalid() {
-            return node;
-        }
-        let right = self.nodes[node].right;
-        if right.is_invalid() {
-            return node;
-        }
-        let right_right = self.nodes[right].right;
-        if right_right.is_valid() && self.nodes[right_right].level == self.nodes[node].level {
-            self.nodes[node].right = self.nodes[right].left;
-            self.nodes[right].left = node;
-            self.nodes[right].level += 1;
-            right
         } else {
-            node
+            self.inners.push(row)
         }
     }
 
-    /// Inserts the leaf `new` into the subtree at `node`; returns the
-    /// subtree's new root. Descends once, remembering the path and each
-    /// node's level, then repairs upwards with `skew` and `split`.
-    ///
-    /// The repair stops early at an ancestor X where neither rotates nor
-    /// changes X's level, provided X's right child is as before (we came
-    /// up from the left, or the right subtree kept its root and level):
-    /// X's parent only looks at X, X's level and X's right child's level,
-    /// so from there up the tree is exactly as before the insertion (which
-    /// satisfied the AA invariants). The result is the same tree the
-    /// textbook recursive insertion builds.
-    fn insert_at(&mut self, root: TreeNodeId, new: TreeNodeId) -> TreeNodeId {
-        if root.is_invalid() {
-            return new;
-        }
-        let key = self.nodes[new].range.from;
-        let mut path = [TreeNodeId::invalid(); PATH_CAPACITY];
-        let mut levels = [0u8; PATH_CAPACITY];
-        let mut depth = 0;
-        let mut node = root;
-        while node.is_valid() {
-            let row = &self.nodes[node];
-            path[depth] = node;
-            levels[depth] = row.level;
-            depth += 1;
-            node = if key < row.range.from {
-                row.left
-            } else {
-                row.right
-            };
-        }
-        let path_len = depth;
-        let mut child = new;
-        while depth > 0 {
-            depth -= 1;
-            let node = path[depth];
-            let from_right = key >= self.nodes[node].range.from;
-            if from_right {
-                self.nodes[node].right = child;
-            } else {
-                self.nodes[node].left = child;
-            }
-            let child_unchanged = depth + 1 < path_len
-                && child == path[depth + 1]
-                && self.nodes[child].level == levels[depth + 1];
-            let repaired = self.skew(node);
-            let repaired = self.split(repaired);
-            if repaired == node
-                && self.nodes[node].level == levels[depth]
-                && (!from_right || child_unchanged)
-            {
-                return root;
-            }
-            child = repaired;
-        }
-        child
+    fn free_inner(&mut self, node: TreeNodeId) {
+        self.live -= 1;
+        self.inners[node].len = 0;
+        self.inners[node].children[0] = self.free_inner;
+        self.free_inner = node;
     }
 
-    /// Removes the entry starting at `from` from the subtree at `node`,
-    /// storing its value in `removed`; returns the subtree's new root.
-    fn remove_at(
-        &mut self,
+    /// Checks the subtree at `node` of the given height; appends its leaves
+    /// in order to `leaves`; returns the (from of its first, to of its
+    /// last) entry for the separator checks above it.
+    fn check_at(
+        &self,
         node: TreeNodeId,
-        from: ProgPoint,
-        removed: &mut Option<V>,
-    ) -> TreeNodeId {
-        if node.is_invalid() {
-            return node;
-        }
-        let key = self.nodes[node].range.from;
-        if from > key {
-            let right = self.remove_at(self.nodes[node].right, from, removed);
-            self.nodes[node].right = right;
-        } else if from < key {
-            let left = self.remove_at(self.nodes[node].left, from, removed);
-            self.nodes[node].left = left;
-        } else {
-            if removed.is_none() {
-                *removed = Some(self.nodes[node].value);
+        height: usize,
+        is_root: bool,
+        leaves: &mut Vec<TreeNodeId>,
+    ) -> Result<(ProgPoint, ProgPoint), String> {
+        if height == 1 {
+            let leaf = &self.leaves[node];
+            let len = leaf.len as usize;
+            let min = if is_root { 1 } else { LEAF_MIN };
+            if len < min || len > LEAF_CAP {
+                return Err(format!("leaf {node:?} holds {len} entries"));
             }
-            let (left, right) = (self.nodes[node].left, self.nodes[node].right);
-            if left.is_invalid() && right.is_invalid() {
-                self.free_node(node);
-                return TreeNodeId::invalid();
+            leaves.push(node);
+            return Ok((leaf.keys[0].from, leaf.keys[len - 1].to));
+        }
+        let inner = &self.inners[node];
+        let len = inner.len as usize;
+        let min = if is_root { 2 } else { INNER_MIN };
+        if len < min || len > INNER_CAP {
+            return Err(format!("inner node {node:?} has {len} children"));
+        }
+        let mut bounds = None;
+        let mut first = None;
+        for i in 0..len {
+            let (lo, hi) = self.check_at(inner.children[i], height - 1, false, leaves)?;
+            if i > 0 && lo < inner.seps[i - 1] {
+                return Err(format!("child {i} of {node:?} starts before its separator"));
             }
-            // Replace this entry by its in-order neighbour, then remove the
-            // neighbour from the subtree it came from. `removed` is already
-            // set, so the inner removal does not overwrite it.
-            if left.is_invalid() {
-                let successor = self.leftmost(right);
-                let (range, value) = self.entry(successor);
-                let right = self.remove_at(right, range.from, removed);
-                self.nodes[node].right = right;
-                self.nodes[node].range = range;
-                self.nodes[node].value = value;
-            } else {
-                let predecessor = self.rightmost(left);
-                let (range, value) = self.entry(predecessor);
-                let left = self.remove_at(left, range.from, removed);
-                self.nodes[node].left = left;
-                self.nodes[node].range = range;
-                self.nodes[node].value = value;
+            if i + 1 < len && hi > inner.seps[i] {
+                return Err(format!("child {i} of {node:?} ends after its separator"));
             }
+            first.get_or_insert(lo);
+            bounds = Some(hi);
         }
-        self.rebalance_after_remove(node)
-    }
-
-    /// Restores the AA invariants at `node` after one of its subtrees lost
-    /// a level.
-    fn rebalance_after_remove(&mut self, node: TreeNodeId) -> TreeNodeId {
-        let (left, right) = (self.nodes[node].left, self.nodes[node].right);
-        let should_be = self.level_of(left).min(self.level_of(right)) + 1;
-        if should_be < self.nodes[node].level {
-            self.nodes[node].level = should_be;
-            if right.is_valid() && should_be < self.nodes[right].level {
-                self.nodes[right].level = should_be;
-            }
-        }
-        let node = self.skew(node);
-        let right = self.skew(self.nodes[node].right);
-        self.nodes[node].right = right;
-        if right.is_valid() {
-            let right_right = self.skew(self.nodes[right].right);
-            self.nodes[right].right = right_right;
-        }
-        let node = self.split(node);
-        let right = self.split(self.nodes[node].right);
-        self.nodes[node].right = right;
-        node
-    }
-
-    fn leftmost(&self, mut node: TreeNodeId) -> TreeNodeId {
-        while self.nodes[node].left.is_valid() {
-            node = self.nodes[node].left;
-        }
-        node
-    }
-
-    fn rightmost(&self, mut node: TreeNodeId) -> TreeNodeId {
-        while self.nodes[node].right.is_valid() {
-            node = self.nodes[node].right;
-        }
-        node
-    }
-
-    fn height_at(&self, node: TreeNodeId) -> usize {
-        if node.is_invalid() {
-            0
-        } else {
-            1 + self
-                .height_at(self.nodes[node].left)
-                .max(self.height_at(self.nodes[node].right))
-        }
-    }
-
-    fn check_at(&self, node: TreeNodeId) -> Result<(), String> {
-        if node.is_invalid() {
-            return Ok(());
-        }
-        let level = self.nodes[node].level;
-        let (left, right) = (self.nodes[node].left, self.nodes[node].right);
-        if level == 0 {
-            return Err(format!("{node:?} is a free node inside a tree"));
-        }
-        if left.is_invalid() && right.is_invalid() && level != 1 {
-            return Err(format!("leaf {node:?} has level {level}"));
-        }
-        if level > 1 && (left.is_invalid() || right.is_invalid()) {
-            return Err(format!("{node:?} at level {level} lacks a child"));
-        }
-        if self.level_of(left) + 1 != level {
-            return Err(format!("left child of {node:?} at wrong level"));
-        }
-        let right_level = self.level_of(right);
-        if right_level != level && right_level + 1 != level {
-            return Err(format!("right child of {node:?} at wrong level"));
-        }
-        if right.is_valid() && self.level_of(self.nodes[right].right) >= level {
-            return Err(format!("right grandchild of {node:?} at wrong level"));
-        }
-        self.check_at(left)?;
-        self.check_at(right)
+        Ok((first.unwrap(), bounds.unwrap()))
     }
 }
 
 /// An in-order position in one tree of a [`RangeTree`] pool, holding no
-/// borrow of it (pass the pool to [`Cursor::next`]). Any insertion or
-/// removal in the pool invalidates every cursor of the pool.
-#[derive(Clone, Debug)]
+/// borrow of it (pass the pool to [`Cursor::next`]): a leaf and an index
+/// into it, stepping along the leaf links. Any insertion or removal in
+/// the pool invalidates every cursor of the pool.
+#[derive(Clone, Copy, Debug)]
 pub struct Cursor {
-    /// The nodes still to visit whose right subtrees come after them,
-    /// innermost (next to visit) last; `stack[..len]` is meaningful. A
-    /// root-to-leaf path fits (see [`PATH_CAPACITY`]), so this never grows.
-    stack: [TreeNodeId; PATH_CAPACITY],
-    len: usize,
+    /// The leaf of the current entry, or invalid past the end.
+    leaf: TreeNodeId,
+    /// The current entry's index in `leaf`; below the leaf's length.
+    index: u32,
 }
 
 impl Cursor {
@@ -613,48 +824,39 @@ impl Cursor {
     /// [`RangeTree::seek`].
     pub fn empty() -> Self {
         Cursor {
-            stack: [TreeNodeId::invalid(); PATH_CAPACITY],
-            len: 0,
+            leaf: TreeNodeId::invalid(),
+            index: 0,
         }
     }
 
     /// The entry at the cursor, without moving.
     #[inline]
     pub fn peek<V: Copy>(&self, tree: &RangeTree<'_, V>) -> Option<(CodeRange, V)> {
-        if self.len == 0 {
+        if self.leaf.is_invalid() {
             return None;
         }
-        Some(tree.entry(self.stack[self.len - 1]))
+        let leaf = &tree.leaves[self.leaf];
+        let i = self.index as usize;
+        Some((leaf.keys[i], leaf.values[i]))
     }
 
     /// The entry at the cursor; moves to the next entry in order.
     #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next<V: Copy>(&mut self, tree: &RangeTree<'_, V>) -> Option<(CodeRange, V)> {
-        if self.len == 0 {
+        if self.leaf.is_invalid() {
             return None;
         }
-        self.len -= 1;
-        let node = self.stack[self.len];
-        let row = &tree.nodes[node];
-        self.push_left_spine(tree, row.right);
-        Some((row.range, row.value))
-    }
-
-    #[inline]
-    fn push(&mut self, node: TreeNodeId) {
-        // The AA height bound makes overflow impossible for any pool that
-        // fits in u32 ids; indexing would panic rather than corrupt.
-        self.stack[self.len] = node;
-        self.len += 1;
-    }
-
-    #[inline]
-    fn push_left_spine<V: Copy>(&mut self, tree: &RangeTree<'_, V>, mut node: TreeNodeId) {
-        while node.is_valid() {
-            self.push(node);
-            node = tree.nodes[node].left;
+        let leaf = &tree.leaves[self.leaf];
+        let i = self.index as usize;
+        let entry = (leaf.keys[i], leaf.values[i]);
+        if i + 1 < leaf.len as usize {
+            self.index += 1;
+        } else {
+            self.leaf = leaf.next;
+            self.index = 0;
         }
+        Some(entry)
     }
 }
 
@@ -805,9 +1007,10 @@ mod tests {
             }
         }
         let total: usize = models.iter().map(|m| m.len()).sum();
-        assert_eq!(pool.live_nodes(), total);
-        // Freed nodes were reused: the pool never grew past the peak.
-        assert!(pool.node_slots() < inserted);
+        assert_eq!(pool.live_entries(), total);
+        // Freed rows were reused: the pool stays near the peak size, far
+        // below one row per insertion.
+        assert!(pool.node_slots() * 2 < inserted, "{}", pool.node_slots());
         assert!(removed > 1000 && hits > 1000, "{removed} {hits}");
     }
 
@@ -850,23 +1053,47 @@ mod tests {
         let arena = Arena::new();
         let mut pool: RangeTree<u32> = RangeTree::new_in(&arena);
         let mut root = TreeRoot::EMPTY;
-        for i in 0..100 {
+        for i in 0..1000 {
             pool.insert(&mut root, cr(i * 2, i * 2 + 1), i);
         }
-        assert_eq!(pool.node_slots(), 100);
-        for i in (0..100).rev().step_by(3) {
+        let peak = pool.node_slots();
+        assert_eq!(pool.live_nodes(), peak);
+        for i in (0..1000).rev().step_by(3) {
             assert_eq!(pool.remove(&mut root, cr(i * 2, i * 2 + 1)), Some(i));
         }
-        let live = pool.live_nodes();
-        assert_eq!(live, 66);
-        for i in 100..134 {
+        assert_eq!(pool.live_entries(), 666);
+        assert!(pool.live_nodes() < peak);
+        pool.check_tree(root).unwrap();
+        for i in 1000..1334 {
             pool.insert(&mut root, cr(i * 2, i * 2 + 1), i);
         }
-        assert_eq!(pool.node_slots(), 100);
-        assert_eq!(pool.live_nodes(), 100);
+        // Freed rows were taken again before the columns grew.
+        assert!(
+            pool.node_slots() <= peak + 2,
+            "{} > {peak}",
+            pool.node_slots()
+        );
+        assert_eq!(pool.live_entries(), 1000);
         pool.check_tree(root).unwrap();
+        while let Some((key, _)) = pool.iter(root).next() {
+            pool.remove(&mut root, key);
+        }
+        assert!(root.is_empty());
+        assert_eq!((pool.live_entries(), pool.live_nodes()), (0, 0));
         pool.clear();
         assert_eq!((pool.node_slots(), pool.live_nodes()), (0, 0));
+    }
+
+    /// Height of a B+-tree with `n` entries when every node is minimal: the
+    /// bound `check_tree`'s occupancy invariants imply.
+    fn height_bound(n: usize) -> usize {
+        let mut height = 1;
+        let mut reach = 2 * LEAF_MIN; // a root with two minimal leaves
+        while reach <= n {
+            reach *= INNER_MIN;
+            height += 1;
+        }
+        height
     }
 
     #[test]
@@ -879,8 +1106,10 @@ mod tests {
             pool.insert(&mut up, cr(i * 2, i * 2 + 1), i);
             pool.insert(&mut down, cr((N - i) * 2, (N - i) * 2 + 1), i);
         }
-        // AA trees: height <= 2 * log2(n + 1).
-        let bound = 2 * (usize::BITS - (N as usize + 1).leading_zeros()) as usize;
+        // Minimal nodes give height 8 for 10^5 entries; half-full ones
+        // (sequential inserts) need 7; an AA tree would reach 34.
+        let bound = height_bound(N as usize);
+        assert_eq!(bound, 8);
         assert!(pool.height(up) <= bound, "{} > {bound}", pool.height(up));
         assert!(
             pool.height(down) <= bound,
@@ -893,9 +1122,141 @@ mod tests {
         for i in (0..N).step_by(2) {
             assert_eq!(pool.remove(&mut up, cr(i * 2, 0)), Some(i));
         }
-        assert!(pool.height(up) <= bound);
+        assert!(pool.height(up) <= height_bound(N as usize / 2));
         pool.check_tree(up).unwrap();
         assert_eq!(pool.count(up), N as usize / 2);
+    }
+
+    /// Builds a tree of `n` unit ranges `[3i, 3i + 2)` (values i) in a
+    /// shuffled order.
+    fn build(pool: &mut RangeTree<'_, u32>, n: u32, rng: &mut Rng) -> TreeRoot {
+        let mut order: Vec<u32> = (0..n).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u32 + 1) as usize);
+        }
+        let mut root = TreeRoot::EMPTY;
+        for i in order {
+            pool.insert(&mut root, cr(3 * i, 3 * i + 2), i);
+        }
+        root
+    }
+
+    #[test]
+    fn removals_borrow_and_merge_at_every_level() {
+        // Removing everything in several orders drives leaves and inner
+        // nodes of a 4-level tree through every repair: borrow from the
+        // left and from the right sibling, merge into the left and absorb
+        // the right, and the root collapsing level by level.
+        const N: u32 = 3000;
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for order in 0..4 {
+            let arena = Arena::new();
+            let mut pool: RangeTree<u32> = RangeTree::new_in(&arena);
+            let mut root = build(&mut pool, N, &mut rng);
+            let start_height = pool.height(root);
+            assert!(start_height >= 4, "{start_height}");
+            let mut keys: Vec<u32> = (0..N).collect();
+            match order {
+                0 => {}
+                1 => keys.reverse(),
+                // From the middle outwards, alternating sides.
+                2 => keys.sort_by_key(|&k| (k as i64 - N as i64 / 2).abs()),
+                _ => {
+                    for i in (1..keys.len()).rev() {
+                        keys.swap(i, rng.below(i as u32 + 1) as usize);
+                    }
+                }
+            }
+            let mut heights_seen = vec![start_height];
+            for (done, &k) in keys.iter().enumerate() {
+                assert_eq!(pool.remove(&mut root, cr(3 * k, 0)), Some(k));
+                assert_eq!(pool.remove(&mut root, cr(3 * k, 0)), None);
+                if done % 97 == 0 || pool.height(root) != *heights_seen.last().unwrap() {
+                    pool.check_tree(root).unwrap();
+                    assert_eq!(pool.count(root), (N as usize) - done - 1);
+                }
+                if pool.height(root) != *heights_seen.last().unwrap() {
+                    heights_seen.push(pool.height(root));
+                }
+                // Probes between the survivors still find the neighbours.
+                if done % 31 == 0 {
+                    let probe = 3 * rng.below(N) + 1;
+                    let expected = keys[done + 1..]
+                        .iter()
+                        .filter(|&&j| 3 * j + 2 > probe)
+                        .min()
+                        .copied();
+                    let got = pool.cursor(root, ProgPoint::from_index(probe)).peek(&pool);
+                    assert_eq!(got.map(|(_, v)| v), expected);
+                }
+            }
+            // The height fell one level at a time down to empty.
+            let expected: Vec<usize> = (0..=start_height).rev().collect();
+            assert_eq!(heights_seen, expected);
+            assert!(root.is_empty());
+            assert_eq!((pool.live_entries(), pool.live_nodes()), (0, 0));
+        }
+    }
+
+    #[test]
+    fn splits_raise_the_height_and_keep_links() {
+        // Ascending, descending and shuffled inserts split leaves and inner
+        // nodes at every position; after each height change the whole tree
+        // is checked, including the leaf chain and separator bounds.
+        let mut rng = Rng(7);
+        for order in 0..3 {
+            let arena = Arena::new();
+            let mut pool: RangeTree<u32> = RangeTree::new_in(&arena);
+            let mut root = TreeRoot::EMPTY;
+            let n = 5000u32;
+            let mut keys: Vec<u32> = (0..n).collect();
+            if order == 1 {
+                keys.reverse();
+            } else if order == 2 {
+                for i in (1..keys.len()).rev() {
+                    keys.swap(i, rng.below(i as u32 + 1) as usize);
+                }
+            }
+            let mut last_height = 0;
+            for (done, &k) in keys.iter().enumerate() {
+                pool.insert(&mut root, cr(3 * k, 3 * k + 2), k);
+                if pool.height(root) != last_height {
+                    assert_eq!(pool.height(root), last_height + 1);
+                    last_height = pool.height(root);
+                    pool.check_tree(root).unwrap();
+                    assert_eq!(pool.count(root), done + 1);
+                }
+            }
+            assert!(last_height >= 4);
+            pool.check_tree(root).unwrap();
+            let values: Vec<u32> = pool.iter(root).map(|(_, v)| v).collect();
+            assert_eq!(values, (0..n).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn inserts_raise_stale_separators() {
+        // Removing the first entry of a leaf leaves its separator below
+        // the leaf's new first start; a later range that starts before the
+        // separator but ends after it must raise it, or queries at points
+        // inside that range would look in the wrong leaf.
+        let arena = Arena::new();
+        let mut pool: RangeTree<u32> = RangeTree::new_in(&arena);
+        let mut root = TreeRoot::EMPTY;
+        for i in 0..40 {
+            pool.insert(&mut root, cr(10 * i, 10 * i + 1), i);
+        }
+        for i in 0..40 {
+            assert_eq!(pool.remove(&mut root, cr(10 * i, 0)), Some(i));
+            pool.insert(&mut root, cr(10 * i, 10 * i + 9), 100 + i);
+            pool.check_tree(root).unwrap();
+            for p in 10 * i..10 * i + 9 {
+                assert_eq!(
+                    pool.first_overlap(root, cr(p, p + 1)),
+                    Some((cr(10 * i, 10 * i + 9), 100 + i))
+                );
+            }
+        }
     }
 
     #[test]

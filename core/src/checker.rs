@@ -28,7 +28,7 @@
 //! index from vregs to locations (so a def's removal is proportional to the
 //! copies of that vreg, not to the number of locations), block-entry states
 //! as sorted fact lists, and stricter ordering of effects inside an
-//! instruction (see `docs/design-checker.md`).
+//! instruction (see DESIGN.md, "The checker").
 
 use core::fmt;
 use core::ops::Range;

@@ -3,7 +3,7 @@
 //! instruction (bundles processed, register probes, splits, evictions,
 //! spill-bundle probes, live ranges) stay within 1.5x of each other.
 //! Timing figures (which also depend on caches and on the shared machine)
-//! are in docs/design-verify.md; this test pins the part that is the
+//! are in DESIGN.md ("Verification: fuzzing and scaling"); this test pins the part that is the
 //! algorithm's.
 
 use regarena::gen::{generate_from_seed, GenOptions};

@@ -36,7 +36,7 @@
 //! 4. [`RedundantMoveEliminator`] drops moves whose destination already
 //!    holds the value, within a block.
 //!
-//! See docs/design-moves.md for the priority order and why it is right.
+//! See DESIGN.md ("Phase `moves`") for the priority order and why it is right.
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
@@ -308,7 +308,7 @@ impl<F: Function> MoveCollector<'_, '_, F> {
         if to_ins > 1 && from_outs <= 1 {
             // Before the branch: it must not read registers the moves
             // write, which holds for one-successor branches (see
-            // docs/design-moves.md).
+            // DESIGN.md, "Phase `moves`").
             Ok((ProgPoint::before(from_insts.last()), MovePrio::OutEdge))
         } else if to_ins <= 1 {
             Ok((ProgPoint::before(to_insts.first()), MovePrio::InEdge))

@@ -17,7 +17,7 @@
 //! evict-or-split rule, same split points, same weights. Submodules:
 //! [`props`] (priority, weight, minimal flag), [`probe`] (register order
 //! and conflict walk), [`split`] (splitting, trimming, spill bundles,
-//! minimal bundles). Why the loop terminates: docs/design-process.md.
+//! minimal bundles). Why the loop terminates: DESIGN.md ("Phase `process`").
 //!
 //! After this phase every non-empty bundle has `allocation` = a register,
 //! or `Allocation::none()` with its spill set `required`.

@@ -1,0 +1,124 @@
+//! Runs only regarena's Ion (or, with `PROFILE_UPSTREAM=1`, only upstream's) over a corpus, `REPEAT` times with one warm
+//! `Ctx`, for profilers (`perf record`, `valgrind --tool=callgrind`).
+//!
+//! `PROFILE_HASH=1` also prints one digest of every output (unchanged by
+//! a pure optimization); `PROFILE_STATS=1` prints summed `Stats` of both.
+//!
+//! `cargo run --release -p regarena-tools --example profile_ours -- [REPEAT] [PATH...]`
+//! (default: 5 repeats over ../shared/corpus, else the embedded sample).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use regarena::{Ctx, RegallocOptions};
+use regarena_tools::{corpus, upstream};
+
+fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    let repeat: usize = match args.peek().and_then(|a| a.parse().ok()) {
+        Some(n) => {
+            args.next();
+            n
+        }
+        None => 5,
+    };
+    let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
+    let (funcs, errors) = if paths.is_empty() {
+        match corpus::shared_corpus() {
+            Some(dir) => corpus::load_all(&[dir]),
+            None => corpus::load_sample(),
+        }
+    } else {
+        corpus::load_all(&paths)
+    };
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    let options = RegallocOptions {
+        verbose_log: false,
+        validate_ssa: false,
+        algorithm: regarena::Algorithm::Ion,
+    };
+    let upstream = std::env::var_os("PROFILE_UPSTREAM").is_some();
+    let mut ctx = Ctx::default();
+    let mut up_ctx = upstream::ra2::Ctx::default();
+    let up_options = upstream::ra2::RegallocOptions::default();
+    let start = Instant::now();
+    let mut failed = 0usize;
+    for _ in 0..repeat {
+        for f in &funcs {
+            let ok = if upstream {
+                let env = f.upstream.machine_env();
+                upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx).is_ok()
+            } else {
+                regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx).is_ok()
+            };
+            if !ok {
+                failed += 1;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    if std::env::var_os("PROFILE_HASH").is_some() {
+        // One digest of every output (edits, allocations, slots, debug
+        // locations), to show an optimization left the results unchanged.
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for f in &funcs {
+            match regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx) {
+                Ok(_) => {
+                    let out = &ctx.output;
+                    format!(
+                        "{:?}{:?}{:?}{:?}{:?}",
+                        out.edits,
+                        out.allocs,
+                        out.inst_alloc_offsets,
+                        out.num_spillslots,
+                        out.debug_locations
+                    )
+                    .hash(&mut hasher);
+                }
+                Err(e) => format!("{e:?}").hash(&mut hasher),
+            }
+        }
+        println!("output digest {:016x}", hasher.finish());
+    }
+    if std::env::var_os("PROFILE_STATS").is_some() {
+        // Summed allocator counters of one pass, ours beside upstream's.
+        let mut ours_total = std::collections::BTreeMap::<String, u64>::new();
+        let mut up_total = std::collections::BTreeMap::<String, u64>::new();
+        let mut add = |total: &mut std::collections::BTreeMap<String, u64>, debug: String| {
+            let body = debug
+                .split_once('{')
+                .map_or("", |(_, b)| b)
+                .trim_end_matches('}');
+            for field in body.split(',') {
+                if let Some((k, v)) = field.split_once(':') {
+                    if let Ok(v) = v.trim().parse::<u64>() {
+                        *total.entry(k.trim().to_string()).or_default() += v;
+                    }
+                }
+            }
+        };
+        for f in &funcs {
+            if regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx).is_ok() {
+                add(&mut ours_total, format!("{:?}", ctx.output.stats));
+            }
+            let env = f.upstream.machine_env();
+            if upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx).is_ok() {
+                add(&mut up_total, format!("{:?}", up_ctx.output.stats));
+            }
+        }
+        for (k, v) in &ours_total {
+            println!(
+                "{k:48} {v:>10} {:>10}",
+                up_total.get(k).copied().unwrap_or(0)
+            );
+        }
+    }
+    println!(
+        "{} functions x {repeat}: {:.4} s per pass, {failed} failed",
+        funcs.len(),
+        secs / repeat as f64
+    );
+}

@@ -174,6 +174,15 @@ pub struct PRegSet {
 }
 
 impl PRegSet {
+    /// Number of `u64` words (register class `c` is word `c`).
+    pub(crate) const WORDS: usize = PREGSET_WORDS;
+
+    /// The raw bit words, for code that scans sets word by word.
+    #[inline(always)]
+    pub(crate) fn words(&self) -> [u64; PREGSET_WORDS] {
+        self.bits
+    }
+
     pub const fn empty() -> Self {
         PRegSet {
             bits: [0; PREGSET_WORDS],

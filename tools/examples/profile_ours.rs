@@ -45,7 +45,8 @@ fn main() {
     let up_options = upstream::ra2::RegallocOptions::default();
     let start = Instant::now();
     let mut failed = 0usize;
-    for _ in 0..repeat {
+    for pass in 0..repeat {
+        let pass_start = Instant::now();
         for f in &funcs {
             let ok = if upstream {
                 let env = f.upstream.machine_env();
@@ -56,6 +57,9 @@ fn main() {
             if !ok {
                 failed += 1;
             }
+        }
+        if std::env::var_os("PROFILE_PASSES").is_some() {
+            eprintln!("pass {pass}: {:.4} s", pass_start.elapsed().as_secs_f64());
         }
     }
     let secs = start.elapsed().as_secs_f64();
@@ -87,7 +91,7 @@ fn main() {
         // Summed allocator counters of one pass, ours beside upstream's.
         let mut ours_total = std::collections::BTreeMap::<String, u64>::new();
         let mut up_total = std::collections::BTreeMap::<String, u64>::new();
-        let mut add = |total: &mut std::collections::BTreeMap<String, u64>, debug: String| {
+        let add = |total: &mut std::collections::BTreeMap<String, u64>, debug: String| {
             let body = debug
                 .split_once('{')
                 .map_or("", |(_, b)| b)
@@ -116,8 +120,18 @@ fn main() {
             );
         }
     }
+    // Peak resident memory (Linux), corpus included: a hint of how much
+    // the allocator's tables touch.
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
     println!(
-        "{} functions x {repeat}: {:.4} s per pass, {failed} failed",
+        "{} functions x {repeat}: {:.4} s per pass, {failed} failed {peak}",
         funcs.len(),
         secs / repeat as f64
     );

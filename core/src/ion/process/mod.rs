@@ -35,7 +35,7 @@ use crate::ion::requirement::{compute_requirement, Requirement};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
-use probe::{Probe, RegTraversal};
+use probe::{ConflictBound, Probe, RegTraversal};
 use props::is_minimal;
 
 /// How often a spill set's bundles may be split at a chosen point before
@@ -235,8 +235,8 @@ impl<'t, 'a> Allocator<'t, 'a> {
                     self.stats.process_bundle_reg_probes_fixed += 1;
                 }
                 let cost_bound = match (evict_cost, split) {
-                    (Some(e), Some(s)) => Some(e.max(s.cost)),
-                    _ => None,
+                    (Some(e), Some(s)) => ConflictBound::Cost(e.max(s.cost)),
+                    _ => ConflictBound::None,
                 };
                 match self.try_to_allocate(bundle, preg, cost_bound) {
                     Probe::Allocated => {
@@ -349,7 +349,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
             let order = RegTraversal::new(self.env, class, None, hint, bundle.index(), limit);
             let mut success = false;
             for preg in order {
-                if self.try_to_allocate(bundle, preg, None) == Probe::Allocated {
+                if self.try_to_allocate(bundle, preg, ConflictBound::Any) == Probe::Allocated {
                     self.stats.spill_bundle_reg_success += 1;
                     success = true;
                     break;

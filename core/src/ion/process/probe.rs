@@ -11,25 +11,67 @@
 use super::Allocator;
 use crate::ion::data::BundleId;
 use crate::ion::trees::Cursor;
-use crate::{Allocation, MachineEnv, PReg, PRegSet, PRegSetIter, ProgPoint, RegClass};
+use crate::{Allocation, MachineEnv, PReg, PRegSet, ProgPoint, RegClass};
 
-/// The registers of one set, starting at an offset and wrapping around.
-struct RotatedSet {
-    from_offset: PRegSetIter,
-    below_offset: PRegSetIter,
+/// The preferred registers, then the non-preferred ones, each set
+/// rotated to start at a pivot register and wrap around: four bit-masked
+/// copies of the sets' words (preferred at or above the pivot, preferred
+/// below it, then the same for non-preferred), emptied lowest bit first.
+struct RotatedSets {
+    /// `stages[4 * stage + word]`.
+    stages: [u64; 4 * PRegSet::WORDS],
+    /// Bit `i` set when `stages[i]` may be non-empty: the scan skips empty
+    /// words (a class's registers all sit in one word).
+    pending: u32,
 }
 
-impl RotatedSet {
-    fn new(set: PRegSet, class: RegClass, offset: usize) -> Self {
-        let mut below = PRegSet::empty();
-        below.add_up_to(PReg::new(offset % PReg::MAX, class));
-        RotatedSet {
-            from_offset: (set & below.invert()).into_iter(),
-            below_offset: (set & below).into_iter(),
+impl RotatedSets {
+    fn new(preferred: PRegSet, non_preferred: PRegSet, class: RegClass, offset: usize) -> Self {
+        let pivot = PReg::new(offset % PReg::MAX, class).index();
+        let (pref, non_pref) = (preferred.words(), non_preferred.words());
+        let mut stages = [0u64; 4 * PRegSet::WORDS];
+        let mut pending = 0u32;
+        for w in 0..PRegSet::WORDS {
+            if pref[w] | non_pref[w] == 0 {
+                continue;
+            }
+            // The bits of register indices at or above the pivot.
+            let first = w * 64;
+            let at_or_above = if pivot <= first {
+                !0
+            } else if pivot >= first + 64 {
+                0
+            } else {
+                !0u64 << (pivot - first)
+            };
+            let parts = [
+                pref[w] & at_or_above,
+                pref[w] & !at_or_above,
+                non_pref[w] & at_or_above,
+                non_pref[w] & !at_or_above,
+            ];
+            for (stage, bits) in parts.into_iter().enumerate() {
+                let i = stage * PRegSet::WORDS + w;
+                stages[i] = bits;
+                pending |= u32::from(bits != 0) << i;
+            }
         }
+        RotatedSets { stages, pending }
     }
+
+    #[inline]
     fn next(&mut self) -> Option<PReg> {
-        self.from_offset.next().or_else(|| self.below_offset.next())
+        if self.pending != 0 {
+            let i = self.pending.trailing_zeros() as usize;
+            let bits = &mut self.stages[i];
+            let bit = bits.trailing_zeros() as usize;
+            *bits &= *bits - 1;
+            if *bits == 0 {
+                self.pending &= self.pending - 1;
+            }
+            return Some(PReg::from_index((i % PRegSet::WORDS) * 64 + bit));
+        }
+        None
     }
 }
 
@@ -43,8 +85,7 @@ pub(super) struct RegTraversal {
     only_fixed: bool,
     hint: Option<PReg>,
     hint_pending: bool,
-    preferred: RotatedSet,
-    non_preferred: RotatedSet,
+    rotated: RotatedSets,
     limit: usize,
 }
 
@@ -63,8 +104,8 @@ impl RegTraversal {
             only_fixed: fixed.is_some(),
             hint,
             hint_pending: hint.is_some(),
-            preferred: RotatedSet::new(env.preferred_regs_by_class[class_index], class, offset),
-            non_preferred: RotatedSet::new(
+            rotated: RotatedSets::new(
+                env.preferred_regs_by_class[class_index],
                 env.non_preferred_regs_by_class[class_index],
                 class,
                 offset,
@@ -88,12 +129,7 @@ impl Iterator for RegTraversal {
         }
         let usable =
             |reg: PReg, hint: Option<PReg>, limit: usize| Some(reg) != hint && reg.hw_enc() < limit;
-        while let Some(reg) = self.preferred.next() {
-            if usable(reg, self.hint, self.limit) {
-                return Some(reg);
-            }
-        }
-        while let Some(reg) = self.non_preferred.next() {
+        while let Some(reg) = self.rotated.next() {
             if usable(reg, self.hint, self.limit) {
                 return Some(reg);
             }
@@ -117,8 +153,21 @@ pub(super) enum Probe {
     /// A fixed reservation overlaps ours at `point`; `max_weight` is the
     /// heaviest bundle conflict met before it.
     ConflictWithFixed { max_weight: u32, point: ProgPoint },
-    /// Some conflicting bundle is heavier than the caller's cost bound.
+    /// Some conflicting bundle is heavier than the caller's cost bound,
+    /// or there is any conflict under [`ConflictBound::Any`].
     ConflictHighCost,
+}
+
+/// When a probe may stop walking conflicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ConflictBound {
+    /// Walk every conflict (the caller weighs them all).
+    None,
+    /// Stop once a conflicting bundle is heavier than this.
+    Cost(u32),
+    /// Stop at the first conflict of any kind: the caller only wants to
+    /// know whether the register is free (the second-chance pass).
+    Any,
 }
 
 impl Allocator<'_, '_> {
@@ -132,7 +181,7 @@ impl Allocator<'_, '_> {
         &mut self,
         bundle: BundleId,
         preg: PReg,
-        max_allowable_cost: Option<u32>,
+        bound: ConflictBound,
     ) -> Probe {
         self.conflicts.clear();
         self.next_probe_stamp();
@@ -185,13 +234,17 @@ impl Allocator<'_, '_> {
                         });
                         break 'ranges;
                     }
+                    if bound == ConflictBound::Any {
+                        stop = Some(Probe::ConflictHighCost);
+                        break 'ranges;
+                    }
                     let other = bundle_of[lr];
                     let mark = &mut marks[other.index()];
                     if *mark != stamp {
                         *mark = stamp;
                         conflicts.push(other);
                         max_weight = max_weight.max(weights[other]);
-                        if max_allowable_cost.is_some_and(|cost| max_weight > cost) {
+                        if matches!(bound, ConflictBound::Cost(cost) if max_weight > cost) {
                             stop = Some(Probe::ConflictHighCost);
                             break 'ranges;
                         }

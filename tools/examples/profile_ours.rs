@@ -43,17 +43,33 @@ fn main() {
     let mut ctx = Ctx::default();
     let mut up_ctx = upstream::ra2::Ctx::default();
     let up_options = upstream::ra2::RegallocOptions::default();
+    // `PROFILE_INTERLEAVE=1`: run the other allocator on each function
+    // just before the measured one, as `regarena compare` does (so the
+    // measured side starts with caches holding the other's data); the
+    // printed time then covers only the measured side.
+    let interleave = std::env::var_os("PROFILE_INTERLEAVE").is_some();
+    let mut measured = std::time::Duration::ZERO;
     let start = Instant::now();
     let mut failed = 0usize;
     for pass in 0..repeat {
         let pass_start = Instant::now();
         for f in &funcs {
+            if interleave {
+                if upstream {
+                    let _ = regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx);
+                } else {
+                    let env = f.upstream.machine_env();
+                    let _ = upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx);
+                }
+            }
+            let call_start = Instant::now();
             let ok = if upstream {
                 let env = f.upstream.machine_env();
                 upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx).is_ok()
             } else {
                 regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx).is_ok()
             };
+            measured += call_start.elapsed();
             if !ok {
                 failed += 1;
             }
@@ -62,7 +78,11 @@ fn main() {
             eprintln!("pass {pass}: {:.4} s", pass_start.elapsed().as_secs_f64());
         }
     }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = if interleave {
+        measured.as_secs_f64()
+    } else {
+        start.elapsed().as_secs_f64()
+    };
     if std::env::var_os("PROFILE_HASH").is_some() {
         // One digest of every output (edits, allocations, slots, debug
         // locations), to show an optimization left the results unchanged.

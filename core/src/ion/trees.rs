@@ -47,6 +47,8 @@ const LEAF_MIN: usize = LEAF_CAP / 2;
 const INNER_CAP: usize = 8;
 /// Fewest children of an inner node other than the root (the root has 2).
 const INNER_MIN: usize = INNER_CAP / 2;
+/// Most trees one [`RangeTree::seek_many`] call descends together.
+pub const SEEK_BATCH: usize = 4;
 /// Bound on a tree's height: with at least 2 children at the root, 4 at
 /// other inner nodes and 5 entries per leaf, height 17 would need more
 /// than 2^32 entries.
@@ -642,6 +644,43 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         }
     }
 
+    /// Does [`Self::seek`] for several trees at once: `cursors[i]` ends up
+    /// at the first entry of `roots[i]` ending after `point`. The trees are
+    /// descended level by level together, so the loads of one level are
+    /// independent and their cache misses overlap instead of queueing one
+    /// tree after another (it pays off for trees too big for the cache).
+    pub fn seek_many(&self, roots: &[TreeRoot], point: ProgPoint, cursors: &mut [Cursor]) {
+        assert!(roots.len() == cursors.len() && roots.len() <= SEEK_BATCH);
+        let mut nodes = [TreeNodeId::invalid(); SEEK_BATCH];
+        let mut max_height = 0;
+        for ((node, root), _) in nodes.iter_mut().zip(roots).zip(cursors.iter()) {
+            *node = root.node;
+            max_height = max_height.max(root.height);
+        }
+        for level in 1..max_height {
+            for (node, root) in nodes.iter_mut().zip(roots) {
+                if level < root.height {
+                    let inner = &self.inners[*node];
+                    *node = inner.children[inner.child_for(point)];
+                }
+            }
+        }
+        for ((cursor, &node), root) in cursors.iter_mut().zip(&nodes).zip(roots) {
+            *cursor = Cursor::empty();
+            if root.is_empty() {
+                continue;
+            }
+            let leaf = &self.leaves[node];
+            let at = leaf.first_ending_after(point);
+            if at < leaf.len as usize {
+                cursor.leaf = node;
+                cursor.index = at as u32;
+            } else {
+                cursor.leaf = leaf.next;
+            }
+        }
+    }
+
     /// A cursor at the first entry of the tree.
     pub fn cursor_first(&self, root: TreeRoot) -> Cursor {
         let mut node = root.node;
@@ -660,6 +699,11 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             tree: self,
             cursor: self.cursor_first(root),
         }
+    }
+
+    /// Number of entries across every tree of the pool. O(1).
+    pub fn total_entries(&self) -> usize {
+        self.entries
     }
 
     /// Number of entries of one tree. O(n): for tests and statistics.

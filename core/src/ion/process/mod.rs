@@ -35,7 +35,7 @@ use crate::ion::requirement::{compute_requirement, Requirement};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
-use probe::{ConflictBound, Probe, RegTraversal};
+use probe::{ConflictBound, Probe, RegTraversal, SoughtRegs};
 use props::is_minimal;
 
 /// How often a spill set's bundles may be split at a chosen point before
@@ -229,7 +229,8 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.stats.process_bundle_reg_probe_start_any += 1;
             let order =
                 RegTraversal::new(self.env, class, fixed, hint.as_valid(), scan_offset, limit);
-            for preg in order {
+            let mut order = SoughtRegs::new(order, first, &self.tables.pregs);
+            while let Some((preg, sought)) = order.next(&self.tables.pregs) {
                 self.stats.process_bundle_reg_probes_any += 1;
                 if fixed.is_some() {
                     self.stats.process_bundle_reg_probes_fixed += 1;
@@ -238,7 +239,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
                     (Some(e), Some(s)) => ConflictBound::Cost(e.max(s.cost)),
                     _ => ConflictBound::None,
                 };
-                match self.try_to_allocate(bundle, preg, cost_bound) {
+                match self.try_to_allocate(bundle, preg, cost_bound, sought) {
                     Probe::Allocated => {
                         self.stats.process_bundle_reg_success_any += 1;
                         if fixed.is_some() {
@@ -347,9 +348,12 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.stats.spill_bundle_reg_probes += 1;
             let limit = self.tables.bundles.limit[bundle].map(usize::from);
             let order = RegTraversal::new(self.env, class, None, hint, bundle.index(), limit);
+            let start = self.tables.bundles.ranges[bundle][0].range.from;
+            let mut order = SoughtRegs::new(order, start, &self.tables.pregs);
             let mut success = false;
-            for preg in order {
-                if self.try_to_allocate(bundle, preg, ConflictBound::Any) == Probe::Allocated {
+            while let Some((preg, sought)) = order.next(&self.tables.pregs) {
+                let probe = self.try_to_allocate(bundle, preg, ConflictBound::Any, sought);
+                if probe == Probe::Allocated {
                     self.stats.spill_bundle_reg_success += 1;
                     success = true;
                     break;

@@ -10,7 +10,8 @@
 
 use super::Allocator;
 use crate::ion::data::BundleId;
-use crate::ion::trees::Cursor;
+use crate::ion::data::PRegs;
+use crate::ion::trees::{Cursor, TreeRoot, SEEK_BATCH};
 use crate::{Allocation, MachineEnv, PReg, PRegSet, ProgPoint, RegClass};
 
 /// The preferred registers, then the non-preferred ones, each set
@@ -138,6 +139,73 @@ impl Iterator for RegTraversal {
     }
 }
 
+/// Pools with more entries than this get their probes' first seeks done
+/// in batches ([`SoughtRegs`]): below it the trees sit in cache and a
+/// batch would only waste the seeks of registers never probed.
+const BATCH_SEEK_MIN_ENTRIES: usize = 1 << 14;
+
+/// A register traversal whose registers come with a cursor already at a
+/// point of their trees, sought [`SEEK_BATCH`] registers at a time with
+/// [`RangeTree::seek_many`] when the trees are large (the probes of one
+/// attempt are independent of each other until one succeeds, so the
+/// seeks can run ahead). For small trees the cursor is `None` and each
+/// probe seeks on its own.
+pub(super) struct SoughtRegs {
+    order: RegTraversal,
+    point: ProgPoint,
+    batched: bool,
+    regs: [PReg; SEEK_BATCH],
+    cursors: [Cursor; SEEK_BATCH],
+    /// `regs[next..len]` are sought and not yet handed out.
+    next: usize,
+    len: usize,
+}
+
+impl SoughtRegs {
+    pub(super) fn new(order: RegTraversal, point: ProgPoint, pregs: &PRegs<'_>) -> Self {
+        SoughtRegs {
+            order,
+            point,
+            batched: pregs.trees.total_entries() > BATCH_SEEK_MIN_ENTRIES,
+            regs: [PReg::invalid(); SEEK_BATCH],
+            cursors: [Cursor::empty(); SEEK_BATCH],
+            next: 0,
+            len: 0,
+        }
+    }
+
+    /// The next register, with its cursor at the point when batched.
+    /// The cursor is valid only while the trees are unchanged: callers stop
+    /// (or start a new traversal) once a probe succeeds.
+    pub(super) fn next(&mut self, pregs: &PRegs<'_>) -> Option<(PReg, Option<Cursor>)> {
+        if !self.batched {
+            return self.order.next().map(|reg| (reg, None));
+        }
+        if self.next == self.len {
+            self.len = 0;
+            self.next = 0;
+            let mut roots = [TreeRoot::EMPTY; SEEK_BATCH];
+            while self.len < SEEK_BATCH {
+                let Some(reg) = self.order.next() else { break };
+                self.regs[self.len] = reg;
+                roots[self.len] = pregs.allocations[reg.index()];
+                self.len += 1;
+            }
+            if self.len == 0 {
+                return None;
+            }
+            pregs.trees.seek_many(
+                &roots[..self.len],
+                self.point,
+                &mut self.cursors[..self.len],
+            );
+        }
+        let i = self.next;
+        self.next += 1;
+        Some((self.regs[i], Some(self.cursors[i])))
+    }
+}
+
 /// The outcome of probing one register for a bundle. The conflicting
 /// bundles of a [`Probe::Conflict`] are left in `Allocator::conflicts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +250,7 @@ impl Allocator<'_, '_> {
         bundle: BundleId,
         preg: PReg,
         bound: ConflictBound,
+        sought: Option<Cursor>,
     ) -> Probe {
         self.conflicts.clear();
         self.next_probe_stamp();
@@ -204,8 +273,11 @@ impl Allocator<'_, '_> {
             // met in the same order as one overlap query per range.
             let trees = &tables.pregs.trees;
             let ranges = &tables.bundles.ranges[bundle];
+            // The caller's cursor is already at the first range's start.
             let mut cursor = Cursor::empty();
-            if let Some(first) = ranges.first() {
+            if let Some(sought) = sought {
+                cursor = sought;
+            } else if let Some(first) = ranges.first() {
                 trees.seek(&mut cursor, root, first.range.from);
             }
             'ranges: for entry in ranges.iter() {

@@ -960,6 +960,32 @@ mod tests {
         CodeRange::new(ProgPoint::from_index(from), ProgPoint::from_index(to))
     }
 
+    /// `seek_many` over trees of different heights (empty, one leaf,
+    /// several levels) puts every cursor where `seek` puts it.
+    #[test]
+    fn seek_many_matches_seek() {
+        let arena = Arena::new();
+        let mut tree: RangeTree<'_, u32> = RangeTree::new_in(&arena);
+        let mut roots = [TreeRoot::EMPTY; SEEK_BATCH];
+        let sizes = [0usize, 3, 80, 2000];
+        for (root, &n) in roots.iter_mut().zip(&sizes) {
+            for i in 0..n as u32 {
+                tree.insert(root, cr(5 * i, 5 * i + 3), i);
+            }
+        }
+        assert!(roots[3].height >= 3, "the largest tree has inner levels");
+        for point in (0..10_050).step_by(7) {
+            let point = ProgPoint::from_index(point);
+            let mut batch = [Cursor::empty(); SEEK_BATCH];
+            tree.seek_many(&roots, point, &mut batch);
+            for (root, sought) in roots.iter().zip(&batch) {
+                let mut single = Cursor::empty();
+                tree.seek(&mut single, *root, point);
+                assert_eq!(sought.peek(&tree), single.peek(&tree), "at {point:?}");
+            }
+        }
+    }
+
     /// The reference model: `from -> (to, value)`.
     type Model = BTreeMap<u32, (u32, u32)>;
 

@@ -161,12 +161,17 @@ fn distribute_uses<'a>(
             *uses = ArenaVec::with_capacity_in(count as usize, arena);
         }
     }
+    let mut in_order = true;
     for &(lr, u) in use_log.iter().rev() {
-        ranges.uses[lr].push(u);
+        let uses = &mut ranges.uses[lr];
+        in_order &= uses.last().is_none_or(|prev| prev.pos <= u.pos);
+        uses.push(u);
     }
-    for uses in ranges.uses.iter_mut() {
-        if uses.windows(2).any(|w| w[0].pos > w[1].pos) {
-            uses.sort_by_key(|u| u.pos);
+    if !in_order {
+        for uses in ranges.uses.iter_mut() {
+            if uses.windows(2).any(|w| w[0].pos > w[1].pos) {
+                uses.sort_by_key(|u| u.pos);
+            }
         }
     }
 }
@@ -185,12 +190,17 @@ fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mu
             *list = ArenaVec::with_capacity_in(count as usize, arena);
         }
     }
+    let mut in_order = true;
     for ((lr, &range), &v) in ranges.range.iter_enumerated().zip(ranges.vreg.iter()).rev() {
-        vregs.ranges[v].push(LiveRangeListEntry { range, index: lr });
+        let list = &mut vregs.ranges[v];
+        in_order &= list.last().is_none_or(|prev| prev.range.from <= range.from);
+        list.push(LiveRangeListEntry { range, index: lr });
     }
-    for list in vregs.ranges.iter_mut() {
-        if list.windows(2).any(|w| w[0].range.from > w[1].range.from) {
-            list.sort_unstable_by_key(|entry| entry.range.from);
+    if !in_order {
+        for list in vregs.ranges.iter_mut() {
+            if list.windows(2).any(|w| w[0].range.from > w[1].range.from) {
+                list.sort_unstable_by_key(|entry| entry.range.from);
+            }
         }
     }
 }
@@ -266,6 +276,9 @@ pub fn build_liveranges<'a, F: Function>(
         ArenaVec::with_capacity_in(func.num_insts() * 3, arena);
     let mut reservation_log: ArenaVec<(PReg, CodeRange)> = ArenaVec::new_in(arena);
     let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(arena);
+    // Vregs named by two operands of one instruction: the only ones that
+    // can have two uses at one point (see `fixup_multi_fixed_vregs`).
+    let mut repeated_vregs: ArenaVec<VRegId> = ArenaVec::new_in(arena);
 
     for b in (0..func.num_blocks()).rev() {
         let block = Block::new(b);
@@ -329,6 +342,13 @@ pub fn build_liveranges<'a, F: Function>(
             // Every slot index then fits a `u16` other than `SLOT_NONE`.
             slot_of(operands.len().saturating_sub(1))?;
             let reused_input = reused_input_vreg(operands);
+            for (i, a) in operands.iter().enumerate() {
+                for b in &operands[i + 1..] {
+                    if a.vreg() == b.vreg() && a.as_fixed_nonallocatable().is_none() {
+                        repeated_vregs.push(VRegId::of(a.vreg()));
+                    }
+                }
+            }
 
             // An Early fixed use of a value that stays live, in a register
             // the instruction also writes (Late fixed def or clobber):
@@ -499,7 +519,16 @@ pub fn build_liveranges<'a, F: Function>(
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 
-    fixup_multi_fixed_vregs(vregs, ranges, pregs, multi_fixed_reg_fixups, arena)?;
+    repeated_vregs.sort_unstable();
+    repeated_vregs.dedup();
+    fixup_multi_fixed_vregs(
+        &repeated_vregs,
+        vregs,
+        ranges,
+        pregs,
+        multi_fixed_reg_fixups,
+        arena,
+    )?;
 
     stats.initial_liverange_count = ranges.len();
     stats.blockparam_ins_count = blockparam_ins.len();
@@ -514,7 +543,12 @@ pub fn build_liveranges<'a, F: Function>(
 /// fixup copy into their register and reserving that register at the
 /// point. A range's uses are then satisfiable by one location, which the
 /// splitter relies on (it cannot split between uses at one point).
+///
+/// Only `candidates` (increasing) are looked at: two uses at one point
+/// come from two operands of one instruction naming the same vreg, and
+/// the scan lists every such vreg.
 fn fixup_multi_fixed_vregs(
+    candidates: &[VRegId],
     vregs: &VRegs<'_>,
     ranges: &mut LiveRanges<'_>,
     pregs: &mut PRegs<'_>,
@@ -522,8 +556,8 @@ fn fixup_multi_fixed_vregs(
     arena: &Arena,
 ) -> Result<(), RegAllocError> {
     let mut reservations: ArenaVec<(PReg, ProgPoint)> = ArenaVec::new_in(arena);
-    for (vreg, list) in vregs.ranges.iter_enumerated() {
-        for entry in list.iter() {
+    for &vreg in candidates {
+        for entry in vregs.ranges[vreg].iter() {
             let uses = &mut ranges.uses[entry.index];
             let mut start = 0;
             while start < uses.len() {

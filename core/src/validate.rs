@@ -192,7 +192,40 @@ fn check_defs<F: Function>(
 }
 
 /// Checks one operand's encoding, vreg index, class and constraint.
+///
+/// Fast path for the common operand (a plain or fixed-register
+/// constraint on an in-range vreg whose class agrees): a few bit tests and
+/// one class lookup. Anything else goes to [`check_operand_in_full`],
+/// which decides exactly as if the fast path did not exist (the fast path
+/// changes nothing unless it accepts).
+#[inline(always)]
 fn check_operand(
+    op: Operand,
+    operands: &[Operand],
+    inst: Inst,
+    num_vregs: usize,
+    classes: &mut Column<usize, u8>,
+) -> Result<(), RegAllocError> {
+    let bits = op.bits();
+    let index = raw_vreg_index(op);
+    let class_code = ((bits >> 32) & 3) as u8;
+    let constraint_code = (bits >> 36) & 0b111_1111;
+    let plain_or_fixed = constraint_code <= 2 || constraint_code >= 0b100_0000;
+    if plain_or_fixed && class_code != 3 && index < num_vregs.min(VReg::MAX) {
+        let seen = &mut classes[index];
+        if *seen == class_code {
+            return Ok(());
+        }
+        if *seen == NO_CLASS {
+            *seen = class_code;
+            return Ok(());
+        }
+    }
+    check_operand_in_full(op, operands, inst, num_vregs, classes)
+}
+
+#[inline(never)]
+fn check_operand_in_full(
     op: Operand,
     operands: &[Operand],
     inst: Inst,

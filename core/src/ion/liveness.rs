@@ -1,6 +1,7 @@
 //! Exact per-block live-in and live-out vreg sets.
 //!
-//! Reads: the function (operands, params, branch args, preds). Writes: a
+//! Reads: the function (operands, params, branch args) and the CFG's
+//! compact predecessor lists ([`CfgInfo::preds`]). Writes: a
 //! [`Liveness`] (in the arena) and `stats.livein_iterations`.
 //!
 //! Method: per-vreg path exploration, output-sensitive (the classic SSA
@@ -15,7 +16,9 @@
 //!    mentions inside a block is exactly the reverse of the backward scan
 //!    in `liveranges`, so both phases agree on liveness.
 //! 2. For each vreg with a generating block (in increasing vreg order), a
-//!    depth-first walk from those blocks over predecessor edges marks
+//!    depth-first walk from those blocks over predecessor edges (the
+//!    compact lists of [`CfgInfo::preds`]; their order changes only the
+//!    order of the walk, not the sets) marks
 //!    blocks live-out and live-in, stopping at blocks that kill it. The
 //!    blocks reached are appended to one array per side, a segment per
 //!    vreg, and counted per block.
@@ -206,8 +209,7 @@ pub fn compute_liveness<'a, F: Function>(
     // Step 1: generating and killing blocks of each vreg, as linked lists
     // in one node array; `live_across` lists the vregs with a generating
     // block (the only ones live into any block).
-    let mut mentions = ArenaVec::with_capacity_in(num_vregs, arena);
-    mentions.resize(
+    let mentions: &mut [Mentions] = arena.alloc_slice_fill_copy(
         num_vregs,
         Mentions {
             seen_in: NONE,
@@ -247,8 +249,7 @@ pub fn compute_liveness<'a, F: Function>(
     // Step 2: walk predecessors back from each generating block. The
     // blocks each vreg reaches are appended to `in_blocks`/`out_blocks`,
     // one segment per vreg (`segments`), and counted per block.
-    let mut marks: ArenaVec<u8> = ArenaVec::with_capacity_in(num_blocks, arena);
-    marks.resize(num_blocks, 0);
+    let marks: &mut [u8] = arena.alloc_slice_fill_copy(num_blocks, 0);
     let mut in_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut in_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
@@ -277,7 +278,7 @@ pub fn compute_liveness<'a, F: Function>(
         }
         while let Some(b) = stack.pop() {
             stats.livein_iterations += 1;
-            for &pred in func.block_preds(Block::new(b as usize)) {
+            for &pred in cfg.preds(Block::new(b as usize)) {
                 let p = pred.index();
                 let mark = marks[p];
                 if mark & LIVE_OUT != 0 {

@@ -122,6 +122,8 @@ impl CfgInfo<'_> {
 /// ([`check_branch_arity`]), reachability ([`compute_postorder`]), then
 /// critical edges and branch operands in block order
 /// ([`check_critical_edges`]).
+// Kept out of line so profiles show the phase (one call per run).
+#[inline(never)]
 pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a>, RegAllocError> {
     check_blocks(func)?;
     let (preds_start, preds_sorted) = check_edge_lists(func, arena)?;

@@ -50,8 +50,21 @@ pub fn operand_point(op: Operand, inst: Inst, reused_input: Option<VReg>) -> Pro
 /// (regalloc2's heuristic, so eviction decisions match upstream's).
 #[inline]
 pub fn use_spill_weight(constraint: OperandConstraint, loop_depth: u32, is_def: bool) -> f32 {
+    spill_weight_at(loop_weight(loop_depth), constraint, is_def)
+}
+
+/// The loop part of [`use_spill_weight`]: 1000 × 4^depth, depth capped at
+/// 10 (exact in `f32`: 125 × 2^23 at most).
+#[inline]
+pub fn loop_weight(loop_depth: u32) -> f32 {
     let depth = loop_depth.min(10);
-    let hot = (0..depth).fold(1000.0f32, |w, _| w * 4.0);
+    (0..depth).fold(1000.0f32, |w, _| w * 4.0)
+}
+
+/// [`use_spill_weight`] with the loop part already computed (once per
+/// block by the scan).
+#[inline]
+fn spill_weight_at(hot: f32, constraint: OperandConstraint, is_def: bool) -> f32 {
     let def = if is_def { 2000.0 } else { 0.0 };
     let constraint = match constraint {
         OperandConstraint::Any => 1000.0,
@@ -131,11 +144,11 @@ fn add_use(
     use_log: &mut ArenaVec<'_, (LiveRangeId, Use)>,
     lr: LiveRangeId,
     mut u: Use,
-    loop_depth: u32,
+    hot: f32,
 ) {
-    let weight = use_spill_weight(
+    let weight = spill_weight_at(
+        hot,
         u.operand.constraint(),
-        loop_depth,
         u.operand.kind() == OperandKind::Def,
     );
     u.weight = spill_weight_to_bits(weight);
@@ -261,9 +274,11 @@ pub fn build_liveranges<'a, F: Function>(
     } = tables;
 
     // Scan state. `current[v]` is v's range being extended upward, valid
-    // exactly while v is live at the scan point. `live_now` lists the
-    // vregs made live during this block so they can be reset without
-    // touching every vreg (blocks × vregs would be too slow).
+    // exactly while v is live at the scan point. What is still live at a
+    // block's entry is its live-in set, so resetting those rows ends the
+    // block without touching every vreg (blocks × vregs would be too
+    // slow). Debug builds list the vregs made live in the block
+    // (`live_now`) to check that.
     // `last_range[v]` is the range most recently created for v (the
     // earliest so far in program order). Uses and reservations are logged
     // in scan order and put in place after the scan.
@@ -271,6 +286,7 @@ pub fn build_liveranges<'a, F: Function>(
         Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
     let mut last_range: Column<VRegId, LiveRangeId> =
         Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
+    #[cfg(debug_assertions)]
     let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
     let mut use_log: ArenaVec<(LiveRangeId, Use)> =
         ArenaVec::with_capacity_in(func.num_insts() * 3, arena);
@@ -289,13 +305,14 @@ pub fn build_liveranges<'a, F: Function>(
         stats.livein_blocks += 1;
         let entry = cfg.block_entry[block];
         let exit_next = cfg.block_exit[block].next();
-        let loop_depth = cfg.loop_depth[block];
+        let hot = loop_weight(cfg.loop_depth[block]);
         let last = insts.last();
 
         // Values live out, and branch args (read at the block's end), are
         // live through the whole block until a def shows otherwise.
         let mut make_live_to_end = |v: VRegId, ranges: &mut LiveRanges<'a>| {
             if current[v].is_invalid() {
+                #[cfg(debug_assertions)]
                 live_now.push(v);
                 current[v] = add_range_to_vreg(
                     arena,
@@ -440,7 +457,7 @@ pub fn build_liveranges<'a, F: Function>(
                                     allow_multiple_defs,
                                 );
                             }
-                            add_use(ranges, &mut use_log, lr, u, loop_depth);
+                            add_use(ranges, &mut use_log, lr, u, hot);
                             if ranges.range[lr].from == entry {
                                 ranges.range[lr].from = pos;
                             }
@@ -460,9 +477,10 @@ pub fn build_liveranges<'a, F: Function>(
                                     allow_multiple_defs,
                                 );
                                 current[v] = lr;
+                                #[cfg(debug_assertions)]
                                 live_now.push(v);
                             }
-                            add_use(ranges, &mut use_log, lr, u, loop_depth);
+                            add_use(ranges, &mut use_log, lr, u, hot);
                         }
                     }
                 }
@@ -495,20 +513,17 @@ pub fn build_liveranges<'a, F: Function>(
         }
 
         // What is still live is the block's live-in set.
-        let mut still_live = 0usize;
-        for &v in live_now.iter() {
-            if current[v].is_valid() {
-                debug_assert!(liveness.is_live_in(block, v), "{v:?} live into {block:?}");
-                still_live += 1;
-                current[v] = LiveRangeId::invalid();
-            }
+        for &v in liveness.live_in(block) {
+            debug_assert!(current[v].is_valid(), "{v:?} live into {block:?}");
+            current[v] = LiveRangeId::invalid();
         }
-        debug_assert_eq!(
-            still_live,
-            liveness.live_in(block).len(),
-            "live-in of {block:?}"
-        );
-        live_now.clear();
+        #[cfg(debug_assertions)]
+        {
+            for &v in live_now.iter() {
+                assert!(current[v].is_invalid(), "{v:?} not live into {block:?}");
+            }
+            live_now.clear();
+        }
     }
 
     // Lists were built back to front: put uses and per-vreg range lists in

@@ -121,6 +121,7 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
 }
 
 /// The vreg an instruction's `Reuse` def takes its register from, if any.
+#[inline]
 pub(crate) fn reused_input_vreg(operands: &[crate::Operand]) -> Option<crate::VReg> {
     operands.iter().find_map(|op| match op.constraint() {
         OperandConstraint::Reuse(idx) => operands.get(idx).map(|input| input.vreg()),

@@ -156,8 +156,8 @@ fn add_use(
     ranges.uses_spill_weight[lr] += weight;
 }
 
-/// Fills `ranges.uses` from the scan's log: each list is allocated at its
-/// exact size and filled last-logged first, which is program order (the
+/// Fills `ranges.uses` (empty until now) from the scan's log: each list is
+/// allocated at its exact size and filled last-logged first, which is program order (the
 /// scan runs backwards); a list that is still out of order (blocks laid
 /// out out of order) is sorted.
 fn distribute_uses<'a>(
@@ -189,7 +189,7 @@ fn distribute_uses<'a>(
     }
 }
 
-/// Fills `vregs.ranges` from `ranges.vreg`: later ranges were created
+/// Fills `vregs.ranges` (empty until now) from `ranges.vreg`: later ranges were created
 /// first, so walking the ids downwards lists each vreg's ranges in program
 /// order (sorted if blocks are laid out out of order). Each entry copies
 /// its range's final extent.
@@ -198,14 +198,13 @@ fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mu
     for &v in ranges.vreg.iter() {
         counts[v] += 1;
     }
-    for (list, &count) in vregs.ranges.iter_mut().zip(counts.iter()) {
-        if count != 0 {
-            *list = ArenaVec::with_capacity_in(count as usize, arena);
-        }
-    }
     let mut in_order = true;
     for ((lr, &range), &v) in ranges.range.iter_enumerated().zip(ranges.vreg.iter()).rev() {
         let list = &mut vregs.ranges[v];
+        if list.capacity() == 0 {
+            // The first entry placed: size the list once.
+            list.reserve_exact(counts[v] as usize);
+        }
         in_order &= list.last().is_none_or(|prev| prev.range.from <= range.from);
         list.push(LiveRangeListEntry { range, index: lr });
     }

@@ -59,9 +59,24 @@ pub struct CfgInfo<'a> {
     pub block_entry: Column<'a, Block, ProgPoint>,
     /// `ProgPoint::after(last inst)` per block.
     pub block_exit: Column<'a, Block, ProgPoint>,
+    /// Predecessors of every block as one compressed array: the preds of
+    /// `b` are `preds_sorted[preds_start[b]..preds_start[b + 1]]`, in
+    /// increasing order (the client's lists, sorted; `num_blocks + 1`
+    /// offsets). A walk over these touches two small arrays instead of
+    /// one client list per block.
+    pub preds_start: ArenaVec<'a, u32>,
+    pub preds_sorted: ArenaVec<'a, Block>,
 }
 
 impl CfgInfo<'_> {
+    /// The predecessors of `block`, in increasing order.
+    #[inline]
+    pub fn preds(&self, block: Block) -> &[Block] {
+        let from = self.preds_start[block.index()] as usize;
+        let to = self.preds_start[block.index() + 1] as usize;
+        &self.preds_sorted[from..to]
+    }
+
     /// Whether `a` dominates `b` (every block dominates itself). O(1).
     #[inline]
     pub fn dominates(&self, a: Block, b: Block) -> bool {
@@ -107,9 +122,11 @@ impl CfgInfo<'_> {
 /// ([`check_branch_arity`]), reachability ([`compute_postorder`]), then
 /// critical edges and branch operands in block order
 /// ([`check_critical_edges`]).
+// Kept out of line so profiles show the phase (one call per run).
+#[inline(never)]
 pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a>, RegAllocError> {
     check_blocks(func)?;
-    check_edge_lists(func, arena)?;
+    let (preds_start, preds_sorted) = check_edge_lists(func, arena)?;
     check_branch_arity(func)?;
     let postorder = compute_postorder(func, arena)?;
     check_critical_edges(func)?;
@@ -136,6 +153,8 @@ pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a
         insn_block,
         block_entry,
         block_exit,
+        preds_start,
+        preds_sorted,
     };
     #[cfg(debug_assertions)]
     info.check_invariants(func.entry_block());
@@ -201,10 +220,16 @@ pub fn check_blocks<F: Function>(func: &F) -> Result<(), RegAllocError> {
 /// Checks that the successor and predecessor lists describe the same edges
 /// with the same multiplicity: `t` appears in `succs(f)` exactly as often
 /// as `f` appears in `preds(t)`. Error: `BB(t)` for the first block (in
-/// index order) whose predecessor list disagrees.
+/// index order) whose predecessor list disagrees. On success returns the
+/// predecessor lists, sorted, as one compressed array (offsets, preds):
+/// see [`CfgInfo::preds`].
 ///
 /// Requires [`check_blocks`]. O(E + sum of sorting each pred list).
-pub fn check_edge_lists<F: Function>(func: &F, arena: &Arena) -> Result<(), RegAllocError> {
+#[allow(clippy::type_complexity)]
+pub fn check_edge_lists<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+) -> Result<(ArenaVec<'a, u32>, ArenaVec<'a, Block>), RegAllocError> {
     let num_blocks = func.num_blocks();
     // Bucket the successor edges by target (counting sort); within a
     // bucket the sources come out ascending because `f` is visited in order.
@@ -239,7 +264,7 @@ pub fn check_edge_lists<F: Function>(func: &F, arena: &Arena) -> Result<(), RegA
             return Err(RegAllocError::BB(t));
         }
     }
-    Ok(())
+    Ok((start, sources))
 }
 
 /// Checks that a branch passes each successor exactly as many arguments as

@@ -5,14 +5,19 @@
 //! block structure, so every block and instruction index here is in
 //! range). Writes nothing but two per-vreg scratch columns in the arena.
 //!
-//! Two linear passes, each in block then instruction then operand order,
-//! so the first error found is the one regalloc2 0.15.2 reports (its
-//! `ssa::validate_ssa` checks every def before any use):
+//! Two kinds of checks, reported in the order regalloc2 0.15.2 reports
+//! them (its `ssa::validate_ssa` checks every def before any use), each
+//! kind in block then instruction then operand order:
 //!
-//! 1. [`check_defs`]: operand encoding, vreg range and class, reuse
-//!    constraints, and one def per vreg (block params count as defs).
-//! 2. [`check_uses`]: every use and branch argument is dominated by its
-//!    def (O(1) per query through the dominator-tree numbering).
+//! 1. *def checks*: operand encoding, vreg range and class, reuse
+//!    constraints, and one def per vreg (block params count as defs);
+//! 2. *use checks*: every use and branch argument is dominated by its def
+//!    (O(1) per query through the dominator-tree numbering).
+//!
+//! Both run in one pass over the operands ([`check_operands`]): a def
+//! error returns at once; the first failing use is remembered, and a use
+//! whose def the pass has not reached yet is checked at the end, so the
+//! error returned is the one two separate passes would return.
 //!
 //! Errors, and what regalloc2 does with the same input:
 //! * `TooManyOperands`: an instruction with more than 2^16 - 1 operands
@@ -42,7 +47,7 @@
 //!   where regalloc2 checks it too.
 
 use crate::cfg::CfgInfo;
-use crate::tables::{Arena, Column};
+use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
     Block, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind, PReg,
     RegAllocError, RegClass, VReg,
@@ -84,9 +89,83 @@ pub fn validate<F: Function>(
     let num_vregs = func.num_vregs();
     let mut defs: Column<usize, DefSite> = Column::filled_in(num_vregs, DefSite::NONE, arena);
     let mut classes: Column<usize, u8> = Column::filled_in(num_vregs, NO_CLASS, arena);
-    check_defs(func, validate_ssa, &mut defs, &mut classes)?;
-    check_uses(func, cfg, validate_ssa, &defs)?;
-    Ok(())
+    check_operands(func, cfg, validate_ssa, &mut defs, &mut classes, arena)
+}
+
+/// A use check the pass could not decide when it got there (the vreg's
+/// def comes later): `seq` numbers use checks in pass order.
+struct PendingUse {
+    seq: u64,
+    index: usize,
+    block: Block,
+    key: u64,
+    error: RegAllocError,
+}
+
+/// The use checks of one pass: decided at once when the def was already
+/// seen (a def, once recorded, changes only through a def error, which is
+/// reported first anyway), else deferred to [`UseChecks::finish`].
+struct UseChecks<'a> {
+    seq: u64,
+    first_failure: Option<(u64, RegAllocError)>,
+    pending: ArenaVec<'a, PendingUse>,
+}
+
+impl UseChecks<'_> {
+    /// Whether the def at `site` reaches a use at `key` in `block`.
+    #[inline]
+    fn reaches(cfg: &CfgInfo<'_>, site: DefSite, block: Block, key: u64) -> bool {
+        site.block.is_valid()
+            && if site.block == block {
+                site.key < key
+            } else {
+                cfg.dominates(site.block, block)
+            }
+    }
+
+    #[inline]
+    fn check(
+        &mut self,
+        cfg: &CfgInfo<'_>,
+        defs: &Column<usize, DefSite>,
+        index: usize,
+        block: Block,
+        key: u64,
+        error: impl FnOnce() -> RegAllocError,
+    ) {
+        let seq = self.seq;
+        self.seq += 1;
+        if self.first_failure.is_some() {
+            // A later use cannot be the first failure.
+            return;
+        }
+        let site = defs[index];
+        if site.block.is_invalid() {
+            self.pending.push(PendingUse {
+                seq,
+                index,
+                block,
+                key,
+                error: error(),
+            });
+        } else if !Self::reaches(cfg, site, block, key) {
+            self.first_failure = Some((seq, error()));
+        }
+    }
+
+    /// The first failing use check in pass order, once every def is known.
+    fn finish(self, cfg: &CfgInfo<'_>, defs: &Column<usize, DefSite>) -> Result<(), RegAllocError> {
+        let failed = self
+            .pending
+            .into_iter()
+            .find(|p| !Self::reaches(cfg, defs[p.index], p.block, p.key));
+        match (failed, self.first_failure) {
+            (Some(p), Some((seq, _))) if p.seq < seq => Err(p.error),
+            (_, Some((_, error))) => Err(error),
+            (Some(p), None) => Err(p.error),
+            (None, None) => Ok(()),
+        }
+    }
 }
 
 /// The raw vreg index of an operand (read without `Operand::vreg`, which
@@ -117,16 +196,24 @@ fn observe_class(classes: &mut Column<usize, u8>, index: usize, class: RegClass)
     }
 }
 
-/// Pass 1: operand encoding, vreg ranges and classes, constraints, single
-/// defs. Fills `defs` (the def site of every defined vreg) and `classes`.
-fn check_defs<F: Function>(
+/// The pass: def checks (operand encoding, vreg ranges and classes,
+/// constraints, single defs; fills `defs` and `classes`) fail at once,
+/// use checks go through [`UseChecks`].
+fn check_operands<F: Function>(
     func: &F,
+    cfg: &CfgInfo<'_>,
     validate_ssa: bool,
     defs: &mut Column<usize, DefSite>,
     classes: &mut Column<usize, u8>,
+    arena: &Arena,
 ) -> Result<(), RegAllocError> {
     let num_vregs = func.num_vregs();
     let allow_same_inst_defs = func.allow_multiple_vreg_defs() && !validate_ssa;
+    let mut uses = UseChecks {
+        seq: 0,
+        first_failure: None,
+        pending: ArenaVec::new_in(arena),
+    };
     for block in (0..func.num_blocks()).map(Block::new) {
         let insts = func.block_insns(block);
         let first = u64::from(insts.first().0);
@@ -150,29 +237,38 @@ fn check_defs<F: Function>(
             if operands.len() > MAX_OPERANDS {
                 return Err(RegAllocError::TooManyOperands);
             }
+            let key = 2 * u64::from(inst.0) + 1;
             for &op in operands {
                 check_operand(op, operands, inst, num_vregs, classes)?;
+                let index = raw_vreg_index(op);
                 if op.kind() != OperandKind::Def {
+                    if index != VReg::MAX {
+                        uses.check(cfg, defs, index, block, key, || {
+                            if validate_ssa {
+                                RegAllocError::SSA(op.vreg(), inst)
+                            } else {
+                                RegAllocError::EntryLivein
+                            }
+                        });
+                    }
                     continue;
                 }
-                let index = raw_vreg_index(op);
                 let site = &mut defs[index];
                 if site.block.is_valid() {
-                    let same_inst = site.key == 2 * u64::from(inst.0) + 1;
+                    let same_inst = site.key == key;
                     if !(allow_same_inst_defs && same_inst) {
                         return Err(RegAllocError::SSA(op.vreg(), inst));
                     }
                 }
-                *site = DefSite {
-                    block,
-                    key: 2 * u64::from(inst.0) + 1,
-                };
+                *site = DefSite { block, key };
             }
         }
         // Branch arguments: range, class, and matching the target param's
-        // class (their count was checked by `cfg::check_branch_arity`).
+        // class (their count was checked by `cfg::check_branch_arity`);
+        // read after the branch's own defs.
         let last = insts.last();
         if func.is_branch(last) {
+            let arg_key = 2 * u64::from(last.0) + 2;
             for (i, &succ) in func.block_succs(block).iter().enumerate() {
                 let params = func.block_params(succ);
                 for (&arg, &param) in func.branch_blockparams(block, last, i).iter().zip(params) {
@@ -184,15 +280,51 @@ fn check_defs<F: Function>(
                     if arg.class() != param.class() {
                         return Err(RegAllocError::Branch(last));
                     }
+                    uses.check(cfg, defs, arg.vreg(), block, arg_key, || {
+                        RegAllocError::EntryLivein
+                    });
                 }
             }
         }
     }
-    Ok(())
+    uses.finish(cfg, defs)
 }
 
 /// Checks one operand's encoding, vreg index, class and constraint.
+///
+/// Fast path for the common operand (a plain or fixed-register
+/// constraint on an in-range vreg whose class agrees): a few bit tests and
+/// one class lookup. Anything else goes to [`check_operand_in_full`],
+/// which decides exactly as if the fast path did not exist (the fast path
+/// changes nothing unless it accepts).
+#[inline(always)]
 fn check_operand(
+    op: Operand,
+    operands: &[Operand],
+    inst: Inst,
+    num_vregs: usize,
+    classes: &mut Column<usize, u8>,
+) -> Result<(), RegAllocError> {
+    let bits = op.bits();
+    let index = raw_vreg_index(op);
+    let class_code = ((bits >> 32) & 3) as u8;
+    let constraint_code = (bits >> 36) & 0b111_1111;
+    let plain_or_fixed = constraint_code <= 2 || constraint_code >= 0b100_0000;
+    if plain_or_fixed && class_code != 3 && index < num_vregs.min(VReg::MAX) {
+        let seen = &mut classes[index];
+        if *seen == class_code {
+            return Ok(());
+        }
+        if *seen == NO_CLASS {
+            *seen = class_code;
+            return Ok(());
+        }
+    }
+    check_operand_in_full(op, operands, inst, num_vregs, classes)
+}
+
+#[inline(never)]
+fn check_operand_in_full(
     op: Operand,
     operands: &[Operand],
     inst: Inst,
@@ -239,49 +371,64 @@ fn check_operand(
     Ok(())
 }
 
-/// Pass 2: every use and branch argument is dominated by its def.
-fn check_uses<F: Function>(
-    func: &F,
-    cfg: &CfgInfo<'_>,
-    validate_ssa: bool,
-    defs: &Column<usize, DefSite>,
-) -> Result<(), RegAllocError> {
-    let reaches = |site: DefSite, block: Block, key: u64| {
-        site.block.is_valid()
-            && if site.block == block {
-                site.key < key
-            } else {
-                cfg.dominates(site.block, block)
-            }
-    };
-    for block in (0..func.num_blocks()).map(Block::new) {
-        let insts = func.block_insns(block);
-        for inst in insts.iter() {
-            let use_key = 2 * u64::from(inst.0) + 1;
-            for &op in func.inst_operands(inst) {
-                if op.kind() != OperandKind::Use || raw_vreg_index(op) == VReg::MAX {
-                    continue;
-                }
-                if !reaches(defs[raw_vreg_index(op)], block, use_key) {
-                    return Err(if validate_ssa {
-                        RegAllocError::SSA(op.vreg(), inst)
-                    } else {
-                        RegAllocError::EntryLivein
-                    });
-                }
-            }
-        }
-        let last = insts.last();
-        if func.is_branch(last) {
-            let arg_key = 2 * u64::from(last.0) + 2;
-            for i in 0..func.block_succs(block).len() {
-                for &arg in func.branch_blockparams(block, last, i) {
-                    if !reaches(defs[arg.vreg()], block, arg_key) {
-                        return Err(RegAllocError::EntryLivein);
-                    }
-                }
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ion::liveranges::testing::*;
+    use crate::Operand;
+
+    fn check(func: &crate::owned::FunctionData) -> Result<(), RegAllocError> {
+        let arena = Arena::new();
+        let cfg = crate::cfg::analyze(func, &arena)?;
+        validate(func, &env(), &cfg, true, &arena)
     }
-    Ok(())
+
+    /// b0 -> b1, b2 -> b3. `b1_ops` and `b2_ops` precede each branch; b1
+    /// defines v3 after them, b3 defines v4.
+    fn diamond(b1_ops: Vec<Operand>, b2_ops: Vec<Operand>) -> crate::owned::FunctionData {
+        let mut b1 = vec![];
+        if !b1_ops.is_empty() {
+            b1.push(op(b1_ops));
+        }
+        b1.push(op(vec![Operand::reg_def(v(3))]));
+        b1.push(branch(vec![]));
+        function(
+            5,
+            vec![
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(0))]), branch(vec![])],
+                    vec![(1, vec![]), (2, vec![])],
+                ),
+                B(vec![], b1, vec![(3, vec![])]),
+                B(vec![], vec![op(b2_ops), branch(vec![])], vec![(3, vec![])]),
+                B(
+                    vec![],
+                    vec![op(vec![Operand::reg_def(v(4))]), ret(vec![])],
+                    vec![],
+                ),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_use_whose_def_comes_later_is_checked_in_order() {
+        // b1's use of v4 (defined later, in b3) fails before b2's use of
+        // v3 (defined earlier, in b1, which does not dominate b2).
+        let func = diamond(vec![Operand::reg_use(v(4))], vec![Operand::reg_use(v(3))]);
+        assert_eq!(check(&func), Err(RegAllocError::SSA(v(4), Inst::new(2))));
+    }
+
+    #[test]
+    fn an_earlier_failing_use_wins_over_a_later_deferred_one() {
+        let func = diamond(vec![], vec![Operand::reg_use(v(3)), Operand::reg_use(v(4))]);
+        assert_eq!(check(&func), Err(RegAllocError::SSA(v(3), Inst::new(4))));
+    }
+
+    #[test]
+    fn a_def_error_after_a_failing_use_is_reported_first() {
+        // v0 defined twice (in b0 and b2) after b1's failing use of v4.
+        let func = diamond(vec![Operand::reg_use(v(4))], vec![Operand::reg_def(v(0))]);
+        assert_eq!(check(&func), Err(RegAllocError::SSA(v(0), Inst::new(5))));
+    }
 }

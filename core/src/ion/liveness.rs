@@ -1,6 +1,7 @@
 //! Exact per-block live-in and live-out vreg sets.
 //!
-//! Reads: the function (operands, params, branch args, preds). Writes: a
+//! Reads: the function (operands, params, branch args) and the CFG's
+//! compact predecessor lists ([`CfgInfo::preds`]). Writes: a
 //! [`Liveness`] (in the arena) and `stats.livein_iterations`.
 //!
 //! Method: per-vreg path exploration, output-sensitive (the classic SSA
@@ -11,16 +12,23 @@
 //! 1. One forward scan of every block finds, per vreg, the blocks where it
 //!    is *upward-exposed* (read before any write in the block; the block
 //!    "generates" it) and the blocks that *kill* it (write it before any
-//!    read). The order of mentions inside a block is exactly the reverse of
-//!    the backward scan in `liveranges`, so both phases agree on liveness.
-//! 2. For each vreg, a depth-first walk from its generating blocks over
-//!    predecessor edges marks blocks live-out and live-in, stopping at
-//!    blocks that kill it.
+//!    read), as two linked lists per vreg in one node array. The order of
+//!    mentions inside a block is exactly the reverse of the backward scan
+//!    in `liveranges`, so both phases agree on liveness.
+//! 2. For each vreg with a generating block (in increasing vreg order), a
+//!    depth-first walk from those blocks over predecessor edges (the
+//!    compact lists of [`CfgInfo::preds`]; their order changes only the
+//!    order of the walk, not the sets) marks
+//!    blocks live-out and live-in, stopping at blocks that kill it. The
+//!    blocks reached are appended to one array per side, a segment per
+//!    vreg, and counted per block.
+//! 3. The segments are scattered into per-block rows (a counting sort
+//!    whose counts step 2 already made).
 //!
 //! Cost: O(insts + operands + blocks + vregs + Σ_v Σ_{b ∈ livein(v)}
 //! |preds(b)|), memory O(blocks + vregs + operands + output). Nothing is
-//! O(blocks × vregs): the visited marks are two block-sized bitvecs reset
-//! by walking the list of blocks actually touched. The sets are stored as
+//! O(blocks × vregs): the per-block marks (one byte per block) are reset
+//! by walking the blocks actually touched. The sets are stored as
 //! compressed rows (one offset per block into one vreg array), each row
 //! sorted by vreg.
 
@@ -28,7 +36,7 @@ use crate::cfg::CfgInfo;
 use crate::ion::data::VRegId;
 use crate::ion::liveranges::operand_point;
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, BitSet, Column};
+use crate::tables::{Arena, ArenaVec, Column};
 use crate::{Block, Function, InstPosition, OperandConstraint, OperandKind, RegAllocError};
 
 /// Per-block sets of live vregs, as compressed rows.
@@ -113,6 +121,7 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
 }
 
 /// The vreg an instruction's `Reuse` def takes its register from, if any.
+#[inline]
 pub(crate) fn reused_input_vreg(operands: &[crate::Operand]) -> Option<crate::VReg> {
     operands.iter().find_map(|op| match op.constraint() {
         OperandConstraint::Reuse(idx) => operands.get(idx).map(|input| input.vreg()),
@@ -120,60 +129,70 @@ pub(crate) fn reused_input_vreg(operands: &[crate::Operand]) -> Option<crate::VR
     })
 }
 
-/// `(vreg, block)` pairs grouped by vreg: `blocks[start[v]..start[v+1]]`.
-struct BlocksByVreg<'a> {
-    start: ArenaVec<'a, u32>,
-    blocks: ArenaVec<'a, u32>,
+/// "No node": the end of a [`BlockLink`] list.
+const NONE: u32 = u32::MAX;
+
+/// One node of a per-vreg singly linked list of blocks.
+#[derive(Clone, Copy)]
+struct BlockLink {
+    block: u32,
+    next: u32,
 }
 
-impl<'a> BlocksByVreg<'a> {
-    /// Counting sort of `pairs` by vreg (stable: blocks stay in scan order).
-    fn group(arena: &'a Arena, num_vregs: usize, pairs: &[(u32, u32)]) -> Self {
-        let mut start = ArenaVec::from_iter_in(core::iter::repeat_n(0u32, num_vregs + 1), arena);
-        for &(vreg, _) in pairs {
-            start[vreg as usize + 1] += 1;
-        }
-        for i in 0..num_vregs {
-            start[i + 1] += start[i];
-        }
-        let mut fill = ArenaVec::from_iter_in(start[..num_vregs].iter().copied(), arena);
-        let mut blocks = ArenaVec::from_iter_in(core::iter::repeat_n(0u32, pairs.len()), arena);
-        for &(vreg, block) in pairs {
-            let at = &mut fill[vreg as usize];
-            blocks[*at as usize] = block;
-            *at += 1;
-        }
-        BlocksByVreg { start, blocks }
-    }
-    fn of(&self, vreg: usize) -> &[u32] {
-        &self.blocks[self.start[vreg] as usize..self.start[vreg + 1] as usize]
-    }
+/// Per-vreg state of the mention scan: the last block whose scan
+/// mentioned the vreg (a per-block stamp, so it never needs clearing) and
+/// the heads of its lists of generating and killing blocks.
+#[derive(Clone, Copy)]
+struct Mentions {
+    seen_in: u32,
+    gen_head: u32,
+    kill_head: u32,
 }
 
-/// Counting sort of `(block, vreg)` pairs into per-block rows. Pairs come
-/// in increasing vreg order, so each row comes out sorted.
-fn rows_by_block<'a>(
+/// Per-block marks of the walk for one vreg.
+const LIVE_IN: u8 = 1;
+const LIVE_OUT: u8 = 2;
+const KILLS: u8 = 4;
+
+/// The compressed rows of one side (in or out), built from the walk's
+/// per-vreg segments of `blocks`: vreg `segments[i].0` owns the blocks up
+/// to `end(segments[i])`. `ends` holds each block's row length on entry.
+///
+/// The rows are filled back to front (last segment first, each row from
+/// its end), so each row lists its vregs in segment order: increasing.
+fn rows_from_segments<'a>(
     arena: &'a Arena,
-    num_blocks: usize,
-    pairs: &[(u32, u32)],
+    mut ends: Column<'a, Block, u32>,
+    blocks: &[u32],
+    segments: &[(u32, u32, u32)],
+    end: impl Fn(&(u32, u32, u32)) -> u32,
 ) -> (Column<'a, Block, u32>, ArenaVec<'a, VRegId>) {
-    let mut start: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
-    for &(block, _) in pairs {
-        start[Block::new(block as usize + 1)] += 1;
+    let num_blocks = ends.len() - 1;
+    let mut total = 0u32;
+    for row_end in ends.raw_mut()[..num_blocks].iter_mut() {
+        total += *row_end;
+        *row_end = total;
     }
-    for i in 0..num_blocks {
-        let prev = start[Block::new(i)];
-        start[Block::new(i + 1)] += prev;
+    ends.raw_mut()[num_blocks] = total;
+    let mut vregs = ArenaVec::with_capacity_in(total as usize, arena);
+    vregs.resize(total as usize, VRegId::invalid());
+    let mut seg_end = blocks.len();
+    for (i, segment) in segments.iter().enumerate().rev() {
+        let seg_begin = if i == 0 {
+            0
+        } else {
+            end(&segments[i - 1]) as usize
+        };
+        let vreg = VRegId::new(segment.0 as usize);
+        for &b in blocks[seg_begin..seg_end].iter().rev() {
+            let at = &mut ends.raw_mut()[b as usize];
+            *at -= 1;
+            vregs[*at as usize] = vreg;
+        }
+        seg_end = seg_begin;
     }
-    let mut fill = ArenaVec::from_iter_in(start.raw()[..num_blocks].iter().copied(), arena);
-    let mut vregs =
-        ArenaVec::from_iter_in(core::iter::repeat_n(VRegId::invalid(), pairs.len()), arena);
-    for &(block, vreg) in pairs {
-        let at = &mut fill[block as usize];
-        vregs[*at as usize] = VRegId::new(vreg as usize);
-        *at += 1;
-    }
-    (start, vregs)
+    // Each row's counter now points at its first entry: its start.
+    (ends, vregs)
 }
 
 /// Computes exact live-in/live-out sets; fails with `EntryLivein` when a
@@ -188,92 +207,119 @@ pub fn compute_liveness<'a, F: Function>(
     let num_vregs = func.num_vregs();
     debug_assert_eq!(cfg.block_entry.len(), num_blocks);
 
-    // Step 1: generating and killing blocks of each vreg. `first_seen[v]`
-    // is the last block whose scan mentioned v (a per-block stamp, so it
-    // never needs clearing).
-    let mut first_seen = ArenaVec::from_iter_in(core::iter::repeat_n(u32::MAX, num_vregs), arena);
-    let mut gen_pairs: ArenaVec<(u32, u32)> = ArenaVec::new_in(arena);
-    let mut kill_pairs: ArenaVec<(u32, u32)> = ArenaVec::new_in(arena);
+    // Step 1: generating and killing blocks of each vreg, as linked lists
+    // in one node array; `live_across` lists the vregs with a generating
+    // block (the only ones live into any block).
+    let mentions: &mut [Mentions] = arena.alloc_slice_fill_copy(
+        num_vregs,
+        Mentions {
+            seen_in: NONE,
+            gen_head: NONE,
+            kill_head: NONE,
+        },
+    );
+    let mut links: ArenaVec<BlockLink> = ArenaVec::with_capacity_in(num_vregs, arena);
+    let mut live_across: ArenaVec<u32> = ArenaVec::new_in(arena);
     for b in 0..num_blocks {
         let block = Block::new(b);
         let stamp = b as u32;
         for_each_mention_forward(func, block, |vreg, is_def| {
-            if first_seen[vreg] != stamp {
-                first_seen[vreg] = stamp;
-                let pairs = if is_def {
-                    &mut kill_pairs
-                } else {
-                    &mut gen_pairs
-                };
-                pairs.push((vreg as u32, stamp));
+            let m = &mut mentions[vreg];
+            if m.seen_in == stamp {
+                return;
             }
+            m.seen_in = stamp;
+            let node = links.len() as u32;
+            let head = if is_def {
+                &mut m.kill_head
+            } else {
+                if m.gen_head == NONE {
+                    live_across.push(vreg as u32);
+                }
+                &mut m.gen_head
+            };
+            links.push(BlockLink {
+                block: stamp,
+                next: *head,
+            });
+            *head = node;
         });
     }
-    let gens = BlocksByVreg::group(arena, num_vregs, &gen_pairs);
-    let kills = BlocksByVreg::group(arena, num_vregs, &kill_pairs);
-    drop(first_seen);
+    live_across.sort_unstable();
 
-    // Step 2: walk predecessors back from each generating block.
-    let mut is_live_in = BitSet::new_in(num_blocks, arena);
-    let mut is_live_out = BitSet::new_in(num_blocks, arena);
-    let mut kills_here = BitSet::new_in(num_blocks, arena);
-    let mut touched_in: ArenaVec<u32> = ArenaVec::new_in(arena);
-    let mut touched_out: ArenaVec<u32> = ArenaVec::new_in(arena);
+    // Step 2: walk predecessors back from each generating block. The
+    // blocks each vreg reaches are appended to `in_blocks`/`out_blocks`,
+    // one segment per vreg (`segments`), and counted per block.
+    let marks: &mut [u8] = arena.alloc_slice_fill_copy(num_blocks, 0);
+    let mut in_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
+    let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
+    let mut in_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
+    let mut out_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
+    let mut segments: ArenaVec<(u32, u32, u32)> =
+        ArenaVec::with_capacity_in(live_across.len(), arena);
     let mut stack: ArenaVec<u32> = ArenaVec::new_in(arena);
-    let mut livein_pairs: ArenaVec<(u32, u32)> = ArenaVec::new_in(arena);
-    let mut liveout_pairs: ArenaVec<(u32, u32)> = ArenaVec::new_in(arena);
     let entry = func.entry_block().index();
-    for vreg in 0..num_vregs {
-        let generating = gens.of(vreg);
-        if generating.is_empty() {
-            continue;
+    for &vreg in live_across.iter() {
+        let m = mentions[vreg as usize];
+        let mut k = m.kill_head;
+        while k != NONE {
+            let link = links[k as usize];
+            marks[link.block as usize] = KILLS;
+            k = link.next;
         }
-        for &b in kills.of(vreg) {
-            kills_here.insert(b as usize);
-        }
-        for &b in generating {
-            // Each block appears once per vreg in `gens`.
-            is_live_in.insert(b as usize);
-            touched_in.push(b);
-            stack.push(b);
+        let (in_begin, out_begin) = (in_blocks.len(), out_blocks.len());
+        let mut g = m.gen_head;
+        while g != NONE {
+            // Each block is on the vreg's generating list once.
+            let link = links[g as usize];
+            marks[link.block as usize] = LIVE_IN;
+            in_blocks.push(link.block);
+            stack.push(link.block);
+            g = link.next;
         }
         while let Some(b) = stack.pop() {
             stats.livein_iterations += 1;
-            for &pred in func.block_preds(Block::new(b as usize)) {
+            for &pred in cfg.preds(Block::new(b as usize)) {
                 let p = pred.index();
-                if is_live_out.contains(p) {
+                let mark = marks[p];
+                if mark & LIVE_OUT != 0 {
                     continue;
                 }
-                is_live_out.insert(p);
-                touched_out.push(p as u32);
-                if !kills_here.contains(p) && !is_live_in.contains(p) {
-                    is_live_in.insert(p);
-                    touched_in.push(p as u32);
+                out_blocks.push(p as u32);
+                if mark & (KILLS | LIVE_IN) == 0 {
+                    marks[p] = LIVE_IN | LIVE_OUT;
+                    in_blocks.push(p as u32);
                     stack.push(p as u32);
+                } else {
+                    marks[p] = mark | LIVE_OUT;
                 }
             }
         }
-        let entry_livein = entry < num_blocks && is_live_in.contains(entry);
-        for &b in kills.of(vreg) {
-            kills_here.remove(b as usize);
+        let entry_livein = entry < num_blocks && marks[entry] & LIVE_IN != 0;
+        for &b in &in_blocks[in_begin..] {
+            marks[b as usize] = 0;
+            in_counts.raw_mut()[b as usize] += 1;
         }
-        for &b in touched_in.iter() {
-            is_live_in.remove(b as usize);
-            livein_pairs.push((b, vreg as u32));
+        for &b in &out_blocks[out_begin..] {
+            marks[b as usize] = 0;
+            out_counts.raw_mut()[b as usize] += 1;
         }
-        for &b in touched_out.iter() {
-            is_live_out.remove(b as usize);
-            liveout_pairs.push((b, vreg as u32));
+        let mut k = m.kill_head;
+        while k != NONE {
+            let link = links[k as usize];
+            marks[link.block as usize] = 0;
+            k = link.next;
         }
-        touched_in.clear();
-        touched_out.clear();
         if entry_livein {
             return Err(RegAllocError::EntryLivein);
         }
+        segments.push((vreg, in_blocks.len() as u32, out_blocks.len() as u32));
     }
 
-    let (livein_start, livein_vregs) = rows_by_block(arena, num_blocks, &livein_pairs);
-    let (liveout_start, liveout_vregs) = rows_by_block(arena, num_blocks, &liveout_pairs);
+    let (livein_start, livein_vregs) =
+        rows_from_segments(arena, in_counts, &in_blocks, &segments, |s| s.1);
+    let (liveout_start, liveout_vregs) =
+        rows_from_segments(arena, out_counts, &out_blocks, &segments, |s| s.2);
     Ok(Liveness {
         livein_start,
         livein_vregs,

@@ -23,7 +23,7 @@ use crate::ion::data::{
 use crate::ion::liveness::{reused_input_vreg, Liveness};
 use crate::ion::trees::TreeRoot;
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, BitSet, Column};
+use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
     Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandConstraint, OperandKind,
     OperandPos, PReg, ProgPoint, RegAllocError, VReg,
@@ -50,8 +50,21 @@ pub fn operand_point(op: Operand, inst: Inst, reused_input: Option<VReg>) -> Pro
 /// (regalloc2's heuristic, so eviction decisions match upstream's).
 #[inline]
 pub fn use_spill_weight(constraint: OperandConstraint, loop_depth: u32, is_def: bool) -> f32 {
+    spill_weight_at(loop_weight(loop_depth), constraint, is_def)
+}
+
+/// The loop part of [`use_spill_weight`]: 1000 × 4^depth, depth capped at
+/// 10 (exact in `f32`: 125 × 2^23 at most).
+#[inline]
+pub fn loop_weight(loop_depth: u32) -> f32 {
     let depth = loop_depth.min(10);
-    let hot = (0..depth).fold(1000.0f32, |w, _| w * 4.0);
+    (0..depth).fold(1000.0f32, |w, _| w * 4.0)
+}
+
+/// [`use_spill_weight`] with the loop part already computed (once per
+/// block by the scan).
+#[inline]
+fn spill_weight_at(hot: f32, constraint: OperandConstraint, is_def: bool) -> f32 {
     let def = if is_def { 2000.0 } else { 0.0 };
     let constraint = match constraint {
         OperandConstraint::Any => 1000.0,
@@ -86,20 +99,19 @@ pub fn reserve_preg(pregs: &mut PRegs<'_>, preg: PReg, mut range: CodeRange) {
     pregs.trees.insert(root, range, LiveRangeId::invalid());
 }
 
-/// Adds `range` to `vreg`'s list, which holds only ranges after it: glued
-/// to the first one when contiguous, else a new range. Returns the range
-/// that covers it.
+/// Adds `range` to `vreg`'s ranges, which all lie after it: glued to the
+/// most recent one (`last_range[vreg]`) when contiguous, else a new range.
+/// Returns the range that covers it.
 fn add_range_to_vreg<'a>(
     arena: &'a Arena,
     ranges: &mut LiveRanges<'a>,
-    vregs: &mut VRegs<'a>,
+    last_range: &mut Column<'_, VRegId, LiveRangeId>,
     vreg: VRegId,
     mut range: CodeRange,
     allow_multiple_defs: bool,
 ) -> LiveRangeId {
-    let list = &mut vregs.ranges[vreg];
-    if let Some(last) = list.last() {
-        let lr = last.index;
+    let lr = last_range[vreg];
+    if lr.is_valid() {
         let later = ranges.range[lr];
         if allow_multiple_defs {
             // Several defs of a pinned vreg at one point may re-add a
@@ -119,19 +131,112 @@ fn add_range_to_vreg<'a>(
         }
     }
     let lr = ranges.push(arena, range, vreg);
-    vregs.ranges[vreg].push(LiveRangeListEntry { range, index: lr });
+    last_range[vreg] = lr;
     lr
 }
 
-fn add_use(ranges: &mut LiveRanges<'_>, lr: LiveRangeId, mut u: Use, loop_depth: u32) {
-    let weight = use_spill_weight(
+/// Records a use of range `lr`: its weight is summed now (in scan order,
+/// so the f32 sum is reproducible); the use itself goes to `use_log`,
+/// which [`distribute_uses`] turns into the per-range lists.
+#[inline]
+fn add_use(
+    ranges: &mut LiveRanges<'_>,
+    use_log: &mut ArenaVec<'_, (LiveRangeId, Use)>,
+    lr: LiveRangeId,
+    mut u: Use,
+    hot: f32,
+) {
+    let weight = spill_weight_at(
+        hot,
         u.operand.constraint(),
-        loop_depth,
         u.operand.kind() == OperandKind::Def,
     );
     u.weight = spill_weight_to_bits(weight);
-    ranges.uses[lr].push(u);
+    use_log.push((lr, u));
     ranges.uses_spill_weight[lr] += weight;
+}
+
+/// Fills `ranges.uses` (empty until now) from the scan's log: each list is
+/// allocated at its exact size and filled last-logged first, which is program order (the
+/// scan runs backwards); a list that is still out of order (blocks laid
+/// out out of order) is sorted.
+fn distribute_uses<'a>(
+    arena: &'a Arena,
+    ranges: &mut LiveRanges<'a>,
+    use_log: &[(LiveRangeId, Use)],
+) {
+    let mut counts: Column<LiveRangeId, u32> = Column::filled_in(ranges.len(), 0, arena);
+    for (lr, _) in use_log {
+        counts[*lr] += 1;
+    }
+    for (uses, &count) in ranges.uses.iter_mut().zip(counts.iter()) {
+        if count != 0 {
+            *uses = ArenaVec::with_capacity_in(count as usize, arena);
+        }
+    }
+    let mut in_order = true;
+    for &(lr, u) in use_log.iter().rev() {
+        let uses = &mut ranges.uses[lr];
+        in_order &= uses.last().is_none_or(|prev| prev.pos <= u.pos);
+        uses.push(u);
+    }
+    if !in_order {
+        for uses in ranges.uses.iter_mut() {
+            if uses.windows(2).any(|w| w[0].pos > w[1].pos) {
+                uses.sort_by_key(|u| u.pos);
+            }
+        }
+    }
+}
+
+/// Fills `vregs.ranges` (empty until now) from `ranges.vreg`: later ranges were created
+/// first, so walking the ids downwards lists each vreg's ranges in program
+/// order (sorted if blocks are laid out out of order). Each entry copies
+/// its range's final extent.
+fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
+    let mut counts: Column<VRegId, u32> = Column::filled_in(vregs.ranges.len(), 0, arena);
+    for &v in ranges.vreg.iter() {
+        counts[v] += 1;
+    }
+    let mut in_order = true;
+    for ((lr, &range), &v) in ranges.range.iter_enumerated().zip(ranges.vreg.iter()).rev() {
+        let list = &mut vregs.ranges[v];
+        if list.capacity() == 0 {
+            // The first entry placed: size the list once.
+            list.reserve_exact(counts[v] as usize);
+        }
+        in_order &= list.last().is_none_or(|prev| prev.range.from <= range.from);
+        list.push(LiveRangeListEntry { range, index: lr });
+    }
+    if !in_order {
+        for list in vregs.ranges.iter_mut() {
+            if list.windows(2).any(|w| w[0].range.from > w[1].range.from) {
+                list.sort_unstable_by_key(|entry| entry.range.from);
+            }
+        }
+    }
+}
+
+/// Inserts the scan's fixed-register reservations into the per-PReg
+/// trees, which are empty until then. Every reservation of the scan
+/// covers one program point, and `log` is in scan order, so per register
+/// the points never increase: two reservations overlap only when they are
+/// equal and consecutive for their register, and such repeats are
+/// dropped. What is left is disjoint, so it is inserted without overlap
+/// queries, each at the front of its tree as the scan found it.
+fn insert_reservations(pregs: &mut PRegs<'_>, log: &[(PReg, CodeRange)]) {
+    let mut last: [Option<ProgPoint>; PReg::NUM_INDEX] = [None; PReg::NUM_INDEX];
+    for &(preg, range) in log {
+        debug_assert_eq!(range.to, range.from.next(), "one-point reservation");
+        let previous = &mut last[preg.index()];
+        debug_assert!(previous.is_none_or(|p| range.from <= p));
+        if *previous == Some(range.from) {
+            continue;
+        }
+        *previous = Some(range.from);
+        let root = &mut pregs.allocations[preg.index()];
+        pregs.trees.insert(root, range, LiveRangeId::invalid());
+    }
 }
 
 fn slot_of(index: usize) -> Result<u16, RegAllocError> {
@@ -167,16 +272,28 @@ pub fn build_liveranges<'a, F: Function>(
         ..
     } = tables;
 
-    // Scan state. `current[v]` is v's range being extended upward; it is
-    // meaningful only while `live.contains(v)`. `live_now` lists the vregs set in
-    // `live` during this block so they can be cleared without touching
-    // the whole set (blocks × vregs would be too slow).
-    let mut live = BitSet::new_in(num_vregs, arena);
-    let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
+    // Scan state. `current[v]` is v's range being extended upward, valid
+    // exactly while v is live at the scan point. What is still live at a
+    // block's entry is its live-in set, so resetting those rows ends the
+    // block without touching every vreg (blocks × vregs would be too
+    // slow). Debug builds list the vregs made live in the block
+    // (`live_now`) to check that.
+    // `last_range[v]` is the range most recently created for v (the
+    // earliest so far in program order). Uses and reservations are logged
+    // in scan order and put in place after the scan.
     let mut current: Column<VRegId, LiveRangeId> =
         Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
+    let mut last_range: Column<VRegId, LiveRangeId> =
+        Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
+    #[cfg(debug_assertions)]
+    let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
+    let mut use_log: ArenaVec<(LiveRangeId, Use)> =
+        ArenaVec::with_capacity_in(func.num_insts() * 3, arena);
+    let mut reservation_log: ArenaVec<(PReg, CodeRange)> = ArenaVec::new_in(arena);
     let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(arena);
-    let mut late_def_fixed: ArenaVec<PReg> = ArenaVec::new_in(arena);
+    // Vregs named by two operands of one instruction: the only ones that
+    // can have two uses at one point (see `fixup_multi_fixed_vregs`).
+    let mut repeated_vregs: ArenaVec<VRegId> = ArenaVec::new_in(arena);
 
     for b in (0..func.num_blocks()).rev() {
         let block = Block::new(b);
@@ -187,29 +304,27 @@ pub fn build_liveranges<'a, F: Function>(
         stats.livein_blocks += 1;
         let entry = cfg.block_entry[block];
         let exit_next = cfg.block_exit[block].next();
-        let loop_depth = cfg.loop_depth[block];
+        let hot = loop_weight(cfg.loop_depth[block]);
         let last = insts.last();
 
         // Values live out, and branch args (read at the block's end), are
         // live through the whole block until a def shows otherwise.
-        let mut make_live_to_end =
-            |v: VRegId, ranges: &mut LiveRanges<'a>, vregs: &mut VRegs<'a>| {
-                if !live.contains(v.index()) {
-                    live.insert(v.index());
-                    live_now.push(v);
-                    let lr = add_range_to_vreg(
-                        arena,
-                        ranges,
-                        vregs,
-                        v,
-                        CodeRange::new(entry, exit_next),
-                        allow_multiple_defs,
-                    );
-                    current[v] = lr;
-                }
-            };
+        let mut make_live_to_end = |v: VRegId, ranges: &mut LiveRanges<'a>| {
+            if current[v].is_invalid() {
+                #[cfg(debug_assertions)]
+                live_now.push(v);
+                current[v] = add_range_to_vreg(
+                    arena,
+                    ranges,
+                    &mut last_range,
+                    v,
+                    CodeRange::new(entry, exit_next),
+                    allow_multiple_defs,
+                );
+            }
+        };
         for &v in liveness.live_out(block) {
-            make_live_to_end(v, ranges, vregs);
+            make_live_to_end(v, ranges);
         }
         if func.is_branch(last) {
             for (succ_idx, &succ) in func.block_succs(block).iter().enumerate() {
@@ -223,7 +338,7 @@ pub fn build_liveranges<'a, F: Function>(
                         to_vreg: VRegId::of(param),
                     });
                     vregs.class[VRegId::of(arg)] = Some(arg.class());
-                    make_live_to_end(VRegId::of(arg), ranges, vregs);
+                    make_live_to_end(VRegId::of(arg), ranges);
                 }
             }
         }
@@ -237,51 +352,65 @@ pub fn build_liveranges<'a, F: Function>(
                 // Only at After: the instruction may still read an input
                 // in a register it clobbers.
                 let range = CodeRange::new(ProgPoint::after(inst), ProgPoint::before(inst.next()));
-                reserve_preg(pregs, preg, range);
+                reservation_log.push((preg, range));
             }
             let operands = func.inst_operands(inst);
+            // Every slot index then fits a `u16` other than `SLOT_NONE`.
+            slot_of(operands.len().saturating_sub(1))?;
             let reused_input = reused_input_vreg(operands);
+            for (i, a) in operands.iter().enumerate() {
+                for b in &operands[i + 1..] {
+                    if a.vreg() == b.vreg() && a.as_fixed_nonallocatable().is_none() {
+                        repeated_vregs.push(VRegId::of(a.vreg()));
+                    }
+                }
+            }
 
             // An Early fixed use of a value that stays live, in a register
             // the instruction also writes (Late fixed def or clobber):
             // the use gets a copy in that register (fixup) and the value
             // itself is left unconstrained.
             rewrites.clear();
-            late_def_fixed.clear();
+            let mut written_fixed = clobbers;
+            let mut has_fixed_early_use = false;
             for op in operands {
                 if let OperandConstraint::FixedReg(preg) = op.constraint() {
-                    if (op.kind(), op.pos()) == (OperandKind::Def, OperandPos::Late) {
-                        late_def_fixed.push(preg);
+                    match (op.kind(), op.pos()) {
+                        (OperandKind::Def, OperandPos::Late) => written_fixed.add(preg),
+                        (OperandKind::Use, OperandPos::Early) => has_fixed_early_use = true,
+                        _ => {}
                     }
                 }
             }
-            for (i, &op) in operands.iter().enumerate() {
-                if op.as_fixed_nonallocatable().is_some() {
-                    continue;
-                }
-                let OperandConstraint::FixedReg(preg) = op.constraint() else {
-                    continue;
-                };
-                if (op.kind(), op.pos()) != (OperandKind::Use, OperandPos::Early)
-                    || !live.contains(op.vreg().vreg())
-                {
-                    continue;
-                }
-                if late_def_fixed.contains(&preg) || clobbers.contains(preg) {
-                    let pos = ProgPoint::before(inst);
-                    let slot = slot_of(i)?;
-                    multi_fixed_reg_fixups.push(MultiFixedRegFixup {
-                        pos,
-                        from_slot: slot,
-                        to_slot: slot,
-                        to_preg: preg,
-                        vreg: VRegId::of(op.vreg()),
-                        level: FixupLevel::Initial,
-                    });
-                    reserve_preg(pregs, preg, CodeRange::new(pos, pos.next()));
-                    let unconstrained =
-                        Operand::new(op.vreg(), OperandConstraint::Any, op.kind(), op.pos());
-                    rewrites.push((i, unconstrained));
+            if has_fixed_early_use {
+                for (i, &op) in operands.iter().enumerate() {
+                    if op.as_fixed_nonallocatable().is_some() {
+                        continue;
+                    }
+                    let OperandConstraint::FixedReg(preg) = op.constraint() else {
+                        continue;
+                    };
+                    if (op.kind(), op.pos()) != (OperandKind::Use, OperandPos::Early)
+                        || current[VRegId::of(op.vreg())].is_invalid()
+                    {
+                        continue;
+                    }
+                    if written_fixed.contains(preg) {
+                        let pos = ProgPoint::before(inst);
+                        let slot = i as u16;
+                        multi_fixed_reg_fixups.push(MultiFixedRegFixup {
+                            pos,
+                            from_slot: slot,
+                            to_slot: slot,
+                            to_preg: preg,
+                            vreg: VRegId::of(op.vreg()),
+                            level: FixupLevel::Initial,
+                        });
+                        reservation_log.push((preg, CodeRange::new(pos, pos.next())));
+                        let unconstrained =
+                            Operand::new(op.vreg(), OperandConstraint::Any, op.kind(), op.pos());
+                        rewrites.push((i, unconstrained));
+                    }
                 }
             }
 
@@ -290,10 +419,14 @@ pub fn build_liveranges<'a, F: Function>(
                     if original.as_fixed_nonallocatable().is_some() {
                         continue;
                     }
-                    let op = rewrites
-                        .iter()
-                        .find(|(at, _)| *at == i)
-                        .map_or(original, |&(_, rewritten)| rewritten);
+                    let op = if rewrites.is_empty() {
+                        original
+                    } else {
+                        rewrites
+                            .iter()
+                            .find(|(at, _)| *at == i)
+                            .map_or(original, |&(_, rewritten)| rewritten)
+                    };
                     let pos = operand_point(op, inst, reused_input);
                     if pos.pos() != position {
                         continue;
@@ -303,50 +436,50 @@ pub fn build_liveranges<'a, F: Function>(
                     let u = Use {
                         operand: op,
                         pos,
-                        slot: slot_of(i)?,
+                        slot: i as u16,
                         weight: 0,
                     };
                     match op.kind() {
                         OperandKind::Def => {
-                            let lr = if live.contains(v.index()) {
-                                current[v]
-                            } else {
+                            let mut lr = current[v];
+                            if lr.is_invalid() {
                                 // Dead def: still occupies its register up
                                 // to the next instruction (an Early def is
                                 // a temp reserved across the instruction).
                                 let range = CodeRange::new(pos, ProgPoint::before(inst.next()));
-                                add_range_to_vreg(
+                                lr = add_range_to_vreg(
                                     arena,
                                     ranges,
-                                    vregs,
-                                    v,
-                                    range,
-                                    allow_multiple_defs,
-                                )
-                            };
-                            add_use(ranges, lr, u, loop_depth);
-                            if ranges.range[lr].from == entry {
-                                ranges.range[lr].from = pos;
-                            }
-                            ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
-                            live.remove(v.index());
-                            current[v] = LiveRangeId::invalid();
-                        }
-                        OperandKind::Use => {
-                            if !live.contains(v.index()) {
-                                let range = CodeRange::new(entry, pos.next());
-                                current[v] = add_range_to_vreg(
-                                    arena,
-                                    ranges,
-                                    vregs,
+                                    &mut last_range,
                                     v,
                                     range,
                                     allow_multiple_defs,
                                 );
-                                live.insert(v.index());
+                            }
+                            add_use(ranges, &mut use_log, lr, u, hot);
+                            if ranges.range[lr].from == entry {
+                                ranges.range[lr].from = pos;
+                            }
+                            ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
+                            current[v] = LiveRangeId::invalid();
+                        }
+                        OperandKind::Use => {
+                            let mut lr = current[v];
+                            if lr.is_invalid() {
+                                let range = CodeRange::new(entry, pos.next());
+                                lr = add_range_to_vreg(
+                                    arena,
+                                    ranges,
+                                    &mut last_range,
+                                    v,
+                                    range,
+                                    allow_multiple_defs,
+                                );
+                                current[v] = lr;
+                                #[cfg(debug_assertions)]
                                 live_now.push(v);
                             }
-                            add_use(ranges, current[v], u, loop_depth);
+                            add_use(ranges, &mut use_log, lr, u, hot);
                         }
                     }
                 }
@@ -357,13 +490,13 @@ pub fn build_liveranges<'a, F: Function>(
         for &param in func.block_params(block) {
             let v = VRegId::of(param);
             vregs.class[v] = Some(param.class());
-            if live.contains(v.index()) {
-                live.remove(v.index());
+            if current[v].is_valid() {
+                current[v] = LiveRangeId::invalid();
             } else {
                 add_range_to_vreg(
                     arena,
                     ranges,
-                    vregs,
+                    &mut last_range,
                     v,
                     CodeRange::new(entry, entry.next()),
                     allow_multiple_defs,
@@ -379,45 +512,37 @@ pub fn build_liveranges<'a, F: Function>(
         }
 
         // What is still live is the block's live-in set.
-        let mut still_live = 0usize;
-        for &v in live_now.iter() {
-            if live.contains(v.index()) {
-                debug_assert!(liveness.is_live_in(block, v), "{v:?} live into {block:?}");
-                still_live += 1;
-                live.remove(v.index());
-            }
+        for &v in liveness.live_in(block) {
+            debug_assert!(current[v].is_valid(), "{v:?} live into {block:?}");
+            current[v] = LiveRangeId::invalid();
         }
-        debug_assert_eq!(
-            still_live,
-            liveness.live_in(block).len(),
-            "live-in of {block:?}"
-        );
-        live_now.clear();
+        #[cfg(debug_assertions)]
+        {
+            for &v in live_now.iter() {
+                assert!(current[v].is_invalid(), "{v:?} not live into {block:?}");
+            }
+            live_now.clear();
+        }
     }
 
-    // Lists were built back to front: reverse, and refresh the copies of
-    // ranges that defs trimmed.
-    for list in vregs.ranges.iter_mut() {
-        list.reverse();
-        for entry in list.iter_mut() {
-            entry.range = ranges.range[entry.index];
-        }
-        // Blocks laid out out of order would break the back-to-front
-        // invariant; sorting keeps the list invariant regardless.
-        if list.windows(2).any(|w| w[0].range.from > w[1].range.from) {
-            list.sort_unstable_by_key(|entry| entry.range.from);
-        }
-    }
-    for uses in ranges.uses.iter_mut() {
-        uses.reverse();
-        if uses.windows(2).any(|w| w[0].pos > w[1].pos) {
-            uses.sort_by_key(|u| u.pos);
-        }
-    }
+    // Lists were built back to front: put uses and per-vreg range lists in
+    // program order, and the reservations into the trees (empty until now).
+    distribute_uses(arena, ranges, &use_log);
+    list_ranges_by_vreg(arena, ranges, vregs);
+    insert_reservations(pregs, &reservation_log);
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 
-    fixup_multi_fixed_vregs(vregs, ranges, pregs, multi_fixed_reg_fixups, arena)?;
+    repeated_vregs.sort_unstable();
+    repeated_vregs.dedup();
+    fixup_multi_fixed_vregs(
+        &repeated_vregs,
+        vregs,
+        ranges,
+        pregs,
+        multi_fixed_reg_fixups,
+        arena,
+    )?;
 
     stats.initial_liverange_count = ranges.len();
     stats.blockparam_ins_count = blockparam_ins.len();
@@ -432,7 +557,12 @@ pub fn build_liveranges<'a, F: Function>(
 /// fixup copy into their register and reserving that register at the
 /// point. A range's uses are then satisfiable by one location, which the
 /// splitter relies on (it cannot split between uses at one point).
+///
+/// Only `candidates` (increasing) are looked at: two uses at one point
+/// come from two operands of one instruction naming the same vreg, and
+/// the scan lists every such vreg.
 fn fixup_multi_fixed_vregs(
+    candidates: &[VRegId],
     vregs: &VRegs<'_>,
     ranges: &mut LiveRanges<'_>,
     pregs: &mut PRegs<'_>,
@@ -440,8 +570,8 @@ fn fixup_multi_fixed_vregs(
     arena: &Arena,
 ) -> Result<(), RegAllocError> {
     let mut reservations: ArenaVec<(PReg, ProgPoint)> = ArenaVec::new_in(arena);
-    for (vreg, list) in vregs.ranges.iter_enumerated() {
-        for entry in list.iter() {
+    for &vreg in candidates {
+        for entry in vregs.ranges[vreg].iter() {
             let uses = &mut ranges.uses[entry.index];
             let mut start = 0;
             while start < uses.len() {

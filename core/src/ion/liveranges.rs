@@ -18,7 +18,7 @@
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
     range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
-    LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegs, Use, VRegId, VRegs,
+    LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegEntry, PRegs, Use, VRegId, VRegs,
 };
 use crate::ion::liveness::{reused_input_vreg, Liveness};
 use crate::ion::trees::TreeRoot;
@@ -217,15 +217,22 @@ fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mu
     }
 }
 
-/// Inserts the scan's fixed-register reservations into the per-PReg
-/// trees, which are empty until then. Every reservation of the scan
-/// covers one program point, and `log` is in scan order, so per register
-/// the points never increase: two reservations overlap only when they are
-/// equal and consecutive for their register, and such repeats are
-/// dropped. What is left is disjoint, so it is inserted without overlap
-/// queries, each at the front of its tree as the scan found it.
-fn insert_reservations(pregs: &mut PRegs<'_>, log: &[(PReg, CodeRange)]) {
+/// Builds the per-PReg trees, which are empty until then, from the
+/// scan's fixed-register reservations. Every reservation covers one
+/// program point, and `log` is in scan order, so per register the points
+/// never increase: two reservations overlap only when they are equal and
+/// consecutive for their register, and such repeats are dropped. What is
+/// left is grouped by register in increasing order (a counting sort that
+/// fills each group from its end) and bulk-loaded, one O(n) build per
+/// tree instead of one descent per reservation.
+fn insert_reservations<'a>(
+    arena: &'a Arena,
+    pregs: &mut PRegs<'a>,
+    log: &[(PReg, CodeRange)],
+) {
     let mut last: [Option<ProgPoint>; PReg::NUM_INDEX] = [None; PReg::NUM_INDEX];
+    let mut count = [0u32; PReg::NUM_INDEX];
+    let mut kept: ArenaVec<(PReg, CodeRange)> = ArenaVec::with_capacity_in(log.len(), arena);
     for &(preg, range) in log {
         debug_assert_eq!(range.to, range.from.next(), "one-point reservation");
         let previous = &mut last[preg.index()];
@@ -234,8 +241,33 @@ fn insert_reservations(pregs: &mut PRegs<'_>, log: &[(PReg, CodeRange)]) {
             continue;
         }
         *previous = Some(range.from);
-        let root = &mut pregs.allocations[preg.index()];
-        pregs.trees.insert(root, range, LiveRangeId::invalid());
+        count[preg.index()] += 1;
+        kept.push((preg, range));
+    }
+    // end[p]: one past the last slot of register p's group, moved down as
+    // the group fills from the back.
+    let mut end = [0u32; PReg::NUM_INDEX];
+    let mut total = 0u32;
+    for (end, &count) in end.iter_mut().zip(&count) {
+        total += count;
+        *end = total;
+    }
+    let reserved = (CodeRange::new(ProgPoint::from_index(0), ProgPoint::from_index(1)), PRegEntry::invalid());
+    let mut grouped: ArenaVec<(CodeRange, PRegEntry)> = ArenaVec::with_capacity_in(kept.len(), arena);
+    grouped.resize(kept.len(), reserved);
+    for &(preg, range) in kept.iter() {
+        let slot = &mut end[preg.index()];
+        *slot -= 1;
+        grouped[*slot as usize] = (range, PRegEntry::invalid());
+    }
+    let mut start = 0usize;
+    for (index, &count) in count.iter().enumerate() {
+        let group = &grouped[start..start + count as usize];
+        start += count as usize;
+        if !group.is_empty() {
+            let root = &mut pregs.allocations[index];
+            pregs.trees.bulk_load(root, group, arena);
+        }
     }
 }
 
@@ -529,7 +561,7 @@ pub fn build_liveranges<'a, F: Function>(
     // program order, and the reservations into the trees (empty until now).
     distribute_uses(arena, ranges, &use_log);
     list_ranges_by_vreg(arena, ranges, vregs);
-    insert_reservations(pregs, &reservation_log);
+    insert_reservations(arena, pregs, &reservation_log);
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 

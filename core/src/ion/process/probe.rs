@@ -166,7 +166,7 @@ impl SoughtRegs {
         SoughtRegs {
             order,
             point,
-            batched: pregs.trees.total_entries() > BATCH_SEEK_MIN_ENTRIES,
+            batched: pregs.trees.live_entries() > BATCH_SEEK_MIN_ENTRIES,
             regs: [PReg::invalid(); SEEK_BATCH],
             cursors: [Cursor::empty(); SEEK_BATCH],
             next: 0,

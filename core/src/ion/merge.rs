@@ -165,10 +165,7 @@ fn merge_bundles<'a>(
     if bundles.ranges[from].is_empty() {
         return true;
     }
-    let moved = core::mem::replace(
-        &mut bundles.ranges[from],
-        ArenaVec::new_in(arena),
-    );
+    let moved = core::mem::replace(&mut bundles.ranges[from], ArenaVec::new_in(arena));
     for entry in moved.iter() {
         ranges.bundle[entry.index] = to;
     }
@@ -199,10 +196,7 @@ fn merge_bundles<'a>(
 /// the result sorted. The two bundles' ranges are disjoint, so starts are
 /// distinct and the order is the one a sort would give. Merges from the
 /// back in place: one pass, no scratch list.
-fn merge_sorted_into(
-    target: &mut ArenaVec<'_, LiveRangeListEntry>,
-    extra: &[LiveRangeListEntry],
-) {
+fn merge_sorted_into(target: &mut ArenaVec<'_, LiveRangeListEntry>, extra: &[LiveRangeListEntry]) {
     let old_len = target.len();
     let placeholder = extra[0];
     target.resize(old_len + extra.len(), placeholder);

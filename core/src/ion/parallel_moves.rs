@@ -159,6 +159,24 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
     ) -> Result<&[ResolvedMove<T>], ResolveError> {
         self.result.clear();
         self.ordered.clear();
+        // Most sets hold one move: with distinct, real locations that are
+        // not both on the stack it is its own sequence (what the general
+        // path below would produce, without its bookkeeping).
+        if let [m] = self.moves[..] {
+            if m.from != m.to
+                && !m.from.is_none()
+                && !m.to.is_none()
+                && !(source.is_stack(m.from) && source.is_stack(m.to))
+            {
+                self.result.push(Move {
+                    from: m.from,
+                    to: m.to,
+                    payload: Some(m.payload),
+                });
+                self.moves.clear();
+                return Ok(&self.result[..]);
+            }
+        }
         let outcome = self.order_moves().and_then(|needs_scratch| {
             let cycle_scratch = if needs_scratch {
                 Some(self.choose_cycle_scratch(regs, source))

@@ -126,8 +126,10 @@ fn merge_bundles<'a>(
     // def's instruction (the result could be a minimal bundle with two
     // constraints, impossible to split): round such bundles' range starts
     // down to their instruction's Before point for the overlap test.
-    let start_of = |bundle: BundleId, range: CodeRange| -> ProgPoint {
-        if bundles.props[bundle] & bundle_props::FIXED_DEF != 0 {
+    let fixed_def = |bundle: BundleId| bundles.props[bundle] & bundle_props::FIXED_DEF != 0;
+    let (from_fixed_def, to_fixed_def) = (fixed_def(from), fixed_def(to));
+    let start_of = |rounds: bool, range: CodeRange| -> ProgPoint {
+        if rounds {
             ProgPoint::before(range.from.inst())
         } else {
             range.from
@@ -142,9 +144,9 @@ fn merge_bundles<'a>(
             if comparisons > MERGE_MAX_RANGE_COMPARISONS {
                 return false;
             }
-            if start_of(from, list_from[i].range) >= list_to[j].range.to {
+            if start_of(from_fixed_def, list_from[i].range) >= list_to[j].range.to {
                 j += 1;
-            } else if start_of(to, list_to[j].range) >= list_from[i].range.to {
+            } else if start_of(to_fixed_def, list_to[j].range) >= list_from[i].range.to {
                 i += 1;
             } else {
                 return false;
@@ -178,7 +180,7 @@ fn merge_bundles<'a>(
             .unwrap_or_else(|at| at);
         target.insert(at, moved[0]);
     } else {
-        merge_sorted_into(target, &moved);
+        merge_sorted_into(arena, target, &moved);
     }
 
     let (set_from, set_to) = (bundles.spillset[from], bundles.spillset[to]);
@@ -194,24 +196,29 @@ fn merge_bundles<'a>(
 
 /// Merges `extra` into `target`, both sorted by `range.from`, keeping
 /// the result sorted. The two bundles' ranges are disjoint, so starts are
-/// distinct and the order is the one a sort would give. Merges from the
-/// back in place: one pass, no scratch list.
-fn merge_sorted_into(target: &mut ArenaVec<'_, LiveRangeListEntry>, extra: &[LiveRangeListEntry]) {
-    let old_len = target.len();
-    let placeholder = extra[0];
-    target.resize(old_len + extra.len(), placeholder);
-    let (mut i, mut j, mut out) = (old_len, extra.len(), old_len + extra.len());
-    while j > 0 {
-        out -= 1;
-        if i > 0 && target[i - 1].range.from > extra[j - 1].range.from {
-            target[out] = target[i - 1];
-            i -= 1;
+/// distinct and the order is the one a sort would give. One forward pass
+/// into a list of the final size (growing `target` in place would copy
+/// it first).
+fn merge_sorted_into<'a>(
+    arena: &'a Arena,
+    target: &mut ArenaVec<'a, LiveRangeListEntry>,
+    extra: &[LiveRangeListEntry],
+) {
+    let mut merged = ArenaVec::with_capacity_in(target.len() + extra.len(), arena);
+    let (mut i, mut j) = (0, 0);
+    while i < target.len() && j < extra.len() {
+        if target[i].range.from < extra[j].range.from {
+            merged.push(target[i]);
+            i += 1;
         } else {
-            target[out] = extra[j - 1];
-            j -= 1;
+            merged.push(extra[j]);
+            j += 1;
         }
     }
-    debug_assert!(target.windows(2).all(|w| w[0].range.from < w[1].range.from));
+    merged.extend_from_slice(&target[i..]);
+    merged.extend_from_slice(&extra[j..]);
+    debug_assert!(merged.windows(2).all(|w| w[0].range.from < w[1].range.from));
+    *target = merged;
 }
 
 /// The bundle holding `vreg`'s first range, if it has any.

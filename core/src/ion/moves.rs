@@ -513,24 +513,36 @@ fn collect_vreg_moves<'a, F: Function>(
         let stamp = vreg.index() as u32 + 1;
         entries.clear();
         for (k, r) in vr.iter().enumerate() {
+            if r.range.is_empty() {
+                continue;
+            }
+            // Blocks are contiguous and in order (`cfg::analyze` checks),
+            // so the range meets blocks `first..=last`: it covers the
+            // entries of all but maybe `first` and the exits of all but
+            // maybe `last`.
             let first = cfg.insn_block[r.range.from.inst()];
-            let mut block = first;
-            while block.index() < num_blocks && cfg.block_exit[block].next() <= r.range.to {
-                let best = &mut exit_best[block.index()];
-                if best.0 != stamp {
-                    *best = (stamp, r.alloc);
-                } else if !best.1.is_reg() && r.alloc.is_reg() {
-                    best.1 = r.alloc;
+            let last = cfg.insn_block[r.range.to.prev().inst()];
+            let exits_end = if cfg.block_exit[last].next() <= r.range.to {
+                last.index() + 1
+            } else {
+                last.index()
+            };
+            if first.index() < exits_end {
+                for best in &mut exit_best[first.index()..exits_end] {
+                    if best.0 != stamp {
+                        *best = (stamp, r.alloc);
+                    } else if !best.1.is_reg() && r.alloc.is_reg() {
+                        best.1 = r.alloc;
+                    }
                 }
-                block = block.next();
             }
-            let mut block = first;
-            if cfg.block_entry[block] < r.range.from {
-                block = block.next();
-            }
-            while block.index() < num_blocks && cfg.block_entry[block] < r.range.to {
-                entries.push((block, k as u32));
-                block = block.next();
+            let entries_start = if cfg.block_entry[first] < r.range.from {
+                first.index() + 1
+            } else {
+                first.index()
+            };
+            for b in entries_start..=last.index() {
+                entries.push((Block::new(b), k as u32));
             }
         }
         let exit_alloc = |block: Block| -> Option<Allocation> {

@@ -94,6 +94,9 @@ struct VRegRange {
     range: CodeRange,
     id: LiveRangeId,
     alloc: Allocation,
+    /// The range's `range_flags` (read with its other columns, while the
+    /// range's row is being fetched anyway).
+    flags: u8,
 }
 
 /// A block-param edge's source: `to_vreg`'s argument leaves `from_block`
@@ -477,6 +480,7 @@ fn collect_vreg_moves<'a, F: Function>(
                 range,
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
+                flags: tables.ranges.flags[entry.index],
             });
         }
         // The lists are sorted by the time of listing; ranges may have
@@ -632,9 +636,7 @@ fn collect_vreg_moves<'a, F: Function>(
             active.retain(|&j| vr[j as usize].range.to >= from);
             for g in k..group_end {
                 let r = vr[g];
-                if tables.ranges.flags[r.id] & range_flags::STARTS_AT_DEF != 0
-                    || moves.is_block_entry(from)
-                {
+                if r.flags & range_flags::STARTS_AT_DEF != 0 || moves.is_block_entry(from) {
                     continue;
                 }
                 // Just-ended ranges qualify only at a Before point: at an

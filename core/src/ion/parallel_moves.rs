@@ -170,7 +170,7 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
             if m.from != m.to
                 && !m.from.is_none()
                 && !m.to.is_none()
-                && !(source.is_stack(m.from) && source.is_stack(m.to))
+                && (!source.is_stack(m.from) || !source.is_stack(m.to))
             {
                 self.result.push(Move {
                     from: m.from,

@@ -16,12 +16,13 @@
 //! formulas, so the allocation order and eviction choices match upstream.
 
 use crate::ion::data::{
-    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRanges, Use, VRegId,
+    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRangeListEntry, LiveRanges, Use,
+    VRegId,
 };
 use crate::ion::queue::AllocationQueue;
 use crate::ion::requirement::merge_bundle_requirements;
 use crate::ion::Stats;
-use crate::tables::Arena;
+use crate::tables::{Arena, ArenaVec};
 use crate::{Function, Inst, InstPosition, OperandConstraint, OperandKind, ProgPoint, RegClass};
 
 /// Largest spill weight a bundle can have (28 bits, as upstream packs it).
@@ -61,12 +62,21 @@ fn limit_u8(bound: usize) -> u8 {
     u8::try_from(bound).unwrap_or(u8::MAX)
 }
 
-/// Sets `bundle`'s FIXED / FIXED_DEF / STACK props and `limit` from all
-/// its uses (the merge-time view; see [`recompute_bundle_properties`]).
-fn init_bundle_props(bundle: BundleId, bundles: &mut Bundles<'_>, ranges: &LiveRanges<'_>) {
+/// A new bundle's FIXED / FIXED_DEF / STACK props and `limit` from all
+/// the uses of `list` (the merge-time view; see
+/// [`recompute_bundle_properties`]), its hull, and `ranges.bundle` of
+/// each range set to `bundle`: one pass over the vreg's ranges.
+fn init_bundle(
+    bundle: BundleId,
+    list: &[LiveRangeListEntry],
+    ranges: &mut LiveRanges<'_>,
+) -> (u8, Option<u8>, CodeRange) {
     let mut props = 0u8;
     let mut limit: Option<u8> = None;
-    for entry in bundles.ranges[bundle].iter() {
+    let mut hull = list[0].range;
+    for entry in list.iter() {
+        hull = hull.join(entry.range);
+        ranges.bundle[entry.index] = bundle;
         for u in ranges.uses[entry.index].iter() {
             match u.operand.constraint() {
                 OperandConstraint::FixedReg(_) => {
@@ -84,8 +94,7 @@ fn init_bundle_props(bundle: BundleId, bundles: &mut Bundles<'_>, ranges: &LiveR
             }
         }
     }
-    bundles.props[bundle] = props;
-    bundles.limit[bundle] = limit;
+    (props, limit, hull)
 }
 
 /// Tries to move every range of `from` into `to`; returns whether the
@@ -117,8 +126,10 @@ fn merge_bundles<'a>(
     // def's instruction (the result could be a minimal bundle with two
     // constraints, impossible to split): round such bundles' range starts
     // down to their instruction's Before point for the overlap test.
-    let start_of = |bundle: BundleId, range: CodeRange| -> ProgPoint {
-        if bundles.props[bundle] & bundle_props::FIXED_DEF != 0 {
+    let fixed_def = |bundle: BundleId| bundles.props[bundle] & bundle_props::FIXED_DEF != 0;
+    let (from_fixed_def, to_fixed_def) = (fixed_def(from), fixed_def(to));
+    let start_of = |rounds: bool, range: CodeRange| -> ProgPoint {
+        if rounds {
             ProgPoint::before(range.from.inst())
         } else {
             range.from
@@ -133,9 +144,9 @@ fn merge_bundles<'a>(
             if comparisons > MERGE_MAX_RANGE_COMPARISONS {
                 return false;
             }
-            if start_of(from, list_from[i].range) >= list_to[j].range.to {
+            if start_of(from_fixed_def, list_from[i].range) >= list_to[j].range.to {
                 j += 1;
-            } else if start_of(to, list_to[j].range) >= list_from[i].range.to {
+            } else if start_of(to_fixed_def, list_to[j].range) >= list_from[i].range.to {
                 i += 1;
             } else {
                 return false;
@@ -156,10 +167,7 @@ fn merge_bundles<'a>(
     if bundles.ranges[from].is_empty() {
         return true;
     }
-    let moved = core::mem::replace(
-        &mut bundles.ranges[from],
-        crate::tables::ArenaVec::new_in(arena),
-    );
+    let moved = core::mem::replace(&mut bundles.ranges[from], ArenaVec::new_in(arena));
     for entry in moved.iter() {
         ranges.bundle[entry.index] = to;
     }
@@ -172,8 +180,7 @@ fn merge_bundles<'a>(
             .unwrap_or_else(|at| at);
         target.insert(at, moved[0]);
     } else {
-        target.extend_from_slice(&moved);
-        target.sort_unstable_by_key(|entry| entry.range.from);
+        merge_sorted_into(arena, target, &moved);
     }
 
     let (set_from, set_to) = (bundles.spillset[from], bundles.spillset[to]);
@@ -187,6 +194,33 @@ fn merge_bundles<'a>(
     true
 }
 
+/// Merges `extra` into `target`, both sorted by `range.from`, keeping
+/// the result sorted. The two bundles' ranges are disjoint, so starts are
+/// distinct and the order is the one a sort would give. One forward pass
+/// into a list of the final size (growing `target` in place would copy
+/// it first).
+fn merge_sorted_into<'a>(
+    arena: &'a Arena,
+    target: &mut ArenaVec<'a, LiveRangeListEntry>,
+    extra: &[LiveRangeListEntry],
+) {
+    let mut merged = ArenaVec::with_capacity_in(target.len() + extra.len(), arena);
+    let (mut i, mut j) = (0, 0);
+    while i < target.len() && j < extra.len() {
+        if target[i].range.from < extra[j].range.from {
+            merged.push(target[i]);
+            i += 1;
+        } else {
+            merged.push(extra[j]);
+            j += 1;
+        }
+    }
+    merged.extend_from_slice(&target[i..]);
+    merged.extend_from_slice(&extra[j..]);
+    debug_assert!(merged.windows(2).all(|w| w[0].range.from < w[1].range.from));
+    *target = merged;
+}
+
 /// The bundle holding `vreg`'s first range, if it has any.
 fn bundle_of_vreg(tables: &IonTables<'_>, vreg: VRegId) -> Option<BundleId> {
     let first = tables.vregs.ranges.get(vreg)?.first()?;
@@ -198,17 +232,16 @@ fn bundle_of_vreg(tables: &IonTables<'_>, vreg: VRegId) -> Option<BundleId> {
 /// allowed; finally computes every bundle's properties and spill weight.
 pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &mut IonTables<'a>) {
     for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
-        let Some(first) = list.first() else {
+        if list.is_empty() {
             continue;
-        };
-        let bundle = tables.bundles.push(arena);
-        let mut hull = first.range;
-        for entry in list.iter() {
-            hull = hull.join(entry.range);
-            tables.ranges.bundle[entry.index] = bundle;
         }
-        tables.bundles.ranges[bundle].extend_from_slice(list);
-        init_bundle_props(bundle, &mut tables.bundles, &tables.ranges);
+        let bundle = tables.bundles.push(arena);
+        let (props, limit, hull) = init_bundle(bundle, list, &mut tables.ranges);
+        let mut own = ArenaVec::with_capacity_in(list.len(), arena);
+        own.extend_from_slice(list);
+        tables.bundles.ranges[bundle] = own;
+        tables.bundles.props[bundle] = props;
+        tables.bundles.limit[bundle] = limit;
         let class = tables.vregs.class[vreg].unwrap_or(RegClass::Int);
         tables.bundles.spillset[bundle] = tables.spillsets.push(class, hull);
     }
@@ -253,11 +286,33 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
     }
 }
 
-/// The tightest `Limit` of the bundle's uses, computed as upstream does:
-/// within a range the scan stops at the first fixed-register or stack use.
-fn bundle_limit(bundle: BundleId, bundles: &Bundles<'_>, ranges: &LiveRanges<'_>) -> Option<u8> {
+/// Recomputes a bundle's `prio` (total range length), `limit`, `props`
+/// and `spill_weight` from its ranges and uses. Owned here; the `process`
+/// phase calls it after every split.
+///
+/// Like upstream, only a single-range bundle gets FIXED / FIXED_DEF /
+/// STACK (multi-range bundles are treated as unconstrained when choosing
+/// what to evict), and MINIMAL means one range with at most one use, no
+/// larger than that use's minimal range. The limit is the tightest
+/// `Limit` of the uses, computed as upstream does: within a range the scan
+/// stops at the first fixed-register or stack use. Spill weight: a
+/// constant for minimal bundles (highest for fixed, then limited, then
+/// others), otherwise the sum of the ranges' use weights divided by
+/// `prio`, capped below the minimal ones.
+///
+/// One pass over the range list gathers length, limit and weight sum.
+pub fn recompute_bundle_properties(
+    bundle: BundleId,
+    bundles: &mut Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+) {
+    let list = &bundles.ranges[bundle];
+    let mut prio: u32 = 0;
     let mut limit: Option<u8> = None;
-    for entry in bundles.ranges[bundle].iter() {
+    let mut total_weight: f32 = 0.0;
+    for entry in list.iter() {
+        prio += entry.range.len() as u32;
+        total_weight += ranges.uses_spill_weight[entry.index];
         for u in ranges.uses[entry.index].iter() {
             match u.operand.constraint() {
                 OperandConstraint::Limit(bound) => {
@@ -269,28 +324,6 @@ fn bundle_limit(bundle: BundleId, bundles: &Bundles<'_>, ranges: &LiveRanges<'_>
             }
         }
     }
-    limit
-}
-
-/// Recomputes a bundle's `prio` (total range length), `limit`, `props`
-/// and `spill_weight` from its ranges and uses. Owned here; the `process`
-/// phase calls it after every split.
-///
-/// Like upstream, only a single-range bundle gets FIXED / FIXED_DEF /
-/// STACK (multi-range bundles are treated as unconstrained when choosing
-/// what to evict), and MINIMAL means one range with at most one use, no
-/// larger than that use's minimal range. Spill weight: a constant for
-/// minimal bundles (highest for fixed, then limited, then others),
-/// otherwise the sum of the ranges' use weights divided by `prio`, capped
-/// below the minimal ones.
-pub fn recompute_bundle_properties(
-    bundle: BundleId,
-    bundles: &mut Bundles<'_>,
-    ranges: &LiveRanges<'_>,
-) {
-    let list = &bundles.ranges[bundle];
-    let prio: u32 = list.iter().map(|entry| entry.range.len() as u32).sum();
-    let limit = bundle_limit(bundle, bundles, ranges);
     let mut props = 0u8;
     let minimal = match list.first() {
         None => true,
@@ -333,11 +366,7 @@ pub fn recompute_bundle_properties(
             MINIMAL_BUNDLE_SPILL_WEIGHT
         }
     } else {
-        let total: f32 = list
-            .iter()
-            .map(|entry| ranges.uses_spill_weight[entry.index])
-            .sum();
-        (total as u32)
+        (total_weight as u32)
             .checked_div(prio)
             .map_or(0, |weight| weight.min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT))
     };

@@ -94,6 +94,9 @@ struct VRegRange {
     range: CodeRange,
     id: LiveRangeId,
     alloc: Allocation,
+    /// The range's `range_flags` (read with its other columns, while the
+    /// range's row is being fetched anyway).
+    flags: u8,
 }
 
 /// A block-param edge's source: `to_vreg`'s argument leaves `from_block`
@@ -230,8 +233,8 @@ pub fn insert_moves<'a, F: Function>(
     }
 
     let mut moves = MoveCollector {
-        func,
         cfg,
+        edge_info: edge_info(func, arena),
         pending: ArenaVec::with_capacity_in(func.num_insts(), arena),
     };
     collect_vreg_moves(func, cfg, arena, tables, output, &mut moves, stats)?;
@@ -245,7 +248,7 @@ pub fn insert_moves<'a, F: Function>(
         arena,
         tables,
         num_spillslots,
-        &mut moves.pending,
+        &moves.pending,
         output,
     )?;
 
@@ -261,14 +264,49 @@ pub fn insert_moves<'a, F: Function>(
     Ok(())
 }
 
+/// [`edge_info`] flags of a block.
+mod edge_flags {
+    /// The block has no instructions.
+    pub const EMPTY: u8 = 1;
+    /// At most one way out: one successor, or a return with none.
+    pub const ONE_OUT: u8 = 2;
+    /// At most one way in: one predecessor, or the entry with none.
+    pub const ONE_IN: u8 = 4;
+}
+
+/// Per block, the [`edge_flags`] that decide where its edges' moves go:
+/// computed once so each edge move is a table lookup, not several
+/// `Function` calls.
+fn edge_info<'a, F: Function>(func: &F, arena: &'a Arena) -> ArenaVec<'a, u8> {
+    let num_blocks = func.num_blocks();
+    let mut info = ArenaVec::with_capacity_in(num_blocks, arena);
+    for b in 0..num_blocks {
+        let block = Block::new(b);
+        let insts = func.block_insns(block);
+        let mut flags = 0;
+        if insts.is_empty() {
+            flags |= edge_flags::EMPTY;
+        } else if func.block_succs(block).len() + usize::from(func.is_ret(insts.last())) <= 1 {
+            flags |= edge_flags::ONE_OUT;
+        }
+        if func.block_preds(block).len() + usize::from(func.entry_block() == block) <= 1 {
+            flags |= edge_flags::ONE_IN;
+        }
+        info.push(flags);
+    }
+    info
+}
+
 /// Collects pending moves; knows where edge moves go.
-struct MoveCollector<'f, 'a, F: Function> {
-    func: &'f F,
+struct MoveCollector<'f, 'a> {
     cfg: &'f CfgInfo<'a>,
+    /// [`edge_flags`] per block.
+    edge_info: ArenaVec<'a, u8>,
     pending: ArenaVec<'a, PendingMove>,
 }
 
-impl<F: Function> MoveCollector<'_, '_, F> {
+impl MoveCollector<'_, '_> {
+    #[inline]
     fn push(
         &mut self,
         pos: ProgPoint,
@@ -292,26 +330,32 @@ impl<F: Function> MoveCollector<'_, '_, F> {
     }
 
     /// Where the moves of the edge `from → to` go.
+    #[inline]
     fn edge_point(&self, from: Block, to: Block) -> Result<(ProgPoint, MovePrio), RegAllocError> {
-        let func = self.func;
-        let from_insts = func.block_insns(from);
-        let to_insts = func.block_insns(to);
-        if from_insts.is_empty() || to_insts.is_empty() {
-            return Err(RegAllocError::BB(if from_insts.is_empty() {
+        let info = |b: Block| {
+            self.edge_info
+                .get(b.index())
+                .copied()
+                .unwrap_or(edge_flags::EMPTY)
+        };
+        let (from_info, to_info) = (info(from), info(to));
+        if (from_info | to_info) & edge_flags::EMPTY != 0 {
+            return Err(RegAllocError::BB(if from_info & edge_flags::EMPTY != 0 {
                 from
             } else {
                 to
             }));
         }
-        let from_outs = func.block_succs(from).len() + usize::from(func.is_ret(from_insts.last()));
-        let to_ins = func.block_preds(to).len() + usize::from(func.entry_block() == to);
-        if to_ins > 1 && from_outs <= 1 {
+        if to_info & edge_flags::ONE_IN == 0 && from_info & edge_flags::ONE_OUT != 0 {
             // Before the branch: it must not read registers the moves
             // write, which holds for one-successor branches (see
             // DESIGN.md, "Phase `moves`").
-            Ok((ProgPoint::before(from_insts.last()), MovePrio::OutEdge))
-        } else if to_ins <= 1 {
-            Ok((ProgPoint::before(to_insts.first()), MovePrio::InEdge))
+            Ok((
+                ProgPoint::before(self.cfg.block_exit[from].inst()),
+                MovePrio::OutEdge,
+            ))
+        } else if to_info & edge_flags::ONE_IN != 0 {
+            Ok((self.cfg.block_entry[to], MovePrio::InEdge))
         } else {
             Err(RegAllocError::CritEdge(from, to))
         }
@@ -325,6 +369,7 @@ impl<F: Function> MoveCollector<'_, '_, F> {
 
 /// The allocation of `range`: its bundle's register, else its spill
 /// set's slot.
+#[inline]
 fn range_alloc(tables: &IonTables<'_>, range: LiveRangeId) -> Result<Allocation, RegAllocError> {
     let bundle = *tables.ranges.bundle.get(range).ok_or_else(internal_error)?;
     let alloc = *tables
@@ -388,38 +433,37 @@ fn collect_vreg_moves<'a, F: Function>(
     arena: &'a Arena,
     tables: &IonTables<'a>,
     output: &mut Output,
-    moves: &mut MoveCollector<'_, 'a, F>,
+    moves: &mut MoveCollector<'_, 'a>,
     stats: &mut Stats,
 ) -> Result<(), RegAllocError> {
     let num_blocks = func.num_blocks();
     let mut vr: ArenaVec<VRegRange> = ArenaVec::new_in(arena);
-    // (block, alloc, k): range `k` covers the block's exit.
-    let mut exits: ArenaVec<(Block, Allocation, u32)> = ArenaVec::new_in(arena);
+    // Per block, the best source at its exit for the current vreg:
+    // `(stamp, alloc)`, current iff `stamp` is the vreg's (index + 1).
+    let mut exit_best: ArenaVec<(u32, Allocation)> = ArenaVec::with_capacity_in(num_blocks, arena);
+    exit_best.resize(num_blocks, (0, Allocation::none()));
     // (block, index into vr): ranges covering a block's entry.
     let mut entries: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
     let mut active: ArenaVec<u32> = ArenaVec::new_in(arena);
     let mut param_sources: ArenaVec<ParamSource> = ArenaVec::new_in(arena);
     let mut param_dests: ArenaVec<ParamDest> = ArenaVec::new_in(arena);
 
+    // Walk orders of the block-param lists and the labels, by vreg. The
+    // lists usually come sorted (liveranges sorts the param lists), so the
+    // order is the identity and the sort is skipped.
     let outs = &tables.blockparam_outs;
-    let mut outs_order: ArenaVec<u32> = ArenaVec::with_capacity_in(outs.len(), arena);
-    outs_order.extend(0..outs.len() as u32);
-    outs_order.sort_unstable_by_key(|&i| {
+    let outs_order = sorted_order(arena, outs.len(), |i| {
         let o = outs[i as usize];
         (o.from_vreg, o.from_block, i)
     });
     let ins = &tables.blockparam_ins;
-    let mut ins_order: ArenaVec<u32> = ArenaVec::with_capacity_in(ins.len(), arena);
-    ins_order.extend(0..ins.len() as u32);
-    ins_order.sort_unstable_by_key(|&i| {
+    let ins_order = sorted_order(arena, ins.len(), |i| {
         let x = ins[i as usize];
         (x.to_vreg, x.to_block, x.from_block, i)
     });
     let labels = func.debug_value_labels();
-    let mut labels_order: ArenaVec<u32> = ArenaVec::with_capacity_in(labels.len(), arena);
-    labels_order.extend(0..labels.len() as u32);
-    labels_order.sort_unstable_by_key(|&i| (labels[i as usize].0.vreg(), i));
-    let (mut outs_at, mut labels_at) = (0usize, 0usize);
+    let labels_order = sorted_order(arena, labels.len(), |i| (labels[i as usize].0.vreg(), i));
+    let (mut outs_at, mut ins_at, mut labels_at) = (0usize, 0usize, 0usize);
 
     for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
         if list.is_empty() {
@@ -436,11 +480,15 @@ fn collect_vreg_moves<'a, F: Function>(
                 range,
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
+                flags: tables.ranges.flags[entry.index],
             });
         }
         // The lists are sorted by the time of listing; ranges may have
         // changed since, so re-sort on the final bounds.
-        vr.sort_unstable_by_key(|r| (r.range.from, r.range.to, r.id));
+        let vr_key = |r: &VRegRange| (r.range.from, r.range.to, r.id);
+        if !vr.windows(2).all(|w| vr_key(&w[0]) < vr_key(&w[1])) {
+            vr.sort_unstable_by_key(vr_key);
+        }
         let class = vreg_class(func, tables, vreg, &vr);
 
         // 1. Operand allocations; note a def at a block's entry.
@@ -462,33 +510,50 @@ fn collect_vreg_moves<'a, F: Function>(
         }
 
         // 2. Block exits and entries covered by each range.
-        exits.clear();
+        // Best source per block exit: a register if any range has one,
+        // else the earliest-starting range. Ranges come in `vr` order, so
+        // the first seen is the earliest and is replaced only by the first
+        // register.
+        let stamp = vreg.index() as u32 + 1;
         entries.clear();
         for (k, r) in vr.iter().enumerate() {
+            if r.range.is_empty() {
+                continue;
+            }
+            // Blocks are contiguous and in order (`cfg::analyze` checks),
+            // so the range meets blocks `first..=last`: it covers the
+            // entries of all but maybe `first` and the exits of all but
+            // maybe `last`.
             let first = cfg.insn_block[r.range.from.inst()];
-            let mut block = first;
-            while block.index() < num_blocks && cfg.block_exit[block].next() <= r.range.to {
-                exits.push((block, r.alloc, k as u32));
-                block = block.next();
+            let last = cfg.insn_block[r.range.to.prev().inst()];
+            let exits_end = if cfg.block_exit[last].next() <= r.range.to {
+                last.index() + 1
+            } else {
+                last.index()
+            };
+            if first.index() < exits_end {
+                for best in &mut exit_best[first.index()..exits_end] {
+                    if best.0 != stamp {
+                        *best = (stamp, r.alloc);
+                    } else if !best.1.is_reg() && r.alloc.is_reg() {
+                        best.1 = r.alloc;
+                    }
+                }
             }
-            let mut block = first;
-            if cfg.block_entry[block] < r.range.from {
-                block = block.next();
-            }
-            while block.index() < num_blocks && cfg.block_entry[block] < r.range.to {
-                entries.push((block, k as u32));
-                block = block.next();
+            let entries_start = if cfg.block_entry[first] < r.range.from {
+                first.index() + 1
+            } else {
+                first.index()
+            };
+            for b in entries_start..=last.index() {
+                entries.push((Block::new(b), k as u32));
             }
         }
-        // Best source per block exit: a register if any range has one,
-        // else the earliest-starting range (stable order by block).
-        exits.sort_unstable_by_key(|&(block, alloc, k)| (block, !alloc.is_reg(), k));
-        exits.dedup_by_key(|&mut (block, _, _)| block);
         let exit_alloc = |block: Block| -> Option<Allocation> {
-            exits
-                .binary_search_by_key(&block, |&(b, _, _)| b)
-                .ok()
-                .map(|i| exits[i].1)
+            exit_best
+                .get(block.index())
+                .filter(|&&(s, _)| s == stamp)
+                .map(|&(_, alloc)| alloc)
         };
 
         // 3. Block-param sources: this vreg passed as a branch argument.
@@ -509,18 +574,23 @@ fn collect_vreg_moves<'a, F: Function>(
         }
 
         // 4. Entries: block-param destinations, or live-in edge moves.
+        while ins_at < ins_order.len() && ins[ins_order[ins_at] as usize].to_vreg < vreg {
+            ins_at += 1;
+        }
+        let ins_start = ins_at;
+        while ins_at < ins_order.len() && ins[ins_order[ins_at] as usize].to_vreg == vreg {
+            ins_at += 1;
+        }
+        // This vreg's param edges, sorted by (to_block, from_block).
+        let vreg_ins = &ins_order[ins_start..ins_at];
         let param_block = tables.vregs.blockparam[vreg];
         for &(block, k) in entries.iter() {
             let r = vr[k as usize];
             if block == param_block {
-                let start = ins_order.partition_point(|&i| {
+                for &i in vreg_ins {
                     let x = ins[i as usize];
-                    (x.to_vreg, x.to_block) < (vreg, block)
-                });
-                for &i in &ins_order[start..] {
-                    let x = ins[i as usize];
-                    if (x.to_vreg, x.to_block) != (vreg, block) {
-                        break;
+                    if x.to_block != block {
+                        continue;
                     }
                     param_dests.push(ParamDest {
                         to_vreg: vreg,
@@ -566,9 +636,7 @@ fn collect_vreg_moves<'a, F: Function>(
             active.retain(|&j| vr[j as usize].range.to >= from);
             for g in k..group_end {
                 let r = vr[g];
-                if tables.ranges.flags[r.id] & range_flags::STARTS_AT_DEF != 0
-                    || moves.is_block_entry(from)
-                {
+                if r.flags & range_flags::STARTS_AT_DEF != 0 || moves.is_block_entry(from) {
                     continue;
                 }
                 // Just-ended ranges qualify only at a Before point: at an
@@ -624,7 +692,23 @@ fn collect_vreg_moves<'a, F: Function>(
     Ok(())
 }
 
+/// The indices `0..len` in increasing `key` order (keys must be
+/// distinct): the identity, with no sort, when the keys already increase.
+fn sorted_order<'a, K: Ord>(
+    arena: &'a Arena,
+    len: usize,
+    key: impl Fn(u32) -> K,
+) -> ArenaVec<'a, u32> {
+    let mut order: ArenaVec<u32> = ArenaVec::with_capacity_in(len, arena);
+    order.extend(0..len as u32);
+    if !(1..len as u32).all(|i| key(i - 1) < key(i)) {
+        order.sort_unstable_by_key(|&i| key(i));
+    }
+    order
+}
+
 /// Writes `alloc` as operand `slot` of `inst`.
+#[inline]
 fn set_alloc(
     output: &mut Output,
     inst: Inst,
@@ -636,6 +720,7 @@ fn set_alloc(
     Ok(())
 }
 
+#[inline]
 fn alloc_index(output: &Output, inst: Inst, slot: usize) -> Result<usize, RegAllocError> {
     let start = *output
         .inst_alloc_offsets
@@ -715,7 +800,7 @@ fn collect_fixup_moves<F: Function>(
     func: &F,
     fixups: &[MultiFixedRegFixup],
     output: &mut Output,
-    moves: &mut MoveCollector<'_, '_, F>,
+    moves: &mut MoveCollector<'_, '_>,
 ) -> Result<(), RegAllocError> {
     let _ = func;
     for fixup in fixups {
@@ -738,7 +823,7 @@ fn collect_reuse_moves<F: Function>(
     func: &F,
     reuse_insts: &[Inst],
     output: &mut Output,
-    moves: &mut MoveCollector<'_, '_, F>,
+    moves: &mut MoveCollector<'_, '_>,
 ) -> Result<(), RegAllocError> {
     for &inst in reuse_insts {
         let operands = func.inst_operands(inst);
@@ -779,10 +864,10 @@ fn resolve_moves<'a, F: Function>(
     arena: &'a Arena,
     tables: &IonTables<'a>,
     num_spillslots: usize,
-    pending: &mut ArenaVec<'a, PendingMove>,
+    pending: &ArenaVec<'a, PendingMove>,
     output: &mut Output,
 ) -> Result<usize, RegAllocError> {
-    pending.sort_unstable_by_key(|m| (m.pos, m.prio, m.seq));
+    let pending = sort_pending(arena, pending, func.num_insts());
     let fixed_stack: PRegSet = env.fixed_stack_slots.iter().copied().collect();
     let mut extra = ExtraSlots {
         by_class: [
@@ -866,6 +951,77 @@ fn resolve_moves<'a, F: Function>(
     }
     debug_assert!(output.edits.windows(2).all(|w| w[0].0 <= w[1].0));
     Ok(extra.num_spillslots)
+}
+
+/// The pending moves ordered by (point, priority, insertion order).
+///
+/// Moves are collected vreg by vreg, so they come in no useful order.
+/// When there are enough of them for the function's size this is a
+/// counting sort by point (stable, so insertion order holds within a
+/// point) followed by a stable insertion sort by priority inside each
+/// point's few moves; otherwise a comparison sort on one packed key.
+fn sort_pending<'a>(
+    arena: &'a Arena,
+    pending: &[PendingMove],
+    num_insts: usize,
+) -> ArenaVec<'a, PendingMove> {
+    let num_points = 2 * num_insts;
+    let mut sorted: ArenaVec<PendingMove> = ArenaVec::with_capacity_in(pending.len(), arena);
+    let in_range = pending
+        .iter()
+        .all(|m| (m.pos.to_index() as usize) < num_points);
+    if pending.is_empty() {
+        return sorted;
+    }
+    if !in_range || pending.len() >= 1 << 24 || num_points > 32 * pending.len() {
+        sorted.extend_from_slice(pending);
+        if pending.len() < 1 << 24 {
+            // `seq` (unique) fits below the priority.
+            sorted.sort_unstable_by_key(|m| {
+                (u64::from(m.pos.to_index()) << 32) | ((m.prio as u64) << 24) | u64::from(m.seq)
+            });
+        } else {
+            sorted.sort_unstable_by_key(|m| (m.pos, m.prio, m.seq));
+        }
+        return sorted;
+    }
+
+    // `start[p]`: where point p's moves begin in `sorted`.
+    let mut start: ArenaVec<u32> = ArenaVec::with_capacity_in(num_points + 1, arena);
+    start.resize(num_points + 1, 0);
+    for m in pending {
+        start[m.pos.to_index() as usize + 1] += 1;
+    }
+    for p in 0..num_points {
+        start[p + 1] += start[p];
+    }
+    let placeholder = pending[0];
+    sorted.resize(pending.len(), placeholder);
+    // `start[p]` becomes the next free slot of point p; afterwards it is
+    // the end of p's moves, i.e. the start of p + 1's.
+    for m in pending {
+        let at = &mut start[m.pos.to_index() as usize];
+        sorted[*at as usize] = *m;
+        *at += 1;
+    }
+    // Stable insertion sort by priority within runs of one point.
+    let mut run = 0;
+    while run < sorted.len() {
+        let pos = sorted[run].pos;
+        let mut end = run + 1;
+        while end < sorted.len() && sorted[end].pos == pos {
+            let m = sorted[end];
+            let mut at = end;
+            while at > run && sorted[at - 1].prio > m.prio {
+                sorted[at] = sorted[at - 1];
+                at -= 1;
+            }
+            sorted[at] = m;
+            end += 1;
+        }
+        run = end;
+    }
+    sorted
 }
 
 /// Tells the eliminator about everything written between the move groups

@@ -92,6 +92,10 @@ fn scratch_mark() -> Allocation {
 
 const NO_MOVE: u32 = u32::MAX;
 
+/// Sets of at most this many moves are linked by pairwise scans rather
+/// than through a sort by destination.
+const SMALL_SET: usize = 16;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MoveState {
     Pending,
@@ -159,6 +163,24 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
     ) -> Result<&[ResolvedMove<T>], ResolveError> {
         self.result.clear();
         self.ordered.clear();
+        // Most sets hold one move: with distinct, real locations that are
+        // not both on the stack it is its own sequence (what the general
+        // path below would produce, without its bookkeeping).
+        if let [m] = self.moves[..] {
+            if m.from != m.to
+                && !m.from.is_none()
+                && !m.to.is_none()
+                && (!source.is_stack(m.from) || !source.is_stack(m.to))
+            {
+                self.result.push(Move {
+                    from: m.from,
+                    to: m.to,
+                    payload: Some(m.payload),
+                });
+                self.moves.clear();
+                return Ok(&self.result[..]);
+            }
+        }
         let outcome = self.order_moves().and_then(|needs_scratch| {
             let cycle_scratch = if needs_scratch {
                 Some(self.choose_cycle_scratch(regs, source))
@@ -187,42 +209,18 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
                 MoveState::Pending
             }
         }));
-        self.by_dst.clear();
-        self.by_dst.extend(0..n as u32);
-        self.by_dst
-            .sort_unstable_by_key(|&i| (moves[i as usize].to.bits(), i));
-        for pair in self.by_dst.windows(2) {
-            let (a, b) = (&moves[pair[0] as usize], &moves[pair[1] as usize]);
-            if a.to == b.to {
-                if a.from != b.from {
-                    return Err(ResolveError::ConflictingWrites(a.to));
-                }
-                self.state[pair[1] as usize] = MoveState::Dropped;
-            }
-        }
-
         self.writer.clear();
         self.readers.clear();
         self.readers.resize(n, 0);
         self.reads_scratch.clear();
         self.reads_scratch.resize(n, false);
+        if n <= SMALL_SET {
+            self.link_small()?;
+        } else {
+            self.link_sorted()?;
+        }
         for i in 0..n {
-            let src = moves[i].from;
-            let at = self
-                .by_dst
-                .partition_point(|&j| moves[j as usize].to.bits() < src.bits());
-            let writer = match self.by_dst.get(at) {
-                Some(&j) if moves[j as usize].to == src => j,
-                _ => NO_MOVE,
-            };
-            // A dropped writer is a self-move (or a duplicate, which comes
-            // after its kept twin in `by_dst`): it does not change `src`.
-            let writer = if writer != NO_MOVE && self.state[writer as usize] == MoveState::Pending {
-                writer
-            } else {
-                NO_MOVE
-            };
-            self.writer.push(writer);
+            let writer = self.writer[i];
             if writer != NO_MOVE && self.state[i] == MoveState::Pending {
                 self.readers[writer as usize] += 1;
             }
@@ -262,6 +260,81 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
         }
         debug_assert!(self.state.iter().all(|s| *s != MoveState::Pending));
         Ok(needs_scratch)
+    }
+
+    /// Marks duplicates dropped, rejects conflicting writes and fills
+    /// `writer`, through `by_dst` (moves sorted by destination). For each
+    /// destination the lowest-index move is the one kept and the one found
+    /// as writer.
+    fn link_sorted(&mut self) -> Result<(), ResolveError> {
+        let n = self.moves.len();
+        let moves = &self.moves;
+        self.by_dst.clear();
+        self.by_dst.extend(0..n as u32);
+        self.by_dst
+            .sort_unstable_by_key(|&i| (moves[i as usize].to.bits(), i));
+        for pair in self.by_dst.windows(2) {
+            let (a, b) = (&moves[pair[0] as usize], &moves[pair[1] as usize]);
+            if a.to == b.to {
+                if a.from != b.from {
+                    return Err(ResolveError::ConflictingWrites(a.to));
+                }
+                self.state[pair[1] as usize] = MoveState::Dropped;
+            }
+        }
+        for i in 0..n {
+            let src = moves[i].from;
+            let at = self
+                .by_dst
+                .partition_point(|&j| moves[j as usize].to.bits() < src.bits());
+            let writer = match self.by_dst.get(at) {
+                Some(&j) if moves[j as usize].to == src => j,
+                _ => NO_MOVE,
+            };
+            self.writer.push(self.live_writer(writer));
+        }
+        Ok(())
+    }
+
+    /// [`Self::link_sorted`] for a few moves: pairwise scans, same
+    /// results (the conflict reported is the one at the lowest
+    /// destination, as in destination order).
+    fn link_small(&mut self) -> Result<(), ResolveError> {
+        let n = self.moves.len();
+        let mut conflict: Option<Allocation> = None;
+        for i in 0..n {
+            let m = self.moves[i];
+            if let Some(first) = self.moves[..i].iter().find(|e| e.to == m.to) {
+                if first.from != m.from {
+                    if conflict.is_none_or(|c| m.to.bits() < c.bits()) {
+                        conflict = Some(m.to);
+                    }
+                } else {
+                    self.state[i] = MoveState::Dropped;
+                }
+            }
+        }
+        if let Some(to) = conflict {
+            return Err(ResolveError::ConflictingWrites(to));
+        }
+        for i in 0..n {
+            let src = self.moves[i].from;
+            let writer = self.moves.iter().position(|e| e.to == src);
+            let writer = writer.map_or(NO_MOVE, |j| j as u32);
+            self.writer.push(self.live_writer(writer));
+        }
+        Ok(())
+    }
+
+    /// `writer` if it is a pending move. A dropped writer is a self-move
+    /// (or a duplicate, after its kept twin): it does not change its
+    /// destination.
+    fn live_writer(&self, writer: u32) -> u32 {
+        if writer != NO_MOVE && self.state[writer as usize] == MoveState::Pending {
+            writer
+        } else {
+            NO_MOVE
+        }
     }
 
     fn drain_queue(&mut self) {
@@ -707,6 +780,76 @@ mod tests {
         }
         fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn small_and_sorted_linking_agree() {
+        // Random sets with self-moves, duplicates and conflicts: both ways
+        // of linking give the same drops, writers and errors.
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        let locations: Vec<Allocation> = (0..4).map(r).chain((0..3).map(s)).collect();
+        let arena = Arena::new();
+        let mut a = ParallelMoves::new_in(&arena);
+        let mut b = ParallelMoves::new_in(&arena);
+        for _ in 0..3000 {
+            let count = 1 + rng.below(SMALL_SET);
+            for pm in [&mut a, &mut b] {
+                pm.moves.clear();
+            }
+            for i in 0..count {
+                let from = locations[rng.below(locations.len())];
+                let to = locations[rng.below(locations.len())];
+                a.add(from, to, i as u32);
+                b.add(from, to, i as u32);
+            }
+            for pm in [&mut a, &mut b] {
+                pm.state.clear();
+                let states = pm.moves.iter().map(|m| {
+                    if m.from == m.to {
+                        MoveState::Dropped
+                    } else {
+                        MoveState::Pending
+                    }
+                });
+                pm.state.extend(states);
+                pm.writer.clear();
+            }
+            let linked = a.link_small();
+            assert_eq!(linked, b.link_sorted());
+            // After an error the resolver discards the set.
+            if linked.is_ok() {
+                assert_eq!(a.state, b.state);
+                assert_eq!(a.writer, b.writer);
+            }
+        }
+    }
+
+    #[test]
+    fn large_random_sets_match_parallel_semantics() {
+        // More moves than `SMALL_SET`: the sorted linking.
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let locations: Vec<Allocation> = (0..20).map(r).chain((0..20).map(s)).collect();
+        for round in 0..500 {
+            let mut dsts = locations.clone();
+            for i in (1..dsts.len()).rev() {
+                dsts.swap(i, rng.below(i + 1));
+            }
+            let count = SMALL_SET + 1 + rng.below(12);
+            let moves: Vec<(Allocation, Allocation)> = dsts[..count]
+                .iter()
+                .map(|&to| (locations[rng.below(locations.len())], to))
+                .collect();
+            let regs = ResolverRegs {
+                scratch: (round % 2 == 0).then(|| PReg::new(40, RegClass::Int)),
+                victim: Some(PReg::new(rng.below(20), RegClass::Int)),
+            };
+            let keep: Vec<Allocation> = locations
+                .iter()
+                .copied()
+                .filter(|&a| !moves.iter().any(|&(_, to)| to == a))
+                .collect();
+            check(&moves, regs, &mut source(&[30, 31]), &keep);
         }
     }
 

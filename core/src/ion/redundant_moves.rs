@@ -87,6 +87,7 @@ impl<'a> RedundantMoveEliminator<'a> {
         !self.any_tracked
     }
 
+    #[inline]
     fn entry(&mut self, alloc: Allocation) -> Option<&mut Tracked> {
         match alloc.kind() {
             AllocationKind::Reg => self.regs.get_mut(alloc.index()),
@@ -104,6 +105,7 @@ impl<'a> RedundantMoveEliminator<'a> {
         }
     }
 
+    #[inline]
     fn value(&mut self, alloc: Allocation) -> Option<u32> {
         let epoch = self.epoch;
         match self.entry(alloc) {
@@ -113,6 +115,7 @@ impl<'a> RedundantMoveEliminator<'a> {
     }
 
     /// `alloc` was written by something other than a move.
+    #[inline]
     pub fn clear_alloc(&mut self, alloc: Allocation) {
         if let Some(t) = self.entry(alloc) {
             t.epoch = 0;
@@ -121,6 +124,7 @@ impl<'a> RedundantMoveEliminator<'a> {
 
     /// Records the move `from → to`; returns true if it is redundant
     /// (`to` already holds `from`'s value) and should be dropped.
+    #[inline]
     pub fn process_move(&mut self, from: Allocation, to: Allocation) -> bool {
         if from == to {
             return true;

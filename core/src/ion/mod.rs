@@ -91,7 +91,11 @@ pub(crate) fn run<F: Function>(
     ctx: &mut Ctx,
 ) -> Result<(), RegAllocError> {
     reset_arena(&mut ctx.arena);
-    run_phases(func, env, options, &ctx.arena, &mut ctx.output).map(|_| ())
+    // The tables live wholly in the arena, which the next run resets:
+    // dropping them would only walk every per-range, per-bundle and
+    // per-vreg list to hand its bytes back to a bump allocator that
+    // ignores them.
+    run_phases(func, env, options, &ctx.arena, &mut ctx.output).map(core::mem::forget)
 }
 
 /// Empties the arena for the next run. bumpalo keeps only its last chunk

@@ -162,6 +162,7 @@ pub(super) struct SoughtRegs {
 }
 
 impl SoughtRegs {
+    #[inline]
     pub(super) fn new(order: RegTraversal, point: ProgPoint, pregs: &PRegs<'_>) -> Self {
         SoughtRegs {
             order,
@@ -177,10 +178,16 @@ impl SoughtRegs {
     /// The next register, with its cursor at the point when batched.
     /// The cursor is valid only while the trees are unchanged: callers stop
     /// (or start a new traversal) once a probe succeeds.
+    #[inline]
     pub(super) fn next(&mut self, pregs: &PRegs<'_>) -> Option<(PReg, Option<Cursor>)> {
         if !self.batched {
             return self.order.next().map(|reg| (reg, None));
         }
+        self.next_batched(pregs)
+    }
+
+    #[inline(never)]
+    fn next_batched(&mut self, pregs: &PRegs<'_>) -> Option<(PReg, Option<Cursor>)> {
         if self.next == self.len {
             self.len = 0;
             self.next = 0;

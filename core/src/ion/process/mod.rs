@@ -131,8 +131,37 @@ struct SplitChoice {
 /// true)`).
 fn split_move_cost(cfg: &CfgInfo<'_>, point: ProgPoint) -> u32 {
     let depth = cfg.loop_depth[cfg.insn_block[point.inst()]].min(10);
-    let hot = (0..depth).fold(1000.0f32, |acc, _| acc * 4.0);
-    (hot + 2000.0 + 2000.0) as u32
+    SPLIT_MOVE_COST_BY_DEPTH[depth as usize]
+}
+
+/// [`split_move_cost`] by loop depth 0..=10, computed with the same `f32`
+/// steps (so the same roundings) once at compile time.
+const SPLIT_MOVE_COST_BY_DEPTH: [u32; 11] = {
+    let mut costs = [0u32; 11];
+    let mut depth = 0;
+    while depth < 11 {
+        let mut hot = 1000.0f32;
+        let mut i = 0;
+        while i < depth {
+            hot *= 4.0;
+            i += 1;
+        }
+        costs[depth] = (hot + 2000.0 + 2000.0) as u32;
+        depth += 1;
+    }
+    costs
+};
+
+/// Whether a conflict of weight `max_weight` cannot give a cheaper split
+/// than `best` whatever its point (every split move costs at least the
+/// depth-0 cost): then the point's loop depth need not be looked up. When
+/// the sum would overflow, the caller computes the cost as usual.
+fn cannot_beat(best: Option<SplitChoice>, max_weight: u32) -> bool {
+    best.is_some_and(|s| {
+        max_weight
+            .checked_add(SPLIT_MOVE_COST_BY_DEPTH[0])
+            .is_some_and(|least| least >= s.cost)
+    })
 }
 
 impl<'t, 'a> Allocator<'t, 'a> {
@@ -257,6 +286,9 @@ impl<'t, 'a> Allocator<'t, 'a> {
                             self.evict_set.clear();
                             self.evict_set.extend_from_slice(&self.conflicts);
                         }
+                        if cannot_beat(split, max_weight) {
+                            continue;
+                        }
                         let cost = max_weight + split_move_cost(self.cfg, first_point);
                         if split.is_none_or(|s| cost < s.cost) {
                             split = Some(SplitChoice {
@@ -267,6 +299,9 @@ impl<'t, 'a> Allocator<'t, 'a> {
                         }
                     }
                     Probe::ConflictWithFixed { max_weight, point } => {
+                        if cannot_beat(split, max_weight) {
+                            continue;
+                        }
                         let cost = max_weight + split_move_cost(self.cfg, point);
                         if split.is_none_or(|s| cost < s.cost) {
                             split = Some(SplitChoice {

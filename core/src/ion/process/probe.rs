@@ -318,8 +318,11 @@ impl Allocator<'_, '_> {
                         break 'ranges;
                     }
                     let other = bundle_of[lr];
+                    // A bundle's ranges often sit side by side in the tree:
+                    // the conflict just listed needs no mark lookup.
+                    let repeat = conflicts.last() == Some(&other);
                     let mark = &mut marks[other.index()];
-                    if *mark != stamp {
+                    if !repeat && *mark != stamp {
                         *mark = stamp;
                         conflicts.push(other);
                         max_weight = max_weight.max(weights[other]);

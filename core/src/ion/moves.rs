@@ -492,11 +492,15 @@ fn collect_vreg_moves<'a, F: Function>(
         let class = vreg_class(func, tables, vreg, &vr);
 
         // 1. Operand allocations; note a def at a block's entry.
+        // The slot table is borrowed once per vreg (not re-read through
+        // `output` per use); the checks are `set_alloc`'s.
         let mut def_entry_block = Block::invalid();
+        let offsets = &output.inst_alloc_offsets[..];
+        let allocs = &mut output.allocs[..];
         for r in vr.iter() {
             for u in tables.ranges.uses[r.id].iter() {
                 let inst = u.pos.inst();
-                if inst.index() >= func.num_insts() {
+                if inst.index() >= offsets.len() {
                     return Err(internal_error());
                 }
                 if u.operand.kind() == OperandKind::Def && moves.is_block_entry(u.pos) {
@@ -505,7 +509,15 @@ fn collect_vreg_moves<'a, F: Function>(
                 if u.slot == SLOT_NONE {
                     continue;
                 }
-                set_alloc(output, inst, u.slot as usize, r.alloc)?;
+                let start = offsets[inst.index()] as usize;
+                let end = offsets
+                    .get(inst.index() + 1)
+                    .map_or(allocs.len(), |&e| e as usize);
+                let at = start + u.slot as usize;
+                if at >= end {
+                    return Err(internal_error());
+                }
+                allocs[at] = r.alloc;
             }
         }
 
@@ -680,14 +692,37 @@ fn collect_vreg_moves<'a, F: Function>(
     }
 
     // Block-param edges: match destinations with their sources.
-    param_sources.sort_unstable_by_key(|s| (s.to_vreg, s.from_block));
+    // Destinations come by vreg, then block, so a cursor over the sorted
+    // sources finds each one's match; with duplicate source keys the
+    // binary search decides, as it always did.
+    let source_key = |s: &ParamSource| (s.to_vreg, s.from_block);
+    param_sources.sort_unstable_by_key(source_key);
+    let unique = param_sources
+        .windows(2)
+        .all(|w| source_key(&w[0]) < source_key(&w[1]));
+    let mut at = 0;
+    let mut last_key = None;
+    let mut class_of = (VRegId::invalid(), RegClass::Int);
     for d in param_dests.iter() {
-        let found = param_sources
-            .binary_search_by_key(&(d.to_vreg, d.from_block), |s| (s.to_vreg, s.from_block));
-        let Ok(i) = found else { continue };
-        let class = vreg_class(func, tables, d.to_vreg, &[]);
+        let key = (d.to_vreg, d.from_block);
+        let found = if !unique {
+            param_sources.binary_search_by_key(&key, source_key).ok()
+        } else {
+            if last_key.is_some_and(|last| key < last) {
+                at = param_sources.partition_point(|s| source_key(s) < key);
+            }
+            last_key = Some(key);
+            while at < param_sources.len() && source_key(&param_sources[at]) < key {
+                at += 1;
+            }
+            (at < param_sources.len() && source_key(&param_sources[at]) == key).then_some(at)
+        };
+        let Some(i) = found else { continue };
+        if class_of.0 != d.to_vreg {
+            class_of = (d.to_vreg, vreg_class(func, tables, d.to_vreg, &[]));
+        }
         let (pos, prio) = moves.edge_point(d.from_block, d.to_block)?;
-        moves.push(pos, prio, class, param_sources[i].alloc, d.alloc);
+        moves.push(pos, prio, class_of.1, param_sources[i].alloc, d.alloc);
     }
     Ok(())
 }

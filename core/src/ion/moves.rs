@@ -97,6 +97,11 @@ struct VRegRange {
     /// The range's `range_flags` (read with its other columns, while the
     /// range's row is being fetched anyway).
     flags: u8,
+    /// Blocks whose exit point the range covers: `exits.0..exits.1`;
+    /// blocks whose entry it covers: `entries.0..entries.1` (block
+    /// indices; both empty for an empty range). Set in step 2.
+    exits: (u32, u32),
+    entries: (u32, u32),
 }
 
 /// A block-param edge's source: `to_vreg`'s argument leaves `from_block`
@@ -442,8 +447,6 @@ fn collect_vreg_moves<'a, F: Function>(
     // `(stamp, alloc)`, current iff `stamp` is the vreg's (index + 1).
     let mut exit_best: ArenaVec<(u32, Allocation)> = ArenaVec::with_capacity_in(num_blocks, arena);
     exit_best.resize(num_blocks, (0, Allocation::none()));
-    // (block, index into vr): ranges covering a block's entry.
-    let mut entries: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
     let mut active: ArenaVec<u32> = ArenaVec::new_in(arena);
     let mut param_sources: ArenaVec<ParamSource> = ArenaVec::new_in(arena);
     let mut param_dests: ArenaVec<ParamDest> = ArenaVec::new_in(arena);
@@ -481,6 +484,8 @@ fn collect_vreg_moves<'a, F: Function>(
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
                 flags: tables.ranges.flags[entry.index],
+                exits: (0, 0),
+                entries: (0, 0),
             });
         }
         // The lists are sorted by the time of listing; ranges may have
@@ -527,8 +532,7 @@ fn collect_vreg_moves<'a, F: Function>(
         // the first seen is the earliest and is replaced only by the first
         // register.
         let stamp = vreg.index() as u32 + 1;
-        entries.clear();
-        for (k, r) in vr.iter().enumerate() {
+        for r in vr.iter_mut() {
             if r.range.is_empty() {
                 continue;
             }
@@ -557,9 +561,8 @@ fn collect_vreg_moves<'a, F: Function>(
             } else {
                 first.index()
             };
-            for b in entries_start..=last.index() {
-                entries.push((Block::new(b), k as u32));
-            }
+            r.exits = (first.index() as u32, exits_end as u32);
+            r.entries = (entries_start as u32, last.index() as u32 + 1);
         }
         let exit_alloc = |block: Block| -> Option<Allocation> {
             exit_best
@@ -596,8 +599,11 @@ fn collect_vreg_moves<'a, F: Function>(
         // This vreg's param edges, sorted by (to_block, from_block).
         let vreg_ins = &ins_order[ins_start..ins_at];
         let param_block = tables.vregs.blockparam[vreg];
-        for &(block, k) in entries.iter() {
-            let r = vr[k as usize];
+        // Entries in the order of the ranges, then of the blocks.
+        let entries = vr
+            .iter()
+            .flat_map(|r| (r.entries.0..r.entries.1).map(move |b| (Block::new(b as usize), r)));
+        for (block, r) in entries {
             if block == param_block {
                 for &i in vreg_ins {
                     let x = ins[i as usize];
@@ -618,7 +624,11 @@ fn collect_vreg_moves<'a, F: Function>(
                 continue;
             }
             for &pred in func.block_preds(block) {
-                if r.range.contains_point(cfg.block_exit[pred]) {
+                // Same as `r.range.contains_point(cfg.block_exit[pred])`
+                // (see step 2), without reading the exit point.
+                let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));
+                debug_assert_eq!(covered, r.range.contains_point(cfg.block_exit[pred]));
+                if covered {
                     // The same range carries the value across the edge.
                     continue;
                 }

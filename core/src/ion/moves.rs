@@ -366,7 +366,13 @@ impl MoveCollector<'_, '_> {
         }
     }
 
+    /// Whether `point` is a block's first point (always a Before point,
+    /// so an After point is answered without reading the tables).
+    #[inline]
     fn is_block_entry(&self, point: ProgPoint) -> bool {
+        if point.pos() != InstPosition::Before {
+            return false;
+        }
         let block = self.cfg.insn_block[point.inst()];
         self.cfg.block_entry[block] == point
     }
@@ -656,9 +662,10 @@ fn collect_vreg_moves<'a, F: Function>(
                 group_end += 1;
             }
             active.retain(|&j| vr[j as usize].range.to >= from);
+            let at_block_entry = moves.is_block_entry(from);
             for g in k..group_end {
                 let r = vr[g];
-                if r.flags & range_flags::STARTS_AT_DEF != 0 || moves.is_block_entry(from) {
+                if r.flags & range_flags::STARTS_AT_DEF != 0 || at_block_entry {
                     continue;
                 }
                 // Just-ended ranges qualify only at a Before point: at an
@@ -956,8 +963,15 @@ fn resolve_moves<'a, F: Function>(
         );
         last_pos = Some(pos);
 
+        // Usually every move of a group has one class: then one pass
+        // adds them all and the other classes are skipped.
+        let group = &pending[i..end];
+        let one_class = group.iter().all(|m| m.class == group[0].class);
         for class in RegClass::ALL {
-            for m in pending[i..end].iter().filter(|m| m.class == class) {
+            if one_class && class != group[0].class {
+                continue;
+            }
+            for m in group.iter().filter(|m| m.class == class) {
                 resolver.add(m.from, m.to, ());
             }
             if resolver.is_empty() {

@@ -49,7 +49,7 @@ use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{
     Allocation, Block, Edit, Function, Inst, InstPosition, MachineEnv, OperandConstraint,
-    OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot,
+    OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot, VReg,
 };
 
 /// The order of the parallel moves that share a program point. Each
@@ -226,7 +226,14 @@ pub fn insert_moves<'a, F: Function>(
         output.inst_alloc_offsets.push(output.allocs.len() as u32);
         let mut reuses = false;
         for op in func.inst_operands(inst) {
-            output.allocs.push(match op.as_fixed_nonallocatable() {
+            // Only an operand of the reserved vreg can be fixed
+            // non-allocatable: test that before decoding the constraint.
+            let fixed = if op.vreg().vreg() == VReg::MAX {
+                op.as_fixed_nonallocatable()
+            } else {
+                None
+            };
+            output.allocs.push(match fixed {
                 Some(preg) => Allocation::reg(preg),
                 None => Allocation::none(),
             });
@@ -1124,8 +1131,12 @@ fn forget_writes_between<F: Function>(
                 rme.clear_alloc(alloc);
             }
         }
-        for preg in func.inst_clobbers(inst) {
-            rme.clear_alloc(Allocation::reg(preg));
+        // Most instructions clobber nothing: skip the word-by-word walk.
+        let clobbers = func.inst_clobbers(inst);
+        if clobbers != PRegSet::empty() {
+            for preg in clobbers {
+                rme.clear_alloc(Allocation::reg(preg));
+            }
         }
         // Instructions may use the dedicated scratch registers freely.
         for &preg in scratch_regs.iter().flatten() {

@@ -205,15 +205,25 @@ fn merge_sorted_into<'a>(
     extra: &[LiveRangeListEntry],
 ) {
     let mut merged = ArenaVec::with_capacity_in(target.len() + extra.len(), arena);
+    // Copy whole runs: the lists usually interleave in a few long runs
+    // (a block param's ranges against its argument's).
     let (mut i, mut j) = (0, 0);
     while i < target.len() && j < extra.len() {
-        if target[i].range.from < extra[j].range.from {
-            merged.push(target[i]);
-            i += 1;
-        } else {
-            merged.push(extra[j]);
-            j += 1;
+        let mut end = i;
+        while end < target.len() && target[end].range.from < extra[j].range.from {
+            end += 1;
         }
+        merged.extend_from_slice(&target[i..end]);
+        i = end;
+        if i == target.len() {
+            break;
+        }
+        let mut end = j;
+        while end < extra.len() && extra[end].range.from < target[i].range.from {
+            end += 1;
+        }
+        merged.extend_from_slice(&extra[j..end]);
+        j = end;
     }
     merged.extend_from_slice(&target[i..]);
     merged.extend_from_slice(&extra[j..]);

@@ -241,6 +241,22 @@ impl<'a> Bundles<'a> {
         self.limit.push(None);
         self.ranges.push(ArenaVec::new_in(arena))
     }
+    /// Appends `count` bundles as `push` makes them (one resize per
+    /// column instead of `count` pushes); returns the first one's id.
+    pub fn push_empty(&mut self, count: usize, arena: &'a Arena) -> BundleId {
+        let first = self.ranges.next_key();
+        let len = first.index() + count;
+        self.spillset.raw_mut().resize(len, SpillSetId::invalid());
+        self.allocation.raw_mut().resize(len, Allocation::none());
+        self.prio.raw_mut().resize(len, 0);
+        self.spill_weight.raw_mut().resize(len, 0);
+        self.props.raw_mut().resize(len, 0);
+        self.limit.raw_mut().resize(len, None);
+        let ranges = self.ranges.raw_mut();
+        ranges.reserve(count);
+        ranges.extend((0..count).map(|_| ArenaVec::new_in(arena)));
+        first
+    }
     pub fn len(&self) -> usize {
         self.ranges.len()
     }
@@ -288,6 +304,21 @@ impl<'a> SpillSets<'a> {
         self.splits.push(0);
         self.range.push(range);
         self.slot.push(SpillSlotId::invalid())
+    }
+    /// Appends `count` spill sets as `push(class, range)` makes them (one
+    /// resize per column); returns the first one's id. The caller
+    /// overwrites `class` and `range` where they differ.
+    pub fn push_filled(&mut self, count: usize, class: RegClass, range: CodeRange) -> SpillSetId {
+        let first = self.slot.next_key();
+        let len = first.index() + count;
+        self.hint.raw_mut().resize(len, PReg::invalid());
+        self.class.raw_mut().resize(len, class);
+        self.spill_bundle.raw_mut().resize(len, BundleId::invalid());
+        self.required.raw_mut().resize(len, false);
+        self.splits.raw_mut().resize(len, 0);
+        self.range.raw_mut().resize(len, range);
+        self.slot.raw_mut().resize(len, SpillSlotId::invalid());
+        first
     }
     pub fn len(&self) -> usize {
         self.slot.len()

@@ -16,8 +16,8 @@
 //! formulas, so the allocation order and eviction choices match upstream.
 
 use crate::ion::data::{
-    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRangeListEntry, LiveRanges, Use,
-    VRegId,
+    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRangeListEntry, LiveRanges,
+    SpillSetId, Use, VRegId,
 };
 use crate::ion::queue::AllocationQueue;
 use crate::ion::requirement::merge_bundle_requirements;
@@ -205,15 +205,25 @@ fn merge_sorted_into<'a>(
     extra: &[LiveRangeListEntry],
 ) {
     let mut merged = ArenaVec::with_capacity_in(target.len() + extra.len(), arena);
+    // Copy whole runs: the lists usually interleave in a few long runs
+    // (a block param's ranges against its argument's).
     let (mut i, mut j) = (0, 0);
     while i < target.len() && j < extra.len() {
-        if target[i].range.from < extra[j].range.from {
-            merged.push(target[i]);
-            i += 1;
-        } else {
-            merged.push(extra[j]);
-            j += 1;
+        let mut end = i;
+        while end < target.len() && target[end].range.from < extra[j].range.from {
+            end += 1;
         }
+        merged.extend_from_slice(&target[i..end]);
+        i = end;
+        if i == target.len() {
+            break;
+        }
+        let mut end = j;
+        while end < extra.len() && extra[end].range.from < target[i].range.from {
+            end += 1;
+        }
+        merged.extend_from_slice(&extra[j..end]);
+        j = end;
     }
     merged.extend_from_slice(&target[i..]);
     merged.extend_from_slice(&extra[j..]);
@@ -231,19 +241,39 @@ fn bundle_of_vreg(tables: &IonTables<'_>, vreg: VRegId) -> Option<BundleId> {
 /// reuse-def/input pairs and block params with their branch args where
 /// allowed; finally computes every bundle's properties and spill weight.
 pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &mut IonTables<'a>) {
+    // The rows are appended in bulk (one resize per column), then filled
+    // in vreg order: the same ids as one push per vreg.
+    let count = tables
+        .vregs
+        .ranges
+        .iter()
+        .filter(|list| !list.is_empty())
+        .count();
+    let first_bundle = tables.bundles.push_empty(count, arena);
+    let placeholder = CodeRange::new(
+        ProgPoint::before(Inst::new(0)),
+        ProgPoint::before(Inst::new(0)),
+    );
+    let first_set = tables
+        .spillsets
+        .push_filled(count, RegClass::Int, placeholder);
+    let mut made = 0;
     for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
         if list.is_empty() {
             continue;
         }
-        let bundle = tables.bundles.push(arena);
+        let bundle = BundleId::new(first_bundle.index() + made);
+        let set = SpillSetId::new(first_set.index() + made);
+        made += 1;
         let (props, limit, hull) = init_bundle(bundle, list, &mut tables.ranges);
         let mut own = ArenaVec::with_capacity_in(list.len(), arena);
         own.extend_from_slice(list);
         tables.bundles.ranges[bundle] = own;
         tables.bundles.props[bundle] = props;
         tables.bundles.limit[bundle] = limit;
-        let class = tables.vregs.class[vreg].unwrap_or(RegClass::Int);
-        tables.bundles.spillset[bundle] = tables.spillsets.push(class, hull);
+        tables.spillsets.class[set] = tables.vregs.class[vreg].unwrap_or(RegClass::Int);
+        tables.spillsets.range[set] = hull;
+        tables.bundles.spillset[bundle] = set;
     }
 
     // Reuse pairs: the def takes the input's register, so one bundle for

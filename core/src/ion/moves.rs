@@ -49,7 +49,7 @@ use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{
     Allocation, Block, Edit, Function, Inst, InstPosition, MachineEnv, OperandConstraint,
-    OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot,
+    OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot, VReg,
 };
 
 /// The order of the parallel moves that share a program point. Each
@@ -97,6 +97,11 @@ struct VRegRange {
     /// The range's `range_flags` (read with its other columns, while the
     /// range's row is being fetched anyway).
     flags: u8,
+    /// Blocks whose exit point the range covers: `exits.0..exits.1`;
+    /// blocks whose entry it covers: `entries.0..entries.1` (block
+    /// indices; both empty for an empty range). Set in step 2.
+    exits: (u32, u32),
+    entries: (u32, u32),
 }
 
 /// A block-param edge's source: `to_vreg`'s argument leaves `from_block`
@@ -221,7 +226,14 @@ pub fn insert_moves<'a, F: Function>(
         output.inst_alloc_offsets.push(output.allocs.len() as u32);
         let mut reuses = false;
         for op in func.inst_operands(inst) {
-            output.allocs.push(match op.as_fixed_nonallocatable() {
+            // Only an operand of the reserved vreg can be fixed
+            // non-allocatable: test that before decoding the constraint.
+            let fixed = if op.vreg().vreg() == VReg::MAX {
+                op.as_fixed_nonallocatable()
+            } else {
+                None
+            };
+            output.allocs.push(match fixed {
                 Some(preg) => Allocation::reg(preg),
                 None => Allocation::none(),
             });
@@ -361,7 +373,13 @@ impl MoveCollector<'_, '_> {
         }
     }
 
+    /// Whether `point` is a block's first point (always a Before point,
+    /// so an After point is answered without reading the tables).
+    #[inline]
     fn is_block_entry(&self, point: ProgPoint) -> bool {
+        if point.pos() != InstPosition::Before {
+            return false;
+        }
         let block = self.cfg.insn_block[point.inst()];
         self.cfg.block_entry[block] == point
     }
@@ -442,8 +460,6 @@ fn collect_vreg_moves<'a, F: Function>(
     // `(stamp, alloc)`, current iff `stamp` is the vreg's (index + 1).
     let mut exit_best: ArenaVec<(u32, Allocation)> = ArenaVec::with_capacity_in(num_blocks, arena);
     exit_best.resize(num_blocks, (0, Allocation::none()));
-    // (block, index into vr): ranges covering a block's entry.
-    let mut entries: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
     let mut active: ArenaVec<u32> = ArenaVec::new_in(arena);
     let mut param_sources: ArenaVec<ParamSource> = ArenaVec::new_in(arena);
     let mut param_dests: ArenaVec<ParamDest> = ArenaVec::new_in(arena);
@@ -481,6 +497,8 @@ fn collect_vreg_moves<'a, F: Function>(
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
                 flags: tables.ranges.flags[entry.index],
+                exits: (0, 0),
+                entries: (0, 0),
             });
         }
         // The lists are sorted by the time of listing; ranges may have
@@ -492,11 +510,15 @@ fn collect_vreg_moves<'a, F: Function>(
         let class = vreg_class(func, tables, vreg, &vr);
 
         // 1. Operand allocations; note a def at a block's entry.
+        // The slot table is borrowed once per vreg (not re-read through
+        // `output` per use); the checks are `set_alloc`'s.
         let mut def_entry_block = Block::invalid();
+        let offsets = &output.inst_alloc_offsets[..];
+        let allocs = &mut output.allocs[..];
         for r in vr.iter() {
             for u in tables.ranges.uses[r.id].iter() {
                 let inst = u.pos.inst();
-                if inst.index() >= func.num_insts() {
+                if inst.index() >= offsets.len() {
                     return Err(internal_error());
                 }
                 if u.operand.kind() == OperandKind::Def && moves.is_block_entry(u.pos) {
@@ -505,7 +527,15 @@ fn collect_vreg_moves<'a, F: Function>(
                 if u.slot == SLOT_NONE {
                     continue;
                 }
-                set_alloc(output, inst, u.slot as usize, r.alloc)?;
+                let start = offsets[inst.index()] as usize;
+                let end = offsets
+                    .get(inst.index() + 1)
+                    .map_or(allocs.len(), |&e| e as usize);
+                let at = start + u.slot as usize;
+                if at >= end {
+                    return Err(internal_error());
+                }
+                allocs[at] = r.alloc;
             }
         }
 
@@ -515,8 +545,7 @@ fn collect_vreg_moves<'a, F: Function>(
         // the first seen is the earliest and is replaced only by the first
         // register.
         let stamp = vreg.index() as u32 + 1;
-        entries.clear();
-        for (k, r) in vr.iter().enumerate() {
+        for r in vr.iter_mut() {
             if r.range.is_empty() {
                 continue;
             }
@@ -545,9 +574,8 @@ fn collect_vreg_moves<'a, F: Function>(
             } else {
                 first.index()
             };
-            for b in entries_start..=last.index() {
-                entries.push((Block::new(b), k as u32));
-            }
+            r.exits = (first.index() as u32, exits_end as u32);
+            r.entries = (entries_start as u32, last.index() as u32 + 1);
         }
         let exit_alloc = |block: Block| -> Option<Allocation> {
             exit_best
@@ -584,8 +612,11 @@ fn collect_vreg_moves<'a, F: Function>(
         // This vreg's param edges, sorted by (to_block, from_block).
         let vreg_ins = &ins_order[ins_start..ins_at];
         let param_block = tables.vregs.blockparam[vreg];
-        for &(block, k) in entries.iter() {
-            let r = vr[k as usize];
+        // Entries in the order of the ranges, then of the blocks.
+        let entries = vr
+            .iter()
+            .flat_map(|r| (r.entries.0..r.entries.1).map(move |b| (Block::new(b as usize), r)));
+        for (block, r) in entries {
             if block == param_block {
                 for &i in vreg_ins {
                     let x = ins[i as usize];
@@ -606,7 +637,11 @@ fn collect_vreg_moves<'a, F: Function>(
                 continue;
             }
             for &pred in func.block_preds(block) {
-                if r.range.contains_point(cfg.block_exit[pred]) {
+                // Same as `r.range.contains_point(cfg.block_exit[pred])`
+                // (see step 2), without reading the exit point.
+                let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));
+                debug_assert_eq!(covered, r.range.contains_point(cfg.block_exit[pred]));
+                if covered {
                     // The same range carries the value across the edge.
                     continue;
                 }
@@ -634,9 +669,10 @@ fn collect_vreg_moves<'a, F: Function>(
                 group_end += 1;
             }
             active.retain(|&j| vr[j as usize].range.to >= from);
+            let at_block_entry = moves.is_block_entry(from);
             for g in k..group_end {
                 let r = vr[g];
-                if r.flags & range_flags::STARTS_AT_DEF != 0 || moves.is_block_entry(from) {
+                if r.flags & range_flags::STARTS_AT_DEF != 0 || at_block_entry {
                     continue;
                 }
                 // Just-ended ranges qualify only at a Before point: at an
@@ -680,14 +716,37 @@ fn collect_vreg_moves<'a, F: Function>(
     }
 
     // Block-param edges: match destinations with their sources.
-    param_sources.sort_unstable_by_key(|s| (s.to_vreg, s.from_block));
+    // Destinations come by vreg, then block, so a cursor over the sorted
+    // sources finds each one's match; with duplicate source keys the
+    // binary search decides, as it always did.
+    let source_key = |s: &ParamSource| (s.to_vreg, s.from_block);
+    param_sources.sort_unstable_by_key(source_key);
+    let unique = param_sources
+        .windows(2)
+        .all(|w| source_key(&w[0]) < source_key(&w[1]));
+    let mut at = 0;
+    let mut last_key = None;
+    let mut class_of = (VRegId::invalid(), RegClass::Int);
     for d in param_dests.iter() {
-        let found = param_sources
-            .binary_search_by_key(&(d.to_vreg, d.from_block), |s| (s.to_vreg, s.from_block));
-        let Ok(i) = found else { continue };
-        let class = vreg_class(func, tables, d.to_vreg, &[]);
+        let key = (d.to_vreg, d.from_block);
+        let found = if !unique {
+            param_sources.binary_search_by_key(&key, source_key).ok()
+        } else {
+            if last_key.is_some_and(|last| key < last) {
+                at = param_sources.partition_point(|s| source_key(s) < key);
+            }
+            last_key = Some(key);
+            while at < param_sources.len() && source_key(&param_sources[at]) < key {
+                at += 1;
+            }
+            (at < param_sources.len() && source_key(&param_sources[at]) == key).then_some(at)
+        };
+        let Some(i) = found else { continue };
+        if class_of.0 != d.to_vreg {
+            class_of = (d.to_vreg, vreg_class(func, tables, d.to_vreg, &[]));
+        }
         let (pos, prio) = moves.edge_point(d.from_block, d.to_block)?;
-        moves.push(pos, prio, class, param_sources[i].alloc, d.alloc);
+        moves.push(pos, prio, class_of.1, param_sources[i].alloc, d.alloc);
     }
     Ok(())
 }
@@ -911,8 +970,15 @@ fn resolve_moves<'a, F: Function>(
         );
         last_pos = Some(pos);
 
+        // Usually every move of a group has one class: then one pass
+        // adds them all and the other classes are skipped.
+        let group = &pending[i..end];
+        let one_class = group.iter().all(|m| m.class == group[0].class);
         for class in RegClass::ALL {
-            for m in pending[i..end].iter().filter(|m| m.class == class) {
+            if one_class && class != group[0].class {
+                continue;
+            }
+            for m in group.iter().filter(|m| m.class == class) {
                 resolver.add(m.from, m.to, ());
             }
             if resolver.is_empty() {
@@ -1065,8 +1131,12 @@ fn forget_writes_between<F: Function>(
                 rme.clear_alloc(alloc);
             }
         }
-        for preg in func.inst_clobbers(inst) {
-            rme.clear_alloc(Allocation::reg(preg));
+        // Most instructions clobber nothing: skip the word-by-word walk.
+        let clobbers = func.inst_clobbers(inst);
+        if clobbers != PRegSet::empty() {
+            for preg in clobbers {
+                rme.clear_alloc(Allocation::reg(preg));
+            }
         }
         // Instructions may use the dedicated scratch registers freely.
         for &preg in scratch_regs.iter().flatten() {

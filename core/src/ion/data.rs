@@ -199,6 +199,13 @@ pub mod bundle_props {
     pub const FIXED_DEF: u8 = 4;
     /// Has a stack-constrained use.
     pub const STACK: u8 = 8;
+    /// Some use, in any of the bundle's ranges, has a fixed-register or
+    /// stack constraint. Unlike FIXED and STACK (which, as upstream, only
+    /// single-range bundles get after a split), exact for every bundle.
+    pub const USES_CONSTRAINED: u8 = 16;
+    /// Some use has a `Reg`, `Reuse` or `Limit` constraint. Exact whenever
+    /// USES_CONSTRAINED is clear; with both clear every use is `Any`.
+    pub const USES_REG: u8 = 32;
 }
 
 /// The bundle table.

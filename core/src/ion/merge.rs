@@ -80,17 +80,23 @@ fn init_bundle(
         for u in ranges.uses[entry.index].iter() {
             match u.operand.constraint() {
                 OperandConstraint::FixedReg(_) => {
-                    props |= bundle_props::FIXED;
+                    props |= bundle_props::FIXED | bundle_props::USES_CONSTRAINED;
                     if u.operand.kind() == OperandKind::Def {
                         props |= bundle_props::FIXED_DEF;
                     }
                 }
-                OperandConstraint::Stack => props |= bundle_props::STACK,
+                OperandConstraint::Stack => {
+                    props |= bundle_props::STACK | bundle_props::USES_CONSTRAINED
+                }
                 OperandConstraint::Limit(bound) => {
+                    props |= bundle_props::USES_REG;
                     let bound = limit_u8(bound);
                     limit = Some(limit.map_or(bound, |l| l.min(bound)));
                 }
-                OperandConstraint::Any | OperandConstraint::Reg | OperandConstraint::Reuse(_) => {}
+                OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
+                    props |= bundle_props::USES_REG
+                }
+                OperandConstraint::Any => {}
             }
         }
     }
@@ -340,25 +346,35 @@ pub fn recompute_bundle_properties(
     let mut prio: u32 = 0;
     let mut limit: Option<u8> = None;
     let mut total_weight: f32 = 0.0;
+    // USES_CONSTRAINED / USES_REG: exact, because a range's scan stops
+    // early only at a use that sets USES_CONSTRAINED.
+    let mut uses_props = 0u8;
     for entry in list.iter() {
         prio += entry.range.len() as u32;
         total_weight += ranges.uses_spill_weight[entry.index];
         for u in ranges.uses[entry.index].iter() {
             match u.operand.constraint() {
                 OperandConstraint::Limit(bound) => {
+                    uses_props |= bundle_props::USES_REG;
                     let bound = limit_u8(bound);
                     limit = Some(limit.map_or(bound, |l| l.min(bound)));
                 }
-                OperandConstraint::FixedReg(_) | OperandConstraint::Stack => break,
-                OperandConstraint::Any | OperandConstraint::Reg | OperandConstraint::Reuse(_) => {}
+                OperandConstraint::FixedReg(_) | OperandConstraint::Stack => {
+                    uses_props |= bundle_props::USES_CONSTRAINED;
+                    break;
+                }
+                OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
+                    uses_props |= bundle_props::USES_REG
+                }
+                OperandConstraint::Any => {}
             }
         }
     }
-    let mut props = 0u8;
+    let mut props = uses_props;
     let minimal = match list.first() {
         None => true,
         Some(first) if ranges.vreg[first.index].is_invalid() => {
-            props |= bundle_props::FIXED;
+            props |= bundle_props::FIXED | bundle_props::USES_CONSTRAINED;
             true
         }
         Some(first) if list.len() == 1 => {

@@ -29,9 +29,9 @@ mod split;
 mod tests;
 
 use crate::cfg::CfgInfo;
-use crate::ion::data::{BundleId, IonTables};
+use crate::ion::data::{bundle_props, BundleId, Bundles, IonTables, LiveRanges, PRegs};
 use crate::ion::queue::AllocationQueue;
-use crate::ion::requirement::{compute_requirement, Requirement};
+use crate::ion::requirement::{compute_requirement, Requirement, RequirementConflictAt};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
@@ -126,6 +126,40 @@ struct SplitChoice {
     reg: PReg,
 }
 
+/// The bundle's requirement for the allocation loop. Without fixed-register
+/// or stack uses (the USES_CONSTRAINED flag, kept exact by `merge`), the
+/// uses can only agree, and the loop treats `Register` and `Limit` alike
+/// (the limit itself comes from `bundles.limit`): the flags answer without
+/// walking the uses, which for large functions are far out of cache.
+fn requirement_of(
+    bundle: BundleId,
+    bundles: &Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+    pregs: &PRegs<'_>,
+) -> Result<Requirement, RequirementConflictAt> {
+    let props = bundles.props[bundle];
+    if props & bundle_props::USES_CONSTRAINED != 0 {
+        return compute_requirement(bundle, bundles, ranges, pregs);
+    }
+    let quick = if props & bundle_props::USES_REG != 0 {
+        Requirement::Register
+    } else {
+        Requirement::Any
+    };
+    debug_assert!(
+        matches!(
+            (compute_requirement(bundle, bundles, ranges, pregs), quick),
+            (Ok(Requirement::Any), Requirement::Any)
+                | (
+                    Ok(Requirement::Register | Requirement::Limit(_)),
+                    Requirement::Register
+                )
+        ),
+        "{bundle:?}: props {props:#x} disagree with its uses"
+    );
+    Ok(quick)
+}
+
 /// Cost of the move a split adds at `point`: a register def at the
 /// point's loop depth (upstream's `spill_weight_from_constraint(Reg, depth,
 /// true)`).
@@ -209,7 +243,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
         }
 
         let t = &*self.tables;
-        let req = match compute_requirement(bundle, &t.bundles, &t.ranges, &t.pregs) {
+        let req = match requirement_of(bundle, &t.bundles, &t.ranges, &t.pregs) {
             Ok(req) => req,
             Err(conflict) => {
                 // Two uses disagree: cut where the conflict says, so the

@@ -37,7 +37,10 @@ use crate::ion::data::VRegId;
 use crate::ion::liveranges::operand_point;
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
-use crate::{Block, Function, InstPosition, OperandConstraint, OperandKind, RegAllocError};
+use crate::{
+    Block, Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind, OperandPos,
+    RegAllocError, VReg,
+};
 
 /// Per-block sets of live vregs, as compressed rows.
 ///
@@ -94,18 +97,7 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
     }
     let insts = func.block_insns(block);
     for inst in insts.iter() {
-        let operands = func.inst_operands(inst);
-        let reused_input = reused_input_vreg(operands);
-        for position in [InstPosition::Before, InstPosition::After] {
-            for &op in operands.iter().rev() {
-                if op.as_fixed_nonallocatable().is_some() {
-                    continue;
-                }
-                if operand_point(op, inst, reused_input).pos() == position {
-                    f(op.vreg().vreg(), op.kind() == OperandKind::Def);
-                }
-            }
-        }
+        mentions_of_operands(func.inst_operands(inst), inst, &mut f);
     }
     if insts.is_empty() {
         return;
@@ -120,13 +112,87 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
     }
 }
 
+/// [`for_each_mention_forward`] for one instruction: one pass per program
+/// point.
+#[inline]
+fn mentions_of_operands(operands: &[Operand], inst: Inst, f: &mut impl FnMut(usize, bool)) {
+    let reused_input = reused_input_vreg(operands);
+    for position in [InstPosition::Before, InstPosition::After] {
+        for &op in operands.iter().rev() {
+            if op.as_fixed_nonallocatable().is_some() {
+                continue;
+            }
+            if operand_point(op, inst, reused_input).pos() == position {
+                f(op.vreg().vreg(), op.kind() == OperandKind::Def);
+            }
+        }
+    }
+}
+
 /// The vreg an instruction's `Reuse` def takes its register from, if any.
 #[inline]
-pub(crate) fn reused_input_vreg(operands: &[crate::Operand]) -> Option<crate::VReg> {
+pub(crate) fn reused_input_vreg(operands: &[Operand]) -> Option<VReg> {
     operands.iter().find_map(|op| match op.constraint() {
         OperandConstraint::Reuse(idx) => operands.get(idx).map(|input| input.vreg()),
         _ => None,
     })
+}
+
+/// The operands of one instruction (at most 64) by program point, as bit
+/// masks over operand slots (bit `i` is operand `i`): exactly the split
+/// [`operand_point`] makes, found in one pass over the operands instead of
+/// one pass per point plus one for the reused input. Fixed-nonallocatable
+/// operands are in neither mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PointMasks {
+    pub before: u64,
+    pub after: u64,
+}
+
+impl PointMasks {
+    /// `None` when there are more than 64 operands.
+    #[inline]
+    pub(crate) fn of(operands: &[Operand]) -> Option<PointMasks> {
+        if operands.len() > 64 {
+            return None;
+        }
+        let (mut before, mut after, mut early_uses) = (0u64, 0u64, 0u64);
+        let mut reused_input: Option<VReg> = None;
+        for (i, &op) in operands.iter().enumerate() {
+            match op.constraint() {
+                OperandConstraint::FixedReg(_) if op.vreg().vreg() == VReg::MAX => continue,
+                // The first `Reuse` naming an existing slot decides, as in
+                // `reused_input_vreg`.
+                OperandConstraint::Reuse(idx) if reused_input.is_none() => {
+                    reused_input = operands.get(idx).map(|input| input.vreg());
+                }
+                _ => {}
+            }
+            let bit = 1u64 << i;
+            match (op.kind(), op.pos()) {
+                (OperandKind::Def, OperandPos::Early) => before |= bit,
+                (_, OperandPos::Late) => after |= bit,
+                (OperandKind::Use, OperandPos::Early) => early_uses |= bit,
+            }
+        }
+        match reused_input {
+            None => before |= early_uses,
+            Some(reused) => {
+                // Early uses other than the reused input move to After.
+                let mut left = early_uses;
+                while left != 0 {
+                    let i = left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    if operands[i].vreg() == reused {
+                        before |= 1 << i;
+                    } else {
+                        after |= 1 << i;
+                    }
+                }
+            }
+        }
+        Some(PointMasks { before, after })
+    }
 }
 
 /// "No node": the end of a [`BlockLink`] list.

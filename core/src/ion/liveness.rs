@@ -344,7 +344,6 @@ pub fn compute_liveness<'a, F: Function>(
             g = link.next;
         }
         while let Some(b) = stack.pop() {
-            stats.livein_iterations += 1;
             for &pred in cfg.preds(Block::new(b as usize)) {
                 let p = pred.index();
                 let mark = marks[p];
@@ -361,6 +360,8 @@ pub fn compute_liveness<'a, F: Function>(
                 }
             }
         }
+        // Every block on `in_blocks` went through the stack once.
+        stats.livein_iterations += in_blocks.len() - in_begin;
         let entry_livein = entry < num_blocks && marks[entry] & LIVE_IN != 0;
         for &b in &in_blocks[in_begin..] {
             marks[b as usize] = 0;

@@ -178,6 +178,7 @@ pub fn reserve_preg(pregs: &mut PRegs<'_>, preg: PReg, mut range: CodeRange) {
 /// Adds `range` to `vreg`'s ranges, which all lie after it: glued to the
 /// most recent one (`last_range[vreg]`) when contiguous, else a new range.
 /// Returns the range that covers it.
+#[inline]
 fn add_range_to_vreg<'a>(
     arena: &'a Arena,
     ranges: &mut LiveRanges<'a>,
@@ -522,67 +523,65 @@ pub fn build_liveranges<'a, F: Function>(
                 }
             }
 
-            {
-                for (i, pos) in OperandsByPoint::new(operands, inst) {
-                    let original = operands[i];
-                    let op = if rewrites.is_empty() {
-                        original
-                    } else {
-                        rewrites
-                            .iter()
-                            .find(|(at, _)| *at == i)
-                            .map_or(original, |&(_, rewritten)| rewritten)
-                    };
-                    let v = VRegId::of(op.vreg());
-                    vregs.class[v] = Some(op.class());
-                    let u = Use {
-                        operand: op,
-                        pos,
-                        slot: i as u16,
-                        weight: 0,
-                    };
-                    match op.kind() {
-                        OperandKind::Def => {
-                            let mut lr = current[v];
-                            if lr.is_invalid() {
-                                // Dead def: still occupies its register up
-                                // to the next instruction (an Early def is
-                                // a temp reserved across the instruction).
-                                let range = CodeRange::new(pos, ProgPoint::before(inst.next()));
-                                lr = add_range_to_vreg(
-                                    arena,
-                                    ranges,
-                                    &mut last_range,
-                                    v,
-                                    range,
-                                    allow_multiple_defs,
-                                );
-                            }
-                            add_use(ranges, &mut use_log, lr, u, hot);
-                            if ranges.range[lr].from == entry {
-                                ranges.range[lr].from = pos;
-                            }
-                            ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
-                            current[v] = LiveRangeId::invalid();
+            for (i, pos) in OperandsByPoint::new(operands, inst) {
+                let original = operands[i];
+                let op = if rewrites.is_empty() {
+                    original
+                } else {
+                    rewrites
+                        .iter()
+                        .find(|(at, _)| *at == i)
+                        .map_or(original, |&(_, rewritten)| rewritten)
+                };
+                let v = VRegId::of(op.vreg());
+                vregs.class[v] = Some(op.class());
+                let u = Use {
+                    operand: op,
+                    pos,
+                    slot: i as u16,
+                    weight: 0,
+                };
+                match op.kind() {
+                    OperandKind::Def => {
+                        let mut lr = current[v];
+                        if lr.is_invalid() {
+                            // Dead def: still occupies its register up
+                            // to the next instruction (an Early def is
+                            // a temp reserved across the instruction).
+                            let range = CodeRange::new(pos, ProgPoint::before(inst.next()));
+                            lr = add_range_to_vreg(
+                                arena,
+                                ranges,
+                                &mut last_range,
+                                v,
+                                range,
+                                allow_multiple_defs,
+                            );
                         }
-                        OperandKind::Use => {
-                            let mut lr = current[v];
-                            if lr.is_invalid() {
-                                let range = CodeRange::new(entry, pos.next());
-                                lr = add_range_to_vreg(
-                                    arena,
-                                    ranges,
-                                    &mut last_range,
-                                    v,
-                                    range,
-                                    allow_multiple_defs,
-                                );
-                                current[v] = lr;
-                                #[cfg(debug_assertions)]
-                                live_now.push(v);
-                            }
-                            add_use(ranges, &mut use_log, lr, u, hot);
+                        add_use(ranges, &mut use_log, lr, u, hot);
+                        if ranges.range[lr].from == entry {
+                            ranges.range[lr].from = pos;
                         }
+                        ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
+                        current[v] = LiveRangeId::invalid();
+                    }
+                    OperandKind::Use => {
+                        let mut lr = current[v];
+                        if lr.is_invalid() {
+                            let range = CodeRange::new(entry, pos.next());
+                            lr = add_range_to_vreg(
+                                arena,
+                                ranges,
+                                &mut last_range,
+                                v,
+                                range,
+                                allow_multiple_defs,
+                            );
+                            current[v] = lr;
+                            #[cfg(debug_assertions)]
+                            live_now.push(v);
+                        }
+                        add_use(ranges, &mut use_log, lr, u, hot);
                     }
                 }
             }

@@ -401,6 +401,51 @@ mod tests {
     use crate::ion::liveranges::testing::*;
     use crate::Operand;
 
+    /// The masks put every operand where `operand_point` does.
+    #[test]
+    fn point_masks_agree_with_operand_point() {
+        let preg = crate::PReg::new(3, crate::RegClass::Int);
+        let cases: Vec<Vec<Operand>> = vec![
+            vec![],
+            vec![Operand::reg_use(v(0)), Operand::reg_def(v(1))],
+            vec![
+                Operand::reg_use(v(0)),
+                Operand::reg_use(v(2)),
+                Operand::reg_reuse_def(v(1), 0),
+                Operand::reg_temp(v(3)),
+            ],
+            // The reused input named twice; a reuse index out of range
+            // before a valid one.
+            vec![
+                Operand::reg_reuse_def(v(4), 9),
+                Operand::reg_use(v(0)),
+                Operand::reg_use_at_end(v(2)),
+                Operand::reg_use(v(0)),
+                Operand::reg_reuse_def(v(1), 3),
+                Operand::fixed_nonallocatable(preg),
+                Operand::reg_def_at_start(v(5)),
+                Operand::reg_fixed_use(v(6), preg),
+            ],
+        ];
+        let inst = Inst::new(7);
+        for operands in &cases {
+            let masks = PointMasks::of(operands).unwrap();
+            let reused = reused_input_vreg(operands);
+            for (i, &op) in operands.iter().enumerate() {
+                let bit = 1u64 << i;
+                if op.as_fixed_nonallocatable().is_some() {
+                    assert_eq!((masks.before | masks.after) & bit, 0);
+                    continue;
+                }
+                let before = operand_point(op, inst, reused).pos() == InstPosition::Before;
+                assert_eq!(masks.before & bit != 0, before, "{operands:?} slot {i}");
+                assert_eq!(masks.after & bit != 0, !before, "{operands:?} slot {i}");
+            }
+        }
+        let many = vec![Operand::reg_use(v(0)); 65];
+        assert_eq!(PointMasks::of(&many), None);
+    }
+
     #[test]
     fn value_read_before_any_def_is_an_entry_livein() {
         let func = function(

@@ -27,8 +27,8 @@
 //!
 //! Cost: O(insts + operands + blocks + vregs + Σ_v Σ_{b ∈ livein(v)}
 //! |preds(b)|), memory O(blocks + vregs + operands + output). Nothing is
-//! O(blocks × vregs): the per-block marks (one byte per block) are reset
-//! by walking the blocks actually touched. The sets are stored as
+//! O(blocks × vregs): the per-block marks carry the number of the walk
+//! that set them, so no walk has to clear them. The sets are stored as
 //! compressed rows (one offset per block into one vreg array), each row
 //! sorted by vreg.
 
@@ -215,10 +215,12 @@ struct Mentions {
     kill_head: u32,
 }
 
-/// Per-block marks of the walk for one vreg.
-const LIVE_IN: u8 = 1;
-const LIVE_OUT: u8 = 2;
-const KILLS: u8 = 4;
+/// Per-block marks of the walk for one vreg (the low bits of a mark).
+const LIVE_IN: u32 = 1;
+const LIVE_OUT: u32 = 2;
+const KILLS: u32 = 4;
+const MARK_FLAG_BITS: u32 = 3;
+const MARK_FLAGS: u32 = (1 << MARK_FLAG_BITS) - 1;
 
 /// The compressed rows of one side (in or out), built from the walk's
 /// per-vreg segments of `blocks`: vreg `segments[i].0` owns the blocks up
@@ -316,7 +318,9 @@ pub fn compute_liveness<'a, F: Function>(
     // Step 2: walk predecessors back from each generating block. The
     // blocks each vreg reaches are appended to `in_blocks`/`out_blocks`,
     // one segment per vreg (`segments`), and counted per block.
-    let marks: &mut [u8] = arena.alloc_slice_fill_copy(num_blocks, 0);
+    // A block's mark holds the walk's stamp above the flag bits: flags
+    // under an older stamp read as clear, so no walk clears its marks.
+    let marks: &mut [u32] = arena.alloc_slice_fill_copy(num_blocks, 0);
     let mut in_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut in_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
@@ -325,59 +329,63 @@ pub fn compute_liveness<'a, F: Function>(
         ArenaVec::with_capacity_in(live_across.len(), arena);
     let mut stack: ArenaVec<u32> = ArenaVec::new_in(arena);
     let entry = func.entry_block().index();
+    // Walk numbers start at 1 (0 is the initial mark). Should they run out
+    // of bits (2^29 walks), the marks are cleared and numbering restarts.
+    let mut walk = 0u32;
     for &vreg in live_across.iter() {
+        if walk == u32::MAX >> MARK_FLAG_BITS {
+            marks.fill(0);
+            walk = 0;
+        }
+        walk += 1;
+        let stamp = walk << MARK_FLAG_BITS;
+        let flags_of = |mark: u32| {
+            if mark & !MARK_FLAGS == stamp {
+                mark & MARK_FLAGS
+            } else {
+                0
+            }
+        };
         let m = mentions[vreg as usize];
         let mut k = m.kill_head;
         while k != NONE {
             let link = links[k as usize];
-            marks[link.block as usize] = KILLS;
+            marks[link.block as usize] = stamp | KILLS;
             k = link.next;
         }
-        let (in_begin, out_begin) = (in_blocks.len(), out_blocks.len());
+        let in_begin = in_blocks.len();
         let mut g = m.gen_head;
         while g != NONE {
             // Each block is on the vreg's generating list once.
             let link = links[g as usize];
-            marks[link.block as usize] = LIVE_IN;
+            marks[link.block as usize] = stamp | LIVE_IN;
             in_blocks.push(link.block);
+            in_counts.raw_mut()[link.block as usize] += 1;
             stack.push(link.block);
             g = link.next;
         }
         while let Some(b) = stack.pop() {
             for &pred in cfg.preds(Block::new(b as usize)) {
                 let p = pred.index();
-                let mark = marks[p];
-                if mark & LIVE_OUT != 0 {
+                let flags = flags_of(marks[p]);
+                if flags & LIVE_OUT != 0 {
                     continue;
                 }
                 out_blocks.push(p as u32);
-                if mark & (KILLS | LIVE_IN) == 0 {
-                    marks[p] = LIVE_IN | LIVE_OUT;
+                out_counts.raw_mut()[p] += 1;
+                if flags & (KILLS | LIVE_IN) == 0 {
+                    marks[p] = stamp | LIVE_IN | LIVE_OUT;
                     in_blocks.push(p as u32);
+                    in_counts.raw_mut()[p] += 1;
                     stack.push(p as u32);
                 } else {
-                    marks[p] = mark | LIVE_OUT;
+                    marks[p] = stamp | flags | LIVE_OUT;
                 }
             }
         }
         // Every block on `in_blocks` went through the stack once.
         stats.livein_iterations += in_blocks.len() - in_begin;
-        let entry_livein = entry < num_blocks && marks[entry] & LIVE_IN != 0;
-        for &b in &in_blocks[in_begin..] {
-            marks[b as usize] = 0;
-            in_counts.raw_mut()[b as usize] += 1;
-        }
-        for &b in &out_blocks[out_begin..] {
-            marks[b as usize] = 0;
-            out_counts.raw_mut()[b as usize] += 1;
-        }
-        let mut k = m.kill_head;
-        while k != NONE {
-            let link = links[k as usize];
-            marks[link.block as usize] = 0;
-            k = link.next;
-        }
-        if entry_livein {
+        if entry < num_blocks && flags_of(marks[entry]) & LIVE_IN != 0 {
             return Err(RegAllocError::EntryLivein);
         }
         segments.push((vreg, in_blocks.len() as u32, out_blocks.len() as u32));

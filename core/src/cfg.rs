@@ -125,11 +125,11 @@ impl CfgInfo<'_> {
 // Kept out of line so profiles show the phase (one call per run).
 #[inline(never)]
 pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a>, RegAllocError> {
-    check_blocks(func)?;
+    let (insn_block, block_entry, block_exit) = check_blocks(func, arena)?;
     let (preds_start, preds_sorted) = check_edge_lists(func, arena)?;
     check_branch_arity(func)?;
     let postorder = compute_postorder(func, arena)?;
-    check_critical_edges(func)?;
+    check_critical_edges(func, &preds_start)?;
 
     let num_blocks = func.num_blocks();
     let mut rpo_index = Column::filled_in(num_blocks, u32::MAX, arena);
@@ -140,7 +140,6 @@ pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a
     let (dom_pre, dom_last) = number_dominator_tree(func.entry_block(), &idom, arena);
     let (loop_header, loop_depth) =
         compute_loop_depth(func, &postorder, &rpo_index, &dom_pre, &dom_last, arena);
-    let (insn_block, block_entry, block_exit) = compute_block_points(func, arena);
 
     let info = CfgInfo {
         postorder,
@@ -164,18 +163,34 @@ pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a
 /// Checks that there are blocks, the entry is one of them, block ranges
 /// partition `0..num_insts` in block order with no empty block, each block
 /// ends in its only branch or return, a return block has no successors,
-/// and every successor and predecessor index is in range.
+/// and every successor and predecessor index is in range. On success
+/// returns what the same pass finds: the block of each instruction and
+/// each block's entry and exit points.
 ///
 /// Errors: `BB(entry)` for no blocks or an entry out of range; `BB(succ)`
 /// for a successor out of range (as regalloc2's postorder reports it);
 /// otherwise `BB(block)` naming the malformed block.
-pub fn check_blocks<F: Function>(func: &F) -> Result<(), RegAllocError> {
+#[allow(clippy::type_complexity)]
+pub fn check_blocks<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+) -> Result<
+    (
+        Column<'a, Inst, Block>,
+        Column<'a, Block, ProgPoint>,
+        Column<'a, Block, ProgPoint>,
+    ),
+    RegAllocError,
+> {
     let num_blocks = func.num_blocks();
     let num_insts = func.num_insts();
     let entry = func.entry_block();
     if num_blocks == 0 || entry.0 as usize >= num_blocks {
         return Err(RegAllocError::BB(entry));
     }
+    let mut insn_block: Column<Inst, Block> = Column::with_capacity_in(num_insts, arena);
+    let mut block_entry = Column::with_capacity_in(num_blocks, arena);
+    let mut block_exit = Column::with_capacity_in(num_blocks, arena);
     // The index where the next block must start.
     let mut next_start: u64 = 0;
     for b in (0..num_blocks).map(Block::new) {
@@ -209,12 +224,17 @@ pub fn check_blocks<F: Function>(func: &F) -> Result<(), RegAllocError> {
         {
             return Err(RegAllocError::BB(b));
         }
+        // Ranges are contiguous and within `num_insts`: the column stays
+        // within its capacity.
+        insn_block.raw_mut().resize(to as usize, b);
+        block_entry.push(ProgPoint::before(Inst::new(from as usize)));
+        block_exit.push(ProgPoint::after(last));
     }
     if next_start != num_insts as u64 {
         // Instructions after the last block belong to no block.
         return Err(RegAllocError::BB(Block::new(num_blocks - 1)));
     }
-    Ok(())
+    Ok((insn_block, block_entry, block_exit))
 }
 
 /// Checks that the successor and predecessor lists describe the same edges
@@ -256,11 +276,18 @@ pub fn check_edge_lists<'a, F: Function>(
     }
     let mut preds_sorted: ArenaVec<Block> = ArenaVec::new_in(arena);
     for t in (0..num_blocks).map(Block::new) {
-        preds_sorted.clear();
-        preds_sorted.extend_from_slice(func.block_preds(t));
-        preds_sorted.sort_unstable();
         let expected = &sources[start[t.index()] as usize..start[t.index() + 1] as usize];
-        if preds_sorted[..] != *expected {
+        let preds = func.block_preds(t);
+        // Client lists are usually sorted already: compare them in place.
+        let agrees = if preds.windows(2).all(|w| w[0] <= w[1]) {
+            preds == expected
+        } else {
+            preds_sorted.clear();
+            preds_sorted.extend_from_slice(preds);
+            preds_sorted.sort_unstable();
+            preds_sorted[..] == *expected
+        };
+        if !agrees {
             return Err(RegAllocError::BB(t));
         }
     }
@@ -336,10 +363,16 @@ pub fn compute_postorder<'a, F: Function>(
 ///   edge moves go before the branch) whose branch has any operand:
 ///   `DisallowedBranchArg(branch)`.
 ///
-/// Requires [`check_blocks`].
-pub fn check_critical_edges<F: Function>(func: &F) -> Result<(), RegAllocError> {
+/// Requires [`check_blocks`] and [`check_edge_lists`], whose offsets
+/// (`preds_start`) give each block's predecessor count.
+pub fn check_critical_edges<F: Function>(
+    func: &F,
+    preds_start: &[u32],
+) -> Result<(), RegAllocError> {
     let entry = func.entry_block();
-    let num_preds = |b: Block| func.block_preds(b).len() + usize::from(b == entry);
+    let num_preds = |b: Block| {
+        (preds_start[b.index() + 1] - preds_start[b.index()]) as usize + usize::from(b == entry)
+    };
     for b in (0..func.num_blocks()).map(Block::new) {
         if num_preds(b) > 1 {
             if let Some(&p) = func
@@ -548,32 +581,6 @@ fn find(uf: &mut Column<'_, Block, Block>, mut x: Block) -> Block {
         x = grandparent;
     }
     x
-}
-
-/// The block of each instruction and each block's entry and exit points.
-/// Requires [`check_blocks`].
-#[allow(clippy::type_complexity)]
-pub fn compute_block_points<'a, F: Function>(
-    func: &F,
-    arena: &'a Arena,
-) -> (
-    Column<'a, Inst, Block>,
-    Column<'a, Block, ProgPoint>,
-    Column<'a, Block, ProgPoint>,
-) {
-    let n = func.num_blocks();
-    let mut insn_block = Column::with_capacity_in(func.num_insts(), arena);
-    let mut entry = Column::with_capacity_in(n, arena);
-    let mut exit = Column::with_capacity_in(n, arena);
-    for b in (0..n).map(Block::new) {
-        let range = func.block_insns(b);
-        for _ in range.iter() {
-            insn_block.push(b);
-        }
-        entry.push(ProgPoint::before(range.first()));
-        exit.push(ProgPoint::after(range.last()));
-    }
-    (insn_block, entry, exit)
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@
 //!
 //! Cost: O(insts + operands + blocks + vregs + Σ_v Σ_{b ∈ livein(v)}
 //! |preds(b)|), memory O(blocks + vregs + operands + output). Nothing is
-//! O(blocks × vregs): the per-block marks (one byte per block) are reset
-//! by walking the blocks actually touched. The sets are stored as
+//! O(blocks × vregs): the per-block marks carry the number of the walk
+//! that set them, so no walk has to clear them. The sets are stored as
 //! compressed rows (one offset per block into one vreg array), each row
 //! sorted by vreg.
 
@@ -37,7 +37,10 @@ use crate::ion::data::VRegId;
 use crate::ion::liveranges::operand_point;
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
-use crate::{Block, Function, InstPosition, OperandConstraint, OperandKind, RegAllocError};
+use crate::{
+    Block, Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind, OperandPos,
+    RegAllocError, VReg,
+};
 
 /// Per-block sets of live vregs, as compressed rows.
 ///
@@ -94,18 +97,7 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
     }
     let insts = func.block_insns(block);
     for inst in insts.iter() {
-        let operands = func.inst_operands(inst);
-        let reused_input = reused_input_vreg(operands);
-        for position in [InstPosition::Before, InstPosition::After] {
-            for &op in operands.iter().rev() {
-                if op.as_fixed_nonallocatable().is_some() {
-                    continue;
-                }
-                if operand_point(op, inst, reused_input).pos() == position {
-                    f(op.vreg().vreg(), op.kind() == OperandKind::Def);
-                }
-            }
-        }
+        mentions_of_operands(func.inst_operands(inst), inst, &mut f);
     }
     if insts.is_empty() {
         return;
@@ -120,13 +112,87 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
     }
 }
 
+/// [`for_each_mention_forward`] for one instruction: one pass per program
+/// point.
+#[inline]
+fn mentions_of_operands(operands: &[Operand], inst: Inst, f: &mut impl FnMut(usize, bool)) {
+    let reused_input = reused_input_vreg(operands);
+    for position in [InstPosition::Before, InstPosition::After] {
+        for &op in operands.iter().rev() {
+            if op.as_fixed_nonallocatable().is_some() {
+                continue;
+            }
+            if operand_point(op, inst, reused_input).pos() == position {
+                f(op.vreg().vreg(), op.kind() == OperandKind::Def);
+            }
+        }
+    }
+}
+
 /// The vreg an instruction's `Reuse` def takes its register from, if any.
 #[inline]
-pub(crate) fn reused_input_vreg(operands: &[crate::Operand]) -> Option<crate::VReg> {
+pub(crate) fn reused_input_vreg(operands: &[Operand]) -> Option<VReg> {
     operands.iter().find_map(|op| match op.constraint() {
         OperandConstraint::Reuse(idx) => operands.get(idx).map(|input| input.vreg()),
         _ => None,
     })
+}
+
+/// The operands of one instruction (at most 64) by program point, as bit
+/// masks over operand slots (bit `i` is operand `i`): exactly the split
+/// [`operand_point`] makes, found in one pass over the operands instead of
+/// one pass per point plus one for the reused input. Fixed-nonallocatable
+/// operands are in neither mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PointMasks {
+    pub before: u64,
+    pub after: u64,
+}
+
+impl PointMasks {
+    /// `None` when there are more than 64 operands.
+    #[inline]
+    pub(crate) fn of(operands: &[Operand]) -> Option<PointMasks> {
+        if operands.len() > 64 {
+            return None;
+        }
+        let (mut before, mut after, mut early_uses) = (0u64, 0u64, 0u64);
+        let mut reused_input: Option<VReg> = None;
+        for (i, &op) in operands.iter().enumerate() {
+            match op.constraint() {
+                OperandConstraint::FixedReg(_) if op.vreg().vreg() == VReg::MAX => continue,
+                // The first `Reuse` naming an existing slot decides, as in
+                // `reused_input_vreg`.
+                OperandConstraint::Reuse(idx) if reused_input.is_none() => {
+                    reused_input = operands.get(idx).map(|input| input.vreg());
+                }
+                _ => {}
+            }
+            let bit = 1u64 << i;
+            match (op.kind(), op.pos()) {
+                (OperandKind::Def, OperandPos::Early) => before |= bit,
+                (_, OperandPos::Late) => after |= bit,
+                (OperandKind::Use, OperandPos::Early) => early_uses |= bit,
+            }
+        }
+        match reused_input {
+            None => before |= early_uses,
+            Some(reused) => {
+                // Early uses other than the reused input move to After.
+                let mut left = early_uses;
+                while left != 0 {
+                    let i = left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    if operands[i].vreg() == reused {
+                        before |= 1 << i;
+                    } else {
+                        after |= 1 << i;
+                    }
+                }
+            }
+        }
+        Some(PointMasks { before, after })
+    }
 }
 
 /// "No node": the end of a [`BlockLink`] list.
@@ -149,10 +215,12 @@ struct Mentions {
     kill_head: u32,
 }
 
-/// Per-block marks of the walk for one vreg.
-const LIVE_IN: u8 = 1;
-const LIVE_OUT: u8 = 2;
-const KILLS: u8 = 4;
+/// Per-block marks of the walk for one vreg (the low bits of a mark).
+const LIVE_IN: u32 = 1;
+const LIVE_OUT: u32 = 2;
+const KILLS: u32 = 4;
+const MARK_FLAG_BITS: u32 = 3;
+const MARK_FLAGS: u32 = (1 << MARK_FLAG_BITS) - 1;
 
 /// The compressed rows of one side (in or out), built from the walk's
 /// per-vreg segments of `blocks`: vreg `segments[i].0` owns the blocks up
@@ -250,7 +318,9 @@ pub fn compute_liveness<'a, F: Function>(
     // Step 2: walk predecessors back from each generating block. The
     // blocks each vreg reaches are appended to `in_blocks`/`out_blocks`,
     // one segment per vreg (`segments`), and counted per block.
-    let marks: &mut [u8] = arena.alloc_slice_fill_copy(num_blocks, 0);
+    // A block's mark holds the walk's stamp above the flag bits: flags
+    // under an older stamp read as clear, so no walk clears its marks.
+    let marks: &mut [u32] = arena.alloc_slice_fill_copy(num_blocks, 0);
     let mut in_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut in_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
@@ -259,58 +329,63 @@ pub fn compute_liveness<'a, F: Function>(
         ArenaVec::with_capacity_in(live_across.len(), arena);
     let mut stack: ArenaVec<u32> = ArenaVec::new_in(arena);
     let entry = func.entry_block().index();
+    // Walk numbers start at 1 (0 is the initial mark). Should they run out
+    // of bits (2^29 walks), the marks are cleared and numbering restarts.
+    let mut walk = 0u32;
     for &vreg in live_across.iter() {
+        if walk == u32::MAX >> MARK_FLAG_BITS {
+            marks.fill(0);
+            walk = 0;
+        }
+        walk += 1;
+        let stamp = walk << MARK_FLAG_BITS;
+        let flags_of = |mark: u32| {
+            if mark & !MARK_FLAGS == stamp {
+                mark & MARK_FLAGS
+            } else {
+                0
+            }
+        };
         let m = mentions[vreg as usize];
         let mut k = m.kill_head;
         while k != NONE {
             let link = links[k as usize];
-            marks[link.block as usize] = KILLS;
+            marks[link.block as usize] = stamp | KILLS;
             k = link.next;
         }
-        let (in_begin, out_begin) = (in_blocks.len(), out_blocks.len());
+        let in_begin = in_blocks.len();
         let mut g = m.gen_head;
         while g != NONE {
             // Each block is on the vreg's generating list once.
             let link = links[g as usize];
-            marks[link.block as usize] = LIVE_IN;
+            marks[link.block as usize] = stamp | LIVE_IN;
             in_blocks.push(link.block);
+            in_counts.raw_mut()[link.block as usize] += 1;
             stack.push(link.block);
             g = link.next;
         }
         while let Some(b) = stack.pop() {
-            stats.livein_iterations += 1;
             for &pred in cfg.preds(Block::new(b as usize)) {
                 let p = pred.index();
-                let mark = marks[p];
-                if mark & LIVE_OUT != 0 {
+                let flags = flags_of(marks[p]);
+                if flags & LIVE_OUT != 0 {
                     continue;
                 }
                 out_blocks.push(p as u32);
-                if mark & (KILLS | LIVE_IN) == 0 {
-                    marks[p] = LIVE_IN | LIVE_OUT;
+                out_counts.raw_mut()[p] += 1;
+                if flags & (KILLS | LIVE_IN) == 0 {
+                    marks[p] = stamp | LIVE_IN | LIVE_OUT;
                     in_blocks.push(p as u32);
+                    in_counts.raw_mut()[p] += 1;
                     stack.push(p as u32);
                 } else {
-                    marks[p] = mark | LIVE_OUT;
+                    marks[p] = stamp | flags | LIVE_OUT;
                 }
             }
         }
-        let entry_livein = entry < num_blocks && marks[entry] & LIVE_IN != 0;
-        for &b in &in_blocks[in_begin..] {
-            marks[b as usize] = 0;
-            in_counts.raw_mut()[b as usize] += 1;
-        }
-        for &b in &out_blocks[out_begin..] {
-            marks[b as usize] = 0;
-            out_counts.raw_mut()[b as usize] += 1;
-        }
-        let mut k = m.kill_head;
-        while k != NONE {
-            let link = links[k as usize];
-            marks[link.block as usize] = 0;
-            k = link.next;
-        }
-        if entry_livein {
+        // Every block on `in_blocks` went through the stack once.
+        stats.livein_iterations += in_blocks.len() - in_begin;
+        if entry < num_blocks && flags_of(marks[entry]) & LIVE_IN != 0 {
             return Err(RegAllocError::EntryLivein);
         }
         segments.push((vreg, in_blocks.len() as u32, out_blocks.len() as u32));
@@ -333,6 +408,51 @@ mod tests {
     use super::*;
     use crate::ion::liveranges::testing::*;
     use crate::Operand;
+
+    /// The masks put every operand where `operand_point` does.
+    #[test]
+    fn point_masks_agree_with_operand_point() {
+        let preg = crate::PReg::new(3, crate::RegClass::Int);
+        let cases: Vec<Vec<Operand>> = vec![
+            vec![],
+            vec![Operand::reg_use(v(0)), Operand::reg_def(v(1))],
+            vec![
+                Operand::reg_use(v(0)),
+                Operand::reg_use(v(2)),
+                Operand::reg_reuse_def(v(1), 0),
+                Operand::reg_temp(v(3)),
+            ],
+            // The reused input named twice; a reuse index out of range
+            // before a valid one.
+            vec![
+                Operand::reg_reuse_def(v(4), 9),
+                Operand::reg_use(v(0)),
+                Operand::reg_use_at_end(v(2)),
+                Operand::reg_use(v(0)),
+                Operand::reg_reuse_def(v(1), 3),
+                Operand::fixed_nonallocatable(preg),
+                Operand::reg_def_at_start(v(5)),
+                Operand::reg_fixed_use(v(6), preg),
+            ],
+        ];
+        let inst = Inst::new(7);
+        for operands in &cases {
+            let masks = PointMasks::of(operands).unwrap();
+            let reused = reused_input_vreg(operands);
+            for (i, &op) in operands.iter().enumerate() {
+                let bit = 1u64 << i;
+                if op.as_fixed_nonallocatable().is_some() {
+                    assert_eq!((masks.before | masks.after) & bit, 0);
+                    continue;
+                }
+                let before = operand_point(op, inst, reused).pos() == InstPosition::Before;
+                assert_eq!(masks.before & bit != 0, before, "{operands:?} slot {i}");
+                assert_eq!(masks.after & bit != 0, !before, "{operands:?} slot {i}");
+            }
+        }
+        let many = vec![Operand::reg_use(v(0)); 65];
+        assert_eq!(PointMasks::of(&many), None);
+    }
 
     #[test]
     fn value_read_before_any_def_is_an_entry_livein() {

@@ -20,7 +20,7 @@ use crate::ion::data::{
     range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
     LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegEntry, PRegs, Use, VRegId, VRegs,
 };
-use crate::ion::liveness::{reused_input_vreg, Liveness};
+use crate::ion::liveness::{reused_input_vreg, Liveness, PointMasks};
 use crate::ion::trees::TreeRoot;
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
@@ -42,6 +42,82 @@ pub fn operand_point(op: Operand, inst: Inst, reused_input: Option<VReg>) -> Pro
             Some(reused) if reused != op.vreg() => ProgPoint::after(inst),
             _ => ProgPoint::before(inst),
         },
+    }
+}
+
+/// The slots of an instruction's operands with their program points, in
+/// the order the backward scan handles them: After-point operands, then
+/// Before-point ones, each group in slot order. Fixed-nonallocatable
+/// operands are left out. Up to 64 operands the split comes from
+/// [`PointMasks`] (one pass); beyond, each point takes a pass with
+/// [`operand_point`].
+struct OperandsByPoint<'o> {
+    operands: &'o [Operand],
+    inst: Inst,
+    /// Slots still to visit at After and at Before (masks path).
+    after: u64,
+    before: u64,
+    /// With more than 64 operands: the reused input and the next step,
+    /// `0..len` at After then `len..2 * len` at Before.
+    many: Option<(Option<VReg>, usize)>,
+}
+
+impl<'o> OperandsByPoint<'o> {
+    #[inline]
+    fn new(operands: &'o [Operand], inst: Inst) -> Self {
+        match PointMasks::of(operands) {
+            Some(points) => OperandsByPoint {
+                operands,
+                inst,
+                after: points.after,
+                before: points.before,
+                many: None,
+            },
+            None => OperandsByPoint {
+                operands,
+                inst,
+                after: 0,
+                before: 0,
+                many: Some((reused_input_vreg(operands), 0)),
+            },
+        }
+    }
+}
+
+impl Iterator for OperandsByPoint<'_> {
+    type Item = (usize, ProgPoint);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, ProgPoint)> {
+        if self.after != 0 {
+            let i = self.after.trailing_zeros() as usize;
+            self.after &= self.after - 1;
+            return Some((i, ProgPoint::after(self.inst)));
+        }
+        if self.before != 0 {
+            let i = self.before.trailing_zeros() as usize;
+            self.before &= self.before - 1;
+            return Some((i, ProgPoint::before(self.inst)));
+        }
+        let (reused_input, step) = self.many.as_mut()?;
+        let len = self.operands.len();
+        while *step < 2 * len {
+            let (i, position) = if *step < len {
+                (*step, InstPosition::After)
+            } else {
+                (*step - len, InstPosition::Before)
+            };
+            *step += 1;
+            let op = self.operands[i];
+            if op.as_fixed_nonallocatable().is_some() {
+                continue;
+            }
+            let pos = operand_point(op, self.inst, *reused_input);
+            if pos.pos() == position {
+                return Some((i, pos));
+            }
+        }
+        None
     }
 }
 
@@ -102,6 +178,7 @@ pub fn reserve_preg(pregs: &mut PRegs<'_>, preg: PReg, mut range: CodeRange) {
 /// Adds `range` to `vreg`'s ranges, which all lie after it: glued to the
 /// most recent one (`last_range[vreg]`) when contiguous, else a new range.
 /// Returns the range that covers it.
+#[inline]
 fn add_range_to_vreg<'a>(
     arena: &'a Arena,
     ranges: &mut LiveRanges<'a>,
@@ -225,11 +302,7 @@ fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mu
 /// left is grouped by register in increasing order (a counting sort that
 /// fills each group from its end) and bulk-loaded, one O(n) build per
 /// tree instead of one descent per reservation.
-fn insert_reservations<'a>(
-    arena: &'a Arena,
-    pregs: &mut PRegs<'a>,
-    log: &[(PReg, CodeRange)],
-) {
+fn insert_reservations<'a>(arena: &'a Arena, pregs: &mut PRegs<'a>, log: &[(PReg, CodeRange)]) {
     let mut last: [Option<ProgPoint>; PReg::NUM_INDEX] = [None; PReg::NUM_INDEX];
     let mut count = [0u32; PReg::NUM_INDEX];
     let mut kept: ArenaVec<(PReg, CodeRange)> = ArenaVec::with_capacity_in(log.len(), arena);
@@ -252,8 +325,12 @@ fn insert_reservations<'a>(
         total += count;
         *end = total;
     }
-    let reserved = (CodeRange::new(ProgPoint::from_index(0), ProgPoint::from_index(1)), PRegEntry::invalid());
-    let mut grouped: ArenaVec<(CodeRange, PRegEntry)> = ArenaVec::with_capacity_in(kept.len(), arena);
+    let reserved = (
+        CodeRange::new(ProgPoint::from_index(0), ProgPoint::from_index(1)),
+        PRegEntry::invalid(),
+    );
+    let mut grouped: ArenaVec<(CodeRange, PRegEntry)> =
+        ArenaVec::with_capacity_in(kept.len(), arena);
     grouped.resize(kept.len(), reserved);
     for &(preg, range) in kept.iter() {
         let slot = &mut end[preg.index()];
@@ -389,15 +466,6 @@ pub fn build_liveranges<'a, F: Function>(
             let operands = func.inst_operands(inst);
             // Every slot index then fits a `u16` other than `SLOT_NONE`.
             slot_of(operands.len().saturating_sub(1))?;
-            let reused_input = reused_input_vreg(operands);
-            for (i, a) in operands.iter().enumerate() {
-                for b in &operands[i + 1..] {
-                    if a.vreg() == b.vreg() && a.as_fixed_nonallocatable().is_none() {
-                        repeated_vregs.push(VRegId::of(a.vreg()));
-                    }
-                }
-            }
-
             // An Early fixed use of a value that stays live, in a register
             // the instruction also writes (Late fixed def or clobber):
             // the use gets a copy in that register (fixup) and the value
@@ -405,13 +473,22 @@ pub fn build_liveranges<'a, F: Function>(
             rewrites.clear();
             let mut written_fixed = clobbers;
             let mut has_fixed_early_use = false;
-            for op in operands {
-                if let OperandConstraint::FixedReg(preg) = op.constraint() {
-                    match (op.kind(), op.pos()) {
+            for (i, a) in operands.iter().enumerate() {
+                let constraint = a.constraint();
+                if let OperandConstraint::FixedReg(preg) = constraint {
+                    match (a.kind(), a.pos()) {
                         (OperandKind::Def, OperandPos::Late) => written_fixed.add(preg),
                         (OperandKind::Use, OperandPos::Early) => has_fixed_early_use = true,
                         _ => {}
                     }
+                }
+                let vreg = a.vreg();
+                if operands[i + 1..].iter().any(|b| b.vreg() == vreg)
+                    && a.as_fixed_nonallocatable().is_none()
+                {
+                    // Once per instruction and vreg is enough: the list is
+                    // deduplicated after the scan.
+                    repeated_vregs.push(VRegId::of(vreg));
                 }
             }
             if has_fixed_early_use {
@@ -446,73 +523,65 @@ pub fn build_liveranges<'a, F: Function>(
                 }
             }
 
-            for position in [InstPosition::After, InstPosition::Before] {
-                for (i, &original) in operands.iter().enumerate() {
-                    if original.as_fixed_nonallocatable().is_some() {
-                        continue;
-                    }
-                    let op = if rewrites.is_empty() {
-                        original
-                    } else {
-                        rewrites
-                            .iter()
-                            .find(|(at, _)| *at == i)
-                            .map_or(original, |&(_, rewritten)| rewritten)
-                    };
-                    let pos = operand_point(op, inst, reused_input);
-                    if pos.pos() != position {
-                        continue;
-                    }
-                    let v = VRegId::of(op.vreg());
-                    vregs.class[v] = Some(op.class());
-                    let u = Use {
-                        operand: op,
-                        pos,
-                        slot: i as u16,
-                        weight: 0,
-                    };
-                    match op.kind() {
-                        OperandKind::Def => {
-                            let mut lr = current[v];
-                            if lr.is_invalid() {
-                                // Dead def: still occupies its register up
-                                // to the next instruction (an Early def is
-                                // a temp reserved across the instruction).
-                                let range = CodeRange::new(pos, ProgPoint::before(inst.next()));
-                                lr = add_range_to_vreg(
-                                    arena,
-                                    ranges,
-                                    &mut last_range,
-                                    v,
-                                    range,
-                                    allow_multiple_defs,
-                                );
-                            }
-                            add_use(ranges, &mut use_log, lr, u, hot);
-                            if ranges.range[lr].from == entry {
-                                ranges.range[lr].from = pos;
-                            }
-                            ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
-                            current[v] = LiveRangeId::invalid();
+            for (i, pos) in OperandsByPoint::new(operands, inst) {
+                let original = operands[i];
+                let op = if rewrites.is_empty() {
+                    original
+                } else {
+                    rewrites
+                        .iter()
+                        .find(|(at, _)| *at == i)
+                        .map_or(original, |&(_, rewritten)| rewritten)
+                };
+                let v = VRegId::of(op.vreg());
+                vregs.class[v] = Some(op.class());
+                let u = Use {
+                    operand: op,
+                    pos,
+                    slot: i as u16,
+                    weight: 0,
+                };
+                match op.kind() {
+                    OperandKind::Def => {
+                        let mut lr = current[v];
+                        if lr.is_invalid() {
+                            // Dead def: still occupies its register up
+                            // to the next instruction (an Early def is
+                            // a temp reserved across the instruction).
+                            let range = CodeRange::new(pos, ProgPoint::before(inst.next()));
+                            lr = add_range_to_vreg(
+                                arena,
+                                ranges,
+                                &mut last_range,
+                                v,
+                                range,
+                                allow_multiple_defs,
+                            );
                         }
-                        OperandKind::Use => {
-                            let mut lr = current[v];
-                            if lr.is_invalid() {
-                                let range = CodeRange::new(entry, pos.next());
-                                lr = add_range_to_vreg(
-                                    arena,
-                                    ranges,
-                                    &mut last_range,
-                                    v,
-                                    range,
-                                    allow_multiple_defs,
-                                );
-                                current[v] = lr;
-                                #[cfg(debug_assertions)]
-                                live_now.push(v);
-                            }
-                            add_use(ranges, &mut use_log, lr, u, hot);
+                        add_use(ranges, &mut use_log, lr, u, hot);
+                        if ranges.range[lr].from == entry {
+                            ranges.range[lr].from = pos;
                         }
+                        ranges.flags[lr] |= range_flags::STARTS_AT_DEF;
+                        current[v] = LiveRangeId::invalid();
+                    }
+                    OperandKind::Use => {
+                        let mut lr = current[v];
+                        if lr.is_invalid() {
+                            let range = CodeRange::new(entry, pos.next());
+                            lr = add_range_to_vreg(
+                                arena,
+                                ranges,
+                                &mut last_range,
+                                v,
+                                range,
+                                allow_multiple_defs,
+                            );
+                            current[v] = lr;
+                            #[cfg(debug_assertions)]
+                            live_now.push(v);
+                        }
+                        add_use(ranges, &mut use_log, lr, u, hot);
                     }
                 }
             }

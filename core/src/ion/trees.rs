@@ -64,17 +64,6 @@ fn bulk_node_count(n: usize, fill: usize, min: usize) -> usize {
     count
 }
 
-/// Trees at least this tall search their nodes with early exits
-/// (`child_for_speculative`): such a tree is too big for the cache, and a
-/// predicted exit starts the next node's load early. Smaller trees count
-/// branch-free, which is faster while their nodes are in cache.
-const SPECULATIVE_HEIGHT: u8 = 4;
-
-#[inline(always)]
-fn speculative_search(root: TreeRoot) -> bool {
-    root.height >= SPECULATIVE_HEIGHT
-}
-
 /// Most trees one [`RangeTree::seek_many`] call descends together.
 pub const SEEK_BATCH: usize = 4;
 /// Bound on a tree's height: with at least 2 children at the root, 4 at
@@ -196,29 +185,7 @@ impl Inner {
     /// The child whose subtree may hold an entry starting at or containing
     /// `point` (see the separator invariant).
     #[inline(always)]
-    fn child_for(&self, point: ProgPoint, speculative: bool) -> usize {
-        if speculative {
-            return self.child_for_speculative(point);
-        }
-        // Separators are sorted, so the index is the number of them at or
-        // below `point`; counted over the whole fixed-size array without
-        // an early exit, the loop has no branch to mispredict (a
-        // mispredict would also stall the loads of the other trees that
-        // `seek_many` keeps in flight).
-        let used = self.len as usize - 1;
-        let mut count = 0;
-        for (i, sep) in self.seps.iter().enumerate() {
-            count += usize::from((i < used) & (*sep <= point));
-        }
-        count
-    }
-
-    /// [`Self::child_for`] with an early exit. For trees far bigger than
-    /// the cache: the predicted exit lets the processor start loading the
-    /// child before this node's separators arrive, where the branch-free
-    /// count must wait for them.
-    #[inline(always)]
-    fn child_for_speculative(&self, point: ProgPoint) -> usize {
+    fn child_for(&self, point: ProgPoint) -> usize {
         let seps = &self.seps[..self.len as usize - 1];
         let mut i = 0;
         while i < seps.len() && seps[i] <= point {
@@ -251,24 +218,7 @@ impl Inner {
 impl<V: Copy> Leaf<V> {
     /// Index of the first entry ending after `point`, or `len`.
     #[inline(always)]
-    fn first_ending_after(&self, point: ProgPoint, speculative: bool) -> usize {
-        if speculative {
-            return self.first_ending_after_speculative(point);
-        }
-        // Ends increase along the leaf: count the used keys ending at or
-        // before `point`, branch-free as in `Inner::child_for`.
-        let used = self.len as usize;
-        let mut count = 0;
-        for (i, key) in self.keys.iter().enumerate() {
-            count += usize::from((i < used) & (key.to <= point));
-        }
-        count
-    }
-
-    /// [`Self::first_ending_after`] with an early exit (see
-    /// [`Inner::child_for_speculative`]).
-    #[inline(always)]
-    fn first_ending_after_speculative(&self, point: ProgPoint) -> usize {
+    fn first_ending_after(&self, point: ProgPoint) -> usize {
         let keys = &self.keys[..self.len as usize];
         let mut i = 0;
         while i < keys.len() && keys[i].to <= point {
@@ -420,10 +370,9 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         // path to `range.to` so it still bounds the left side from above.
         let mut path = [(TreeNodeId::invalid(), 0u8); MAX_HEIGHT];
         let mut node = root.node;
-        let speculative = speculative_search(*root);
         for slot in path.iter_mut().take(root.height as usize - 1) {
             let inner = &mut self.inners[node];
-            let i = inner.child_for(range.from, speculative);
+            let i = inner.child_for(range.from);
             if i + 1 < inner.len as usize && inner.seps[i] < range.to {
                 inner.seps[i] = range.to;
             }
@@ -432,7 +381,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         }
         let leaf = &mut self.leaves[node];
         let len = leaf.len as usize;
-        let at = leaf.first_ending_after(range.from, speculative);
+        let at = leaf.first_ending_after(range.from);
         if len < LEAF_CAP {
             shift_up(&mut leaf.keys, at, len);
             shift_up(&mut leaf.values, at, len);
@@ -516,10 +465,9 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         let mut path = [(TreeNodeId::invalid(), 0u8); MAX_HEIGHT];
         let mut node = root.node;
         let inner_levels = root.height as usize - 1;
-        let speculative = speculative_search(*root);
         for slot in path.iter_mut().take(inner_levels) {
             let inner = &self.inners[node];
-            let i = inner.child_for(from, speculative);
+            let i = inner.child_for(from);
             *slot = (node, i as u8);
             node = inner.children[i];
         }
@@ -774,7 +722,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         }
         let node = self.leaf_for(root, point);
         let leaf = &self.leaves[node];
-        let at = leaf.first_ending_after(point, speculative_search(root));
+        let at = leaf.first_ending_after(point);
         if at < leaf.len as usize {
             cursor.leaf = node;
             cursor.index = at as u32;
@@ -801,7 +749,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             for (node, root) in nodes.iter_mut().zip(roots) {
                 if level < root.height {
                     let inner = &self.inners[*node];
-                    *node = inner.children[inner.child_for_speculative(point)];
+                    *node = inner.children[inner.child_for(point)];
                 }
             }
         }
@@ -811,7 +759,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
                 continue;
             }
             let leaf = &self.leaves[node];
-            let at = leaf.first_ending_after_speculative(point);
+            let at = leaf.first_ending_after(point);
             if at < leaf.len as usize {
                 cursor.leaf = node;
                 cursor.index = at as u32;
@@ -904,10 +852,9 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     #[inline(always)]
     fn leaf_for(&self, root: TreeRoot, point: ProgPoint) -> TreeNodeId {
         let mut node = root.node;
-        let speculative = speculative_search(root);
         for _ in 1..root.height {
             let inner = &self.inners[node];
-            node = inner.children[inner.child_for(point, speculative)];
+            node = inner.children[inner.child_for(point)];
         }
         node
     }
@@ -1108,20 +1055,17 @@ mod tests {
                 (0..n as u32).map(|i| (cr(4 * i, 4 * i + 2), i)).collect();
             let mut root = TreeRoot::EMPTY;
             tree.bulk_load(&mut root, &entries, &arena);
-            tree.check_tree(root)
-                .unwrap_or_else(|e| panic!("n = {n}: {e}"));
+            tree.check_tree(root).unwrap_or_else(|e| panic!("n = {n}: {e}"));
             assert_eq!(tree.iter(root).collect::<Vec<_>>(), entries, "n = {n}");
             // The gaps take insertions; then every other entry goes.
             for i in 0..n as u32 {
                 tree.insert(&mut root, cr(4 * i + 2, 4 * i + 3), 1000 + i);
             }
-            tree.check_tree(root)
-                .unwrap_or_else(|e| panic!("n = {n} after inserts: {e}"));
+            tree.check_tree(root).unwrap_or_else(|e| panic!("n = {n} after inserts: {e}"));
             for i in (0..n as u32).step_by(2) {
                 tree.remove(&mut root, cr(4 * i, 4 * i + 2));
             }
-            tree.check_tree(root)
-                .unwrap_or_else(|e| panic!("n = {n} after removals: {e}"));
+            tree.check_tree(root).unwrap_or_else(|e| panic!("n = {n} after removals: {e}"));
             assert_eq!(tree.count(root), n + n / 2);
         }
     }

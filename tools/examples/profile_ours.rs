@@ -53,23 +53,34 @@ fn main() {
     let mut failed = 0usize;
     for pass in 0..repeat {
         let pass_start = Instant::now();
-        for f in &funcs {
-            if interleave {
+        for (index, f) in funcs.iter().enumerate() {
+            // As `regarena compare`: the other side runs first on every
+            // other function (alternating by repeat), else after.
+            let other_first = (index + pass) % 2 == 1;
+            let run_other = |ctx: &mut Ctx, up_ctx: &mut upstream::ra2::Ctx| {
                 if upstream {
-                    let _ = regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx);
+                    let _ = regarena::run_with_ctx(&f.func, &f.env, &options, ctx);
                 } else {
                     let env = f.upstream.machine_env();
-                    let _ = upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx);
+                    let _ = upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, up_ctx);
                 }
+            };
+            if interleave && other_first {
+                run_other(&mut ctx, &mut up_ctx);
             }
+            // (Upstream's machine env is built outside the timed call, as
+            // `regarena compare` does.)
+            let env = f.upstream.machine_env();
             let call_start = Instant::now();
             let ok = if upstream {
-                let env = f.upstream.machine_env();
                 upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx).is_ok()
             } else {
                 regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx).is_ok()
             };
             measured += call_start.elapsed();
+            if interleave && !other_first {
+                run_other(&mut ctx, &mut up_ctx);
+            }
             if !ok {
                 failed += 1;
             }

@@ -721,14 +721,26 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             return;
         }
         let node = self.leaf_for(root, point);
+        *cursor = self.cursor_in_leaf(node, point);
+    }
+
+    /// The cursor at the first entry ending after `point`, given the leaf
+    /// a descent for `point` reached.
+    #[inline(always)]
+    fn cursor_in_leaf(&self, node: TreeNodeId, point: ProgPoint) -> Cursor {
         let leaf = &self.leaves[node];
         let at = leaf.first_ending_after(point);
         if at < leaf.len as usize {
-            cursor.leaf = node;
-            cursor.index = at as u32;
+            Cursor {
+                leaf: node,
+                index: at as u32,
+            }
         } else {
             // Every entry of the next leaf starts after `point`.
-            cursor.leaf = leaf.next;
+            Cursor {
+                leaf: leaf.next,
+                index: 0,
+            }
         }
     }
 
@@ -754,18 +766,11 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             }
         }
         for ((cursor, &node), root) in cursors.iter_mut().zip(&nodes).zip(roots) {
-            *cursor = Cursor::empty();
-            if root.is_empty() {
-                continue;
-            }
-            let leaf = &self.leaves[node];
-            let at = leaf.first_ending_after(point);
-            if at < leaf.len as usize {
-                cursor.leaf = node;
-                cursor.index = at as u32;
+            *cursor = if root.is_empty() {
+                Cursor::empty()
             } else {
-                cursor.leaf = leaf.next;
-            }
+                self.cursor_in_leaf(node, point)
+            };
         }
     }
 
@@ -1055,17 +1060,20 @@ mod tests {
                 (0..n as u32).map(|i| (cr(4 * i, 4 * i + 2), i)).collect();
             let mut root = TreeRoot::EMPTY;
             tree.bulk_load(&mut root, &entries, &arena);
-            tree.check_tree(root).unwrap_or_else(|e| panic!("n = {n}: {e}"));
+            tree.check_tree(root)
+                .unwrap_or_else(|e| panic!("n = {n}: {e}"));
             assert_eq!(tree.iter(root).collect::<Vec<_>>(), entries, "n = {n}");
             // The gaps take insertions; then every other entry goes.
             for i in 0..n as u32 {
                 tree.insert(&mut root, cr(4 * i + 2, 4 * i + 3), 1000 + i);
             }
-            tree.check_tree(root).unwrap_or_else(|e| panic!("n = {n} after inserts: {e}"));
+            tree.check_tree(root)
+                .unwrap_or_else(|e| panic!("n = {n} after inserts: {e}"));
             for i in (0..n as u32).step_by(2) {
                 tree.remove(&mut root, cr(4 * i, 4 * i + 2));
             }
-            tree.check_tree(root).unwrap_or_else(|e| panic!("n = {n} after removals: {e}"));
+            tree.check_tree(root)
+                .unwrap_or_else(|e| panic!("n = {n} after removals: {e}"));
             assert_eq!(tree.count(root), n + n / 2);
         }
     }

@@ -194,6 +194,20 @@ impl Inner {
         i
     }
 
+    /// Child `i` and its left and right siblings (invalid where there is
+    /// none): what an underfull child's repair looks at.
+    fn child_and_siblings(&self, i: usize) -> (TreeNodeId, TreeNodeId, TreeNodeId) {
+        let sibling = |j: Option<usize>| {
+            j.filter(|&j| j < self.len as usize)
+                .map_or(TreeNodeId::invalid(), |j| self.children[j])
+        };
+        (
+            self.children[i],
+            sibling(i.checked_sub(1)),
+            sibling(Some(i + 1)),
+        )
+    }
+
     /// Inserts `child` at `at` with separator `sep` before it (`at >= 1`).
     fn insert_child(&mut self, at: usize, sep: ProgPoint, child: TreeNodeId) {
         let len = self.len as usize;
@@ -520,19 +534,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// borrowing an entry from a sibling that can spare one, else by
     /// merging it with a sibling. Returns whether `parent` lost a child.
     fn fix_leaf(&mut self, parent: TreeNodeId, i: usize) -> bool {
-        let row = &self.inners[parent];
-        let len = row.len as usize;
-        let node = row.children[i];
-        let left = if i > 0 {
-            row.children[i - 1]
-        } else {
-            TreeNodeId::invalid()
-        };
-        let right = if i + 1 < len {
-            row.children[i + 1]
-        } else {
-            TreeNodeId::invalid()
-        };
+        let (node, left, right) = self.inners[parent].child_and_siblings(i);
         if left.is_valid() && self.leaves[left].len as usize > LEAF_MIN {
             let l = &mut self.leaves[left];
             l.len -= 1;
@@ -583,19 +585,7 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// [`Self::fix_leaf`] for an underfull inner child: rotates a child
     /// through the parent's separator, or merges the pair around it.
     fn fix_inner(&mut self, parent: TreeNodeId, i: usize) -> bool {
-        let row = &self.inners[parent];
-        let len = row.len as usize;
-        let node = row.children[i];
-        let left = if i > 0 {
-            row.children[i - 1]
-        } else {
-            TreeNodeId::invalid()
-        };
-        let right = if i + 1 < len {
-            row.children[i + 1]
-        } else {
-            TreeNodeId::invalid()
-        };
+        let (node, left, right) = self.inners[parent].child_and_siblings(i);
         if left.is_valid() && self.inners[left].len as usize > INNER_MIN {
             let l = &mut self.inners[left];
             l.len -= 1;

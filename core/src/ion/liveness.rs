@@ -42,41 +42,62 @@ use crate::{
     RegAllocError, VReg,
 };
 
-/// Per-block sets of live vregs, as compressed rows.
+/// Per-block sets of live-out vregs, as compressed rows.
 ///
-/// Invariant: `*_start` has `num_blocks + 1` entries, non-decreasing; the
-/// row of block `b` is `*_vregs[start[b]..start[b + 1]]`, sorted by vreg
-/// without duplicates.
+/// Only the live-out sets are kept: `liveranges` starts each block's
+/// backward scan from them and finds the live-in set as what is still live
+/// at the block's entry, so storing it too would only cost memory (as much
+/// again, tens of MB for a function of 10^6 instructions).
+///
+/// Invariant: `liveout_start` has `num_blocks + 1` entries,
+/// non-decreasing; the row of block `b` is
+/// `liveout_vregs[start[b]..start[b + 1]]`, sorted by vreg without
+/// duplicates.
 #[derive(Debug)]
 pub struct Liveness<'a> {
-    livein_start: Column<'a, Block, u32>,
-    livein_vregs: ArenaVec<'a, VRegId>,
     liveout_start: Column<'a, Block, u32>,
     liveout_vregs: ArenaVec<'a, VRegId>,
 }
 
 impl<'a> Liveness<'a> {
-    /// Vregs live at the entry of `block` (block params excluded: they are
-    /// defined there).
-    pub fn live_in(&self, block: Block) -> &[VRegId] {
-        row(&self.livein_start, &self.livein_vregs, block)
-    }
-
     /// Vregs live at the exit of `block` along its out-edges (branch
     /// arguments are not included unless also live into a successor).
     pub fn live_out(&self, block: Block) -> &[VRegId] {
         row(&self.liveout_start, &self.liveout_vregs, block)
     }
 
-    /// Whether `vreg` is live into `block` (binary search of the row).
-    pub fn is_live_in(&self, block: Block, vreg: VRegId) -> bool {
-        self.live_in(block).binary_search(&vreg).is_ok()
-    }
-
-    /// Whether `vreg` is live out of `block`.
+    /// Whether `vreg` is live out of `block` (binary search of the row).
     pub fn is_live_out(&self, block: Block, vreg: VRegId) -> bool {
         self.live_out(block).binary_search(&vreg).is_ok()
     }
+}
+
+/// The live-in set of `block` (block params excluded), derived from its
+/// live-out set through the block's own mentions: a vreg whose first
+/// mention is a read, or that is live out and not mentioned. For tests.
+#[cfg(test)]
+pub(crate) fn live_in_of<F: Function>(
+    func: &F,
+    liveness: &Liveness<'_>,
+    block: Block,
+) -> Vec<VRegId> {
+    let mut first_is_def = std::collections::BTreeMap::new();
+    for_each_mention_forward(func, block, |vreg, is_def| {
+        first_is_def.entry(vreg).or_insert(is_def);
+    });
+    let mut live: std::collections::BTreeSet<VRegId> = liveness
+        .live_out(block)
+        .iter()
+        .filter(|v| !first_is_def.contains_key(&v.index()))
+        .copied()
+        .collect();
+    live.extend(
+        first_is_def
+            .iter()
+            .filter(|(_, &is_def)| !is_def)
+            .map(|(&v, _)| VRegId::new(v)),
+    );
+    live.into_iter().collect()
 }
 
 fn row<'s>(start: &Column<'_, Block, u32>, vregs: &'s [VRegId], block: Block) -> &'s [VRegId] {
@@ -222,9 +243,9 @@ const KILLS: u32 = 4;
 const MARK_FLAG_BITS: u32 = 3;
 const MARK_FLAGS: u32 = (1 << MARK_FLAG_BITS) - 1;
 
-/// The compressed rows of one side (in or out), built from the walk's
-/// per-vreg segments of `blocks`: vreg `segments[i].0` owns the blocks up
-/// to `end(segments[i])`. `ends` holds each block's row length on entry.
+/// The compressed live-out rows, built from the walk's per-vreg segments
+/// of `blocks`: vreg `segments[i].0` owns the blocks up to
+/// `segments[i].1`. `ends` holds each block's row length on entry.
 ///
 /// The rows are filled back to front (last segment first, each row from
 /// its end), so each row lists its vregs in segment order: increasing.
@@ -232,8 +253,7 @@ fn rows_from_segments<'a>(
     arena: &'a Arena,
     mut ends: Column<'a, Block, u32>,
     blocks: &[u32],
-    segments: &[(u32, u32, u32)],
-    end: impl Fn(&(u32, u32, u32)) -> u32,
+    segments: &[(u32, u32)],
 ) -> (Column<'a, Block, u32>, ArenaVec<'a, VRegId>) {
     let num_blocks = ends.len() - 1;
     let mut total = 0u32;
@@ -249,7 +269,7 @@ fn rows_from_segments<'a>(
         let seg_begin = if i == 0 {
             0
         } else {
-            end(&segments[i - 1]) as usize
+            segments[i - 1].1 as usize
         };
         let vreg = VRegId::new(segment.0 as usize);
         for &b in blocks[seg_begin..seg_end].iter().rev() {
@@ -316,17 +336,15 @@ pub fn compute_liveness<'a, F: Function>(
     live_across.sort_unstable();
 
     // Step 2: walk predecessors back from each generating block. The
-    // blocks each vreg reaches are appended to `in_blocks`/`out_blocks`,
-    // one segment per vreg (`segments`), and counted per block.
+    // blocks each vreg is live out of are appended to `out_blocks`, one
+    // segment per vreg (`segments`), and counted per block. (Live-in
+    // blocks are marked for the walk but not recorded: see `Liveness`.)
     // A block's mark holds the walk's stamp above the flag bits: flags
     // under an older stamp read as clear, so no walk clears its marks.
     let marks: &mut [u32] = arena.alloc_slice_fill_copy(num_blocks, 0);
-    let mut in_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
-    let mut in_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
     let mut out_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
-    let mut segments: ArenaVec<(u32, u32, u32)> =
-        ArenaVec::with_capacity_in(live_across.len(), arena);
+    let mut segments: ArenaVec<(u32, u32)> = ArenaVec::with_capacity_in(live_across.len(), arena);
     let mut stack: ArenaVec<u32> = ArenaVec::new_in(arena);
     let entry = func.entry_block().index();
     // Walk numbers start at 1 (0 is the initial mark). Should they run out
@@ -353,14 +371,13 @@ pub fn compute_liveness<'a, F: Function>(
             marks[link.block as usize] = stamp | KILLS;
             k = link.next;
         }
-        let in_begin = in_blocks.len();
+        let mut live_in_blocks = 0usize;
         let mut g = m.gen_head;
         while g != NONE {
             // Each block is on the vreg's generating list once.
             let link = links[g as usize];
             marks[link.block as usize] = stamp | LIVE_IN;
-            in_blocks.push(link.block);
-            in_counts.raw_mut()[link.block as usize] += 1;
+            live_in_blocks += 1;
             stack.push(link.block);
             g = link.next;
         }
@@ -375,29 +392,24 @@ pub fn compute_liveness<'a, F: Function>(
                 out_counts.raw_mut()[p] += 1;
                 if flags & (KILLS | LIVE_IN) == 0 {
                     marks[p] = stamp | LIVE_IN | LIVE_OUT;
-                    in_blocks.push(p as u32);
-                    in_counts.raw_mut()[p] += 1;
+                    live_in_blocks += 1;
                     stack.push(p as u32);
                 } else {
                     marks[p] = stamp | flags | LIVE_OUT;
                 }
             }
         }
-        // Every block on `in_blocks` went through the stack once.
-        stats.livein_iterations += in_blocks.len() - in_begin;
+        // Every block the vreg is live into went through the stack once.
+        stats.livein_iterations += live_in_blocks;
         if entry < num_blocks && flags_of(marks[entry]) & LIVE_IN != 0 {
             return Err(RegAllocError::EntryLivein);
         }
-        segments.push((vreg, in_blocks.len() as u32, out_blocks.len() as u32));
+        segments.push((vreg, out_blocks.len() as u32));
     }
 
-    let (livein_start, livein_vregs) =
-        rows_from_segments(arena, in_counts, &in_blocks, &segments, |s| s.1);
     let (liveout_start, liveout_vregs) =
-        rows_from_segments(arena, out_counts, &out_blocks, &segments, |s| s.2);
+        rows_from_segments(arena, out_counts, &out_blocks, &segments);
     Ok(Liveness {
-        livein_start,
-        livein_vregs,
         liveout_start,
         liveout_vregs,
     })
@@ -494,8 +506,11 @@ mod tests {
         let mut stats = Stats::default();
         let live = compute_liveness(&func, &cfg, &arena, &mut stats).unwrap();
         let last = Block::new(n);
-        assert_eq!(live.live_in(last), &[VRegId::new(0), VRegId::new(n - 1)]);
-        assert_eq!(live.live_in(Block::new(1)), &[VRegId::new(0)]);
+        assert_eq!(
+            live_in_of(&func, &live, last),
+            &[VRegId::new(0), VRegId::new(n - 1)]
+        );
+        assert_eq!(live_in_of(&func, &live, Block::new(1)), &[VRegId::new(0)]);
         assert!(live.is_live_out(Block::new(n - 1), VRegId::new(n - 1)));
         // Each block is walked once for v0, once more for v(n-1).
         assert_eq!(stats.livein_iterations, n + 1);

@@ -427,11 +427,13 @@ pub fn recompute_bundle_properties(
 
 /// Queues every bundle that has ranges, by priority.
 pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, stats: &mut Stats) {
-    for (bundle, list) in bundles.ranges.iter_enumerated() {
-        if !list.is_empty() {
-            queue.push(bundle, bundles.prio[bundle]);
-        }
-    }
+    queue.extend(
+        bundles
+            .ranges
+            .iter_enumerated()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(bundle, _)| (bundle, bundles.prio[bundle])),
+    );
     stats.merged_bundle_count = queue.len();
 }
 

@@ -221,12 +221,15 @@ mod tests {
         );
         let lr = ranges.push(&arena, range, VRegId::new(0));
         for &(c, inst) in uses {
-            ranges.uses[lr].push(Use {
-                operand: Operand::new(v, c, OperandKind::Use, OperandPos::Early),
-                pos: ProgPoint::before(Inst::new(inst)),
-                slot: 0,
-                weight: 0,
-            });
+            ranges.uses.push(
+                lr,
+                Use {
+                    operand: Operand::new(v, c, OperandKind::Use, OperandPos::Early),
+                    pos: ProgPoint::before(Inst::new(inst)),
+                    slot: 0,
+                    weight: 0,
+                },
+            );
         }
         let b = bundles.push(&arena);
         bundles.ranges[b].push(LiveRangeListEntry { range, index: lr });

@@ -164,7 +164,7 @@ fn requirement_of(
 /// point's loop depth (upstream's `spill_weight_from_constraint(Reg, depth,
 /// true)`).
 fn split_move_cost(cfg: &CfgInfo<'_>, point: ProgPoint) -> u32 {
-    let depth = cfg.loop_depth[cfg.insn_block[point.inst()]].min(10);
+    let depth = cfg.insn_loop_depth[point.inst()].min(10);
     SPLIT_MOVE_COST_BY_DEPTH[depth as usize]
 }
 

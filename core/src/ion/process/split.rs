@@ -227,13 +227,7 @@ impl<'a> Allocator<'_, 'a> {
             let tail_range = CodeRange::new(split_at, orig_range.to);
             let tail = t.ranges.push(arena, tail_range, vreg);
             let at = t.ranges.uses[orig].partition_point(|u| u.pos < split_at);
-            let moved: ArenaVec<'_, Use> = {
-                let mut v = ArenaVec::new_in(arena);
-                v.extend_from_slice(&t.ranges.uses[orig][at..]);
-                v
-            };
-            t.ranges.uses[tail] = moved;
-            t.ranges.uses[orig].truncate(at);
+            t.ranges.uses.split_off(orig, at, tail);
             recompute_range_properties(&mut t.ranges, orig);
             recompute_range_properties(&mut t.ranges, tail);
             new_list[0] = LiveRangeListEntry {
@@ -364,7 +358,7 @@ impl<'a> Allocator<'_, 'a> {
         let mut add_minimal =
             |t: &mut crate::ion::data::IonTables<'a>, vreg: VRegId, u: Use, range: CodeRange| {
                 let lr = t.ranges.push(arena, range, vreg);
-                t.ranges.uses[lr].push(u);
+                t.ranges.uses.push(lr, u);
                 recompute_range_properties(&mut t.ranges, lr);
                 let nb = t.bundles.push(arena);
                 t.ranges.bundle[lr] = nb;
@@ -381,9 +375,12 @@ impl<'a> Allocator<'_, 'a> {
             touched.push(vreg);
             let mut spill_range = entry.range;
             let mut spill_starts_at_def = false;
-            let uses = core::mem::replace(&mut t.ranges.uses[lr], ArenaVec::new_in(arena));
+            // The span's uses stay where they are while pieces get theirs
+            // at the pool's end, so they are read by index.
+            let uses = t.ranges.uses.take(lr);
             t.ranges.uses_spill_weight[lr] = 0.0;
-            for &u in uses.iter() {
+            for k in 0..uses.len as usize {
+                let u = t.ranges.uses.of_span(uses)[k];
                 let is_def = u.operand.kind() == OperandKind::Def;
                 if u.operand.constraint() == OperandConstraint::Any {
                     spill_uses.push(u);
@@ -410,7 +407,7 @@ impl<'a> Allocator<'_, 'a> {
             }
             let piece = t.ranges.push(arena, spill_range, vreg);
             t.ranges.bundle[piece] = spill;
-            t.ranges.uses[piece].extend_from_slice(&spill_uses);
+            t.ranges.uses.extend_from_slice(piece, &spill_uses);
             spill_uses.clear();
             recompute_range_properties(&mut t.ranges, piece);
             if spill_starts_at_def {

@@ -106,12 +106,15 @@ impl<'a> Fixture<'a> {
             };
             let operand = Operand::new(VReg::new(v, RegClass::Int), constraint, kind, pos);
             let weight = use_spill_weight(constraint, 0, kind == OperandKind::Def);
-            t.ranges.uses[lr].push(Use {
-                operand,
-                pos: pt(at),
-                slot: 0,
-                weight: spill_weight_to_bits(weight),
-            });
+            t.ranges.uses.push(
+                lr,
+                Use {
+                    operand,
+                    pos: pt(at),
+                    slot: 0,
+                    weight: spill_weight_to_bits(weight),
+                },
+            );
             t.ranges.uses_spill_weight[lr] += weight;
         }
         t.vregs.ranges[vreg].push(LiveRangeListEntry { range, index: lr });

@@ -46,7 +46,7 @@ use crate::ion::data::{
 use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
 use crate::ion::redundant_moves::RedundantMoveEliminator;
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec};
+use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
     Allocation, Block, Edit, Function, Inst, InstPosition, MachineEnv, OperandConstraint,
     OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot, VReg,
@@ -443,8 +443,71 @@ fn vreg_class<F: Function>(
     RegClass::Int
 }
 
-/// Per-vreg work: operand allocations, moves within blocks, live-in edge
-/// moves, block-param edges, debug locations.
+/// Writes every operand's allocation (its range's), in one pass over the
+/// ranges in id order rather than per vreg: the ranges built by
+/// `liveranges` are numbered in its backward scan and their uses sit in
+/// that order in the use pool, so the pass reads the pool front to back
+/// and writes `output.allocs` nearly in instruction order, where a
+/// per-vreg walk jumps across both (for a large function, a cache miss
+/// per use). Returns, per vreg, the block whose entry holds its def that
+/// the per-vreg walk would have met last (ranges by start, end and id;
+/// uses in order) with that range, or invalid ids if none.
+fn write_operand_allocs<'a>(
+    cfg: &CfgInfo<'a>,
+    arena: &'a Arena,
+    tables: &IonTables<'a>,
+    moves: &MoveCollector<'_, 'a>,
+    output: &mut Output,
+) -> Result<Column<'a, VRegId, (LiveRangeId, Block)>, RegAllocError> {
+    // (range of the def, its block) per vreg.
+    let mut def_entry: Column<VRegId, (LiveRangeId, Block)> = Column::filled_in(
+        tables.vregs.ranges.len(),
+        (LiveRangeId::invalid(), Block::invalid()),
+        arena,
+    );
+    let walk_key = |lr: LiveRangeId| {
+        let range = tables.ranges.range[lr];
+        (range.from, range.to, lr)
+    };
+    let offsets = &output.inst_alloc_offsets[..];
+    let allocs = &mut output.allocs[..];
+    for (lr, uses) in tables.ranges.uses.iter().enumerate() {
+        if uses.is_empty() {
+            continue;
+        }
+        let lr = LiveRangeId::new(lr);
+        let alloc = range_alloc(tables, lr)?;
+        for u in uses {
+            let inst = u.pos.inst();
+            if inst.index() >= offsets.len() {
+                return Err(internal_error());
+            }
+            if u.operand.kind() == OperandKind::Def && moves.is_block_entry(u.pos) {
+                // Rare (one per block param, say): the walk's last wins.
+                let last = &mut def_entry[tables.ranges.vreg[lr]];
+                if last.0.is_invalid() || walk_key(lr) >= walk_key(last.0) {
+                    *last = (lr, cfg.insn_block[inst]);
+                }
+            }
+            if u.slot == SLOT_NONE {
+                continue;
+            }
+            let start = offsets[inst.index()] as usize;
+            let end = offsets
+                .get(inst.index() + 1)
+                .map_or(allocs.len(), |&e| e as usize);
+            let at = start + u.slot as usize;
+            if at >= end {
+                return Err(internal_error());
+            }
+            allocs[at] = alloc;
+        }
+    }
+    Ok(def_entry)
+}
+
+/// Per-vreg work: moves within blocks, live-in edge moves, block-param
+/// edges, debug locations.
 fn collect_vreg_moves<'a, F: Function>(
     func: &F,
     cfg: &CfgInfo<'a>,
@@ -480,6 +543,7 @@ fn collect_vreg_moves<'a, F: Function>(
     let labels = func.debug_value_labels();
     let labels_order = sorted_order(arena, labels.len(), |i| (labels[i as usize].0.vreg(), i));
     let (mut outs_at, mut ins_at, mut labels_at) = (0usize, 0usize, 0usize);
+    let def_entry_blocks = write_operand_allocs(cfg, arena, tables, moves, output)?;
 
     for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
         if list.is_empty() {
@@ -509,35 +573,8 @@ fn collect_vreg_moves<'a, F: Function>(
         }
         let class = vreg_class(func, tables, vreg, &vr);
 
-        // 1. Operand allocations; note a def at a block's entry.
-        // The slot table is borrowed once per vreg (not re-read through
-        // `output` per use); the checks are `set_alloc`'s.
-        let mut def_entry_block = Block::invalid();
-        let offsets = &output.inst_alloc_offsets[..];
-        let allocs = &mut output.allocs[..];
-        for r in vr.iter() {
-            for u in tables.ranges.uses[r.id].iter() {
-                let inst = u.pos.inst();
-                if inst.index() >= offsets.len() {
-                    return Err(internal_error());
-                }
-                if u.operand.kind() == OperandKind::Def && moves.is_block_entry(u.pos) {
-                    def_entry_block = cfg.insn_block[inst];
-                }
-                if u.slot == SLOT_NONE {
-                    continue;
-                }
-                let start = offsets[inst.index()] as usize;
-                let end = offsets
-                    .get(inst.index() + 1)
-                    .map_or(allocs.len(), |&e| e as usize);
-                let at = start + u.slot as usize;
-                if at >= end {
-                    return Err(internal_error());
-                }
-                allocs[at] = r.alloc;
-            }
-        }
+        // 1. (Operand allocations were written by `write_operand_allocs`.)
+        let def_entry_block = def_entry_blocks[vreg].1;
 
         // 2. Block exits and entries covered by each range.
         // Best source per block exit: a register if any range has one,

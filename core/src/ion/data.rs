@@ -569,14 +569,29 @@ pub struct IonTables<'a> {
     pub multi_fixed_reg_fixups: ArenaVec<'a, MultiFixedRegFixup>,
 }
 
+/// From this many instructions on, [`IonTables::new_in`] reserves the
+/// range and bundle columns for the splits to come.
+pub const LARGE_FUNCTION_INSTS: usize = 1 << 16;
+
 impl<'a> IonTables<'a> {
     pub fn new_in(arena: &'a Arena, num_vregs: usize, num_insts: usize) -> Self {
         // Typical backend output has a few ranges per instruction.
-        let range_capacity = num_vregs + num_insts;
+        let mut range_capacity = num_vregs + num_insts;
+        let mut bundle_capacity = num_vregs;
+        if num_insts >= LARGE_FUNCTION_INSTS {
+            // Room for the ranges and bundles splits add (about as many
+            // again): a column that outgrows its room moves, and for a
+            // large function that copies ~100 MB into fresh pages, each
+            // first touched at a page fault. Unused room is only address
+            // space. Small functions keep the tight estimate, which a warm
+            // `Ctx`'s arena holds on to.
+            range_capacity *= 2;
+            bundle_capacity *= 3;
+        }
         IonTables {
             ranges: LiveRanges::new_in(arena, range_capacity),
             vregs: VRegs::new_in(arena, num_vregs),
-            bundles: Bundles::new_in(arena, num_vregs),
+            bundles: Bundles::new_in(arena, bundle_capacity),
             spillsets: SpillSets::new_in(arena, num_vregs),
             spillslots: SpillSlots::new_in(arena),
             pregs: PRegs::new_in(arena),

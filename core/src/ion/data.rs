@@ -20,11 +20,15 @@
 //! * every bundle has a spill set; bundles sharing a spill set hold the
 //!   same vreg's ranges (or a merged group's);
 //! * a per-PReg tree never holds two overlapping ranges (the trees module
-//!   enforces this).
+//!   enforces this), nor a range holding one of the register's reserved
+//!   points.
 
 use crate::ion::trees::{RangeTree, TreeRoot};
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{entity_id, Allocation, Block, Operand, PReg, ProgPoint, RegClass, VReg};
+use bitvec::order::Lsb0;
+use bitvec::slice::BitSlice;
+use bitvec::view::BitView;
 
 entity_id!(
     /// A live range: one contiguous piece of one vreg's lifetime.
@@ -491,17 +495,121 @@ impl<'a> SpillSlots<'a> {
     }
 }
 
-/// What a per-PReg tree entry holds: a live range allocated to the
-/// register, or a fixed reservation (clobber, fixed operand of a
-/// non-allocatable register) that no bundle may take.
+/// What a per-PReg tree entry holds: the live range allocated to the
+/// register.
 pub type PRegEntry = LiveRangeId;
+
+/// The fixed reservations of every register (clobbers, fixed-register
+/// operands of non-allocatable registers, multi-fixed-reg fixups): each is
+/// one program point, so a register's reservations are a set of points,
+/// kept as a bitset over the function's points for each register that has
+/// any (all in one word array).
+///
+/// Kept apart from the allocation trees because they are many (as many as
+/// the allocated ranges in call-heavy code) and never change after
+/// `liveranges`: as bits, finding the first reservation inside a range is a
+/// scan of a word or two instead of a walk through tree entries, and the
+/// trees hold only what the allocation loop inserts and removes, so they
+/// are half as large and their descents miss the cache less.
+///
+/// Invariant: `base[r]` is `u32::MAX` (no reservation) or the offset of
+/// register `r`'s `words_per_reg` words in `words`.
+#[derive(Debug)]
+pub struct ReservedPoints<'a> {
+    words_per_reg: usize,
+    base: Column<'a, usize, u32>,
+    words: ArenaVec<'a, u64>,
+}
+
+impl<'a> ReservedPoints<'a> {
+    /// No reservations, for a function of `num_insts` instructions.
+    pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
+        ReservedPoints {
+            // Points `0..2 * num_insts`, plus room for a range ending at
+            // the last instruction's next point.
+            words_per_reg: (2 * num_insts + 1).div_ceil(64),
+            base: Column::filled_in(PReg::NUM_INDEX, u32::MAX, arena),
+            words: ArenaVec::new_in(arena),
+        }
+    }
+
+    fn bits(&self, preg: PReg) -> Option<&BitSlice<u64, Lsb0>> {
+        let base = self.base[preg.index()];
+        (base != u32::MAX).then(|| {
+            let base = base as usize;
+            self.words[base..base + self.words_per_reg].view_bits::<Lsb0>()
+        })
+    }
+
+    /// Reserves `point` of `preg`.
+    pub fn insert(&mut self, preg: PReg, point: ProgPoint) {
+        let index = point.to_index() as usize;
+        assert!(
+            index / 64 < self.words_per_reg,
+            "{point:?} past the function"
+        );
+        if self.base[preg.index()] == u32::MAX {
+            self.base[preg.index()] = self.words.len() as u32;
+            self.words.resize(self.words.len() + self.words_per_reg, 0);
+        }
+        let base = self.base[preg.index()] as usize;
+        self.words[base + index / 64] |= 1 << (index % 64);
+    }
+
+    /// Whether `point` of `preg` is reserved.
+    #[inline]
+    pub fn contains(&self, preg: PReg, point: ProgPoint) -> bool {
+        self.bits(preg)
+            .and_then(|bits| bits.get(point.to_index() as usize).map(|bit| *bit))
+            .unwrap_or(false)
+    }
+
+    /// The first reserved point of `preg` inside `range`, if any: a scan
+    /// of the words the range covers (usually one or two).
+    #[inline]
+    pub fn first_in(&self, preg: PReg, range: CodeRange) -> Option<ProgPoint> {
+        let base = self.base[preg.index()];
+        if base == u32::MAX {
+            return None;
+        }
+        let words = &self.words[base as usize..base as usize + self.words_per_reg];
+        let from = range.from.to_index() as usize;
+        let to = (range.to.to_index() as usize).min(words.len() * 64);
+        if from >= to {
+            return None;
+        }
+        let last = (to - 1) / 64;
+        let mut at = from / 64;
+        let mut word = words[at] & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                let point = at * 64 + word.trailing_zeros() as usize;
+                return (point < to).then(|| ProgPoint::from_index(point as u32));
+            }
+            if at == last {
+                return None;
+            }
+            at += 1;
+            word = words[at];
+        }
+    }
+
+    /// The reserved points of `preg`, in order.
+    pub fn iter(&self, preg: PReg) -> impl Iterator<Item = ProgPoint> + '_ {
+        self.bits(preg)
+            .into_iter()
+            .flat_map(|bits| bits.iter_ones())
+            .map(|index| ProgPoint::from_index(index as u32))
+    }
+}
 
 /// The per-physical-register allocation state, indexed by `PReg::index()`.
 #[derive(Debug)]
 pub struct PRegs<'a> {
-    /// The ranges allocated to (or reserved in) each register;
-    /// `LiveRangeId::invalid()` entries are fixed reservations.
+    /// The ranges allocated to each register.
     pub allocations: Column<'a, usize, TreeRoot>,
+    /// The points no bundle may have in each register.
+    pub reserved: ReservedPoints<'a>,
     /// Whether the register is a fixed stack slot (`fixed_stack_slots`).
     pub is_stack: Column<'a, usize, bool>,
     /// One node pool for every register's tree.
@@ -509,9 +617,11 @@ pub struct PRegs<'a> {
 }
 
 impl<'a> PRegs<'a> {
-    pub fn new_in(arena: &'a Arena) -> Self {
+    /// For a function of `num_insts` instructions.
+    pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
         PRegs {
             allocations: Column::filled_in(PReg::NUM_INDEX, TreeRoot::EMPTY, arena),
+            reserved: ReservedPoints::new_in(arena, num_insts),
             is_stack: Column::filled_in(PReg::NUM_INDEX, false, arena),
             trees: RangeTree::new_in(arena),
         }
@@ -594,7 +704,7 @@ impl<'a> IonTables<'a> {
             bundles: Bundles::new_in(arena, bundle_capacity),
             spillsets: SpillSets::new_in(arena, num_vregs),
             spillslots: SpillSlots::new_in(arena),
-            pregs: PRegs::new_in(arena),
+            pregs: PRegs::new_in(arena, num_insts),
             blockparam_outs: ArenaVec::new_in(arena),
             blockparam_ins: ArenaVec::new_in(arena),
             multi_fixed_reg_fixups: ArenaVec::new_in(arena),

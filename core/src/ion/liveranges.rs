@@ -18,11 +18,9 @@
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
     range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
-    LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegEntry, PRegs, Use, UseSpan, VRegId,
-    VRegs,
+    LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegs, Use, UseSpan, VRegId, VRegs,
 };
 use crate::ion::liveness::{reused_input_vreg, Liveness, PointMasks};
-use crate::ion::trees::TreeRoot;
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
@@ -164,16 +162,9 @@ pub fn spill_weight_from_bits(bits: u16) -> f32 {
     f32::from_bits((bits as u32) << 15)
 }
 
-/// Reserves `range` of `preg` for no bundle. Reservations that touch the
-/// same register at overlapping points are unioned (the tree holds
-/// disjoint keys only).
-pub fn reserve_preg(pregs: &mut PRegs<'_>, preg: PReg, mut range: CodeRange) {
-    let root: &mut TreeRoot = &mut pregs.allocations[preg.index()];
-    while let Some((existing, _)) = pregs.trees.first_overlap(*root, range) {
-        pregs.trees.remove(root, existing);
-        range = range.join(existing);
-    }
-    pregs.trees.insert(root, range, LiveRangeId::invalid());
+/// Reserves `point` of `preg` for no bundle.
+pub fn reserve_preg(pregs: &mut PRegs<'_>, preg: PReg, point: ProgPoint) {
+    pregs.reserved.insert(preg, point);
 }
 
 /// Adds `range` to `vreg`'s ranges, which all lie after it: glued to the
@@ -310,60 +301,6 @@ fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mu
     }
 }
 
-/// Builds the per-PReg trees, which are empty until then, from the
-/// scan's fixed-register reservations. Every reservation covers one
-/// program point, and `log` is in scan order, so per register the points
-/// never increase: two reservations overlap only when they are equal and
-/// consecutive for their register, and such repeats are dropped. What is
-/// left is grouped by register in increasing order (a counting sort that
-/// fills each group from its end) and bulk-loaded, one O(n) build per
-/// tree instead of one descent per reservation.
-fn insert_reservations<'a>(arena: &'a Arena, pregs: &mut PRegs<'a>, log: &[(PReg, CodeRange)]) {
-    let mut last: [Option<ProgPoint>; PReg::NUM_INDEX] = [None; PReg::NUM_INDEX];
-    let mut count = [0u32; PReg::NUM_INDEX];
-    let mut kept: ArenaVec<(PReg, CodeRange)> = ArenaVec::with_capacity_in(log.len(), arena);
-    for &(preg, range) in log {
-        debug_assert_eq!(range.to, range.from.next(), "one-point reservation");
-        let previous = &mut last[preg.index()];
-        debug_assert!(previous.is_none_or(|p| range.from <= p));
-        if *previous == Some(range.from) {
-            continue;
-        }
-        *previous = Some(range.from);
-        count[preg.index()] += 1;
-        kept.push((preg, range));
-    }
-    // end[p]: one past the last slot of register p's group, moved down as
-    // the group fills from the back.
-    let mut end = [0u32; PReg::NUM_INDEX];
-    let mut total = 0u32;
-    for (end, &count) in end.iter_mut().zip(&count) {
-        total += count;
-        *end = total;
-    }
-    let reserved = (
-        CodeRange::new(ProgPoint::from_index(0), ProgPoint::from_index(1)),
-        PRegEntry::invalid(),
-    );
-    let mut grouped: ArenaVec<(CodeRange, PRegEntry)> =
-        ArenaVec::with_capacity_in(kept.len(), arena);
-    grouped.resize(kept.len(), reserved);
-    for &(preg, range) in kept.iter() {
-        let slot = &mut end[preg.index()];
-        *slot -= 1;
-        grouped[*slot as usize] = (range, PRegEntry::invalid());
-    }
-    let mut start = 0usize;
-    for (index, &count) in count.iter().enumerate() {
-        let group = &grouped[start..start + count as usize];
-        start += count as usize;
-        if !group.is_empty() {
-            let root = &mut pregs.allocations[index];
-            pregs.trees.bulk_load(root, group, arena);
-        }
-    }
-}
-
 fn slot_of(index: usize) -> Result<u16, RegAllocError> {
     match u16::try_from(index) {
         Ok(slot) if slot != crate::ion::data::SLOT_NONE => Ok(slot),
@@ -413,7 +350,6 @@ pub fn build_liveranges<'a, F: Function>(
     let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
     let mut use_log: ArenaVec<(LiveRangeId, Use)> =
         ArenaVec::with_capacity_in(func.num_insts() * 3, arena);
-    let mut reservation_log: ArenaVec<(PReg, CodeRange)> = ArenaVec::new_in(arena);
     let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(arena);
     // Vregs named by two operands of one instruction: the only ones that
     // can have two uses at one point (see `fixup_multi_fixed_vregs`).
@@ -474,8 +410,7 @@ pub fn build_liveranges<'a, F: Function>(
             for preg in clobbers {
                 // Only at After: the instruction may still read an input
                 // in a register it clobbers.
-                let range = CodeRange::new(ProgPoint::after(inst), ProgPoint::before(inst.next()));
-                reservation_log.push((preg, range));
+                pregs.reserved.insert(preg, ProgPoint::after(inst));
             }
             let operands = func.inst_operands(inst);
             // Every slot index then fits a `u16` other than `SLOT_NONE`.
@@ -529,7 +464,7 @@ pub fn build_liveranges<'a, F: Function>(
                             vreg: VRegId::of(op.vreg()),
                             level: FixupLevel::Initial,
                         });
-                        reservation_log.push((preg, CodeRange::new(pos, pos.next())));
+                        pregs.reserved.insert(preg, pos);
                         let unconstrained =
                             Operand::new(op.vreg(), OperandConstraint::Any, op.kind(), op.pos());
                         rewrites.push((i, unconstrained));
@@ -640,10 +575,9 @@ pub fn build_liveranges<'a, F: Function>(
     }
 
     // Lists were built back to front: put uses and per-vreg range lists in
-    // program order, and the reservations into the trees (empty until now).
+    // program order.
     distribute_uses(arena, ranges, &use_log);
     list_ranges_by_vreg(arena, ranges, vregs);
-    insert_reservations(arena, pregs, &reservation_log);
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 
@@ -707,7 +641,7 @@ fn fixup_multi_fixed_vregs(
             }
         }
         for (preg, pos) in reservations.drain(..) {
-            reserve_preg(pregs, preg, CodeRange::new(pos, pos.next()));
+            reserve_preg(pregs, preg, pos);
         }
     }
     Ok(())
@@ -935,15 +869,11 @@ mod tests {
             .collect()
     }
     fn reservations(tables: &IonTables<'_>, preg: PReg) -> Vec<(ProgPoint, ProgPoint)> {
-        let root = tables.pregs.allocations[preg.index()];
         tables
             .pregs
-            .trees
-            .iter(root)
-            .map(|(r, value)| {
-                assert!(value.is_invalid(), "only reservations at this stage");
-                (r.from, r.to)
-            })
+            .reserved
+            .iter(preg)
+            .map(|point| (point, point.next()))
             .collect()
     }
 

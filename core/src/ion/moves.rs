@@ -188,6 +188,7 @@ impl ScratchSource for PointScratch<'_, '_> {
             .filter(|&p| p.class() == self.class && !self.fixed_stack.contains(p))
             .find(|&p| {
                 usable(p)
+                    && !pregs.reserved.contains(p, self.point)
                     && pregs
                         .trees
                         .first_overlap(pregs.allocations[p.index()], here)

@@ -213,7 +213,7 @@ mod tests {
         let arena = Arena::new();
         let mut ranges = LiveRanges::new_in(&arena, 1);
         let mut bundles = Bundles::new_in(&arena, 1);
-        let pregs = PRegs::new_in(&arena);
+        let pregs = PRegs::new_in(&arena, 20);
         let v = VReg::new(0, RegClass::Int);
         let range = CodeRange::new(
             ProgPoint::before(Inst::new(0)),

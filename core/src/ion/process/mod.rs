@@ -471,7 +471,15 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
                     }
                 }
                 prev = Some(range);
-                if lr.is_valid() {
+                let preg = crate::PReg::from_index(index);
+                if let Some(point) = tables.pregs.reserved.first_in(preg, range) {
+                    result = Err(format!("preg {index}: {range:?} holds reserved {point:?}"));
+                    return false;
+                }
+                if lr.is_invalid() {
+                    result = Err(format!("preg {index}: {range:?} names no range"));
+                    return false;
+                } else {
                     let bundle = tables.ranges.bundle[lr];
                     if tables.ranges.range[lr] != range {
                         result = Err(format!(

@@ -287,12 +287,34 @@ impl Allocator<'_, '_> {
             } else if let Some(first) = ranges.first() {
                 trees.seek(&mut cursor, root, first.range.from);
             }
+            let reserved = &tables.pregs.reserved;
             'ranges: for entry in ranges.iter() {
                 let ours = entry.range;
+                // The register's first reserved point inside this range:
+                // the walk stops there, after the tree entries that start
+                // before it (the order one tree of both would give).
+                let fixed = reserved.first_in(preg, ours);
                 let mut skips = 0;
                 loop {
-                    let Some((theirs, lr)) = cursor.peek(trees) else {
+                    let next = cursor.peek(trees);
+                    let reached_fixed = match (next, fixed) {
+                        (_, None) => false,
+                        (None, Some(_)) => true,
+                        // Entries never contain a reserved point, so this
+                        // one lies wholly before or after it.
+                        (Some((theirs, _)), Some(point)) => theirs.from >= point,
+                    };
+                    if reached_fixed {
+                        stop = Some(Probe::ConflictWithFixed {
+                            max_weight,
+                            point: fixed.expect("checked"),
+                        });
                         break 'ranges;
+                    }
+                    let Some((theirs, lr)) = next else {
+                        // No entries left: only reservations can conflict
+                        // with the later ranges.
+                        continue 'ranges;
                     };
                     if theirs.to <= ours.from {
                         cursor.next(trees);
@@ -305,13 +327,6 @@ impl Allocator<'_, '_> {
                     }
                     if theirs.from >= ours.to {
                         break;
-                    }
-                    if lr.is_invalid() {
-                        stop = Some(Probe::ConflictWithFixed {
-                            max_weight,
-                            point: theirs.from,
-                        });
-                        break 'ranges;
                     }
                     if bound == ConflictBound::Any {
                         stop = Some(Probe::ConflictHighCost);

@@ -226,7 +226,7 @@ fn fixed_reservation_forces_a_split_around_it() {
     let mut f = Fixture::new(&arena, 10, 1);
     // r0 is clobbered across inst 4.
     let clobber = CodeRange::new(pt(9), pt(10));
-    reserve_preg(&mut f.tables.pregs, r(0), clobber);
+    reserve_preg(&mut f.tables.pregs, r(0), clobber.from);
     f.bundle(0, 1, 17, &[(1, REG, DEF), (16, REG, USE)]);
     let (result, stats) = f.run();
     assert_eq!(result, Ok(()));

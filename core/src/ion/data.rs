@@ -778,3 +778,54 @@ impl<'a> IonTables<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every query agrees with a plain set of points, for registers on
+    /// several planes and ranges within one word, across words, and
+    /// reaching the last point.
+    #[test]
+    fn reserved_points_match_a_set() {
+        let arena = Arena::new();
+        let insts = 200;
+        let mut reserved = ReservedPoints::new_in(&arena, insts);
+        let regs: Vec<PReg> = (0..20).map(|i| PReg::new(i, RegClass::Int)).collect();
+        let mut model = std::collections::BTreeSet::new();
+        let mut state = 0x2545_f491u32;
+        for _ in 0..600 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            // Registers 0..17 only: 18 and 19 stay without reservations.
+            let reg = regs[(state % 18) as usize];
+            let point = ProgPoint::from_index((state >> 8) % (2 * insts as u32));
+            reserved.insert(reg, point);
+            model.insert((reg.index(), point));
+        }
+        reserved.insert(regs[0], ProgPoint::from_index(2 * insts as u32 - 1));
+        model.insert((regs[0].index(), ProgPoint::from_index(2 * insts as u32 - 1)));
+        for &reg in &regs {
+            let points: Vec<ProgPoint> = model
+                .iter()
+                .filter(|(r, _)| *r == reg.index())
+                .map(|&(_, p)| p)
+                .collect();
+            assert_eq!(reserved.iter(reg).collect::<Vec<_>>(), points);
+            for p in 0..2 * insts as u32 + 1 {
+                let point = ProgPoint::from_index(p);
+                assert_eq!(reserved.contains(reg, point), points.contains(&point));
+            }
+            for from in (0..2 * insts as u32).step_by(7) {
+                for len in [1u32, 2, 63, 64, 65, 130, 400] {
+                    let to = (from + len).min(2 * insts as u32);
+                    let range =
+                        CodeRange::new(ProgPoint::from_index(from), ProgPoint::from_index(to));
+                    let expected = points.iter().copied().find(|p| range.contains_point(*p));
+                    assert_eq!(reserved.first_in(reg, range), expected, "{reg:?} {range:?}");
+                }
+            }
+        }
+    }
+}

@@ -28,7 +28,7 @@
 
 use crate::entity_id;
 use crate::ion::data::CodeRange;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, Column};
 use crate::ProgPoint;
 
 entity_id!(
@@ -47,23 +47,6 @@ const LEAF_MIN: usize = LEAF_CAP / 2;
 const INNER_CAP: usize = 8;
 /// Fewest children of an inner node other than the root (the root has 2).
 const INNER_MIN: usize = INNER_CAP / 2;
-/// Entries per leaf [`RangeTree::bulk_load`] aims at (of [`LEAF_CAP`]).
-const BULK_LEAF_FILL: usize = 8;
-/// Children per inner node [`RangeTree::bulk_load`] aims at.
-const BULK_INNER_FILL: usize = 6;
-
-/// How many nodes hold `n` items about `fill` to a node, with at least
-/// `min` in each when there is more than one: `n.div_ceil(fill)`, fewer if
-/// that would leave some node under `min`. With `fill >= min` and a
-/// capacity of at least `2 * min`, the result never overfills a node.
-fn bulk_node_count(n: usize, fill: usize, min: usize) -> usize {
-    let mut count = n.div_ceil(fill);
-    while count > 1 && n < count * min {
-        count -= 1;
-    }
-    count
-}
-
 /// Most trees one [`RangeTree::seek_many`] call descends together.
 pub const SEEK_BATCH: usize = 4;
 /// Bound on a tree's height: with at least 2 children at the root, 4 at
@@ -261,77 +244,6 @@ impl<'a, V: Copy> RangeTree<'a, V> {
             entries: 0,
             live: 0,
         }
-    }
-
-    /// Builds the tree `root`, which must be empty, from `entries` sorted
-    /// by start and pairwise disjoint: bottom-up in O(n), leaves about
-    /// [`BULK_LEAF_FILL`] full and linked in order, then each inner level
-    /// over the one below, every node within the B+-tree bounds. Room is
-    /// left in every node so that the insertions that follow do not split
-    /// at once. (For the fixed reservations, known all at once before any
-    /// bundle is allocated.)
-    pub fn bulk_load(&mut self, root: &mut TreeRoot, entries: &[(CodeRange, V)], arena: &'a Arena) {
-        assert!(root.is_empty(), "bulk_load into a non-empty tree");
-        debug_assert!(entries.iter().all(|(range, _)| !range.is_empty()));
-        debug_assert!(entries.windows(2).all(|w| w[0].0.to <= w[1].0.from));
-        let n = entries.len();
-        if n == 0 {
-            return;
-        }
-        self.entries += n;
-        // (node, smallest start in its subtree) of the level being built.
-        let leaves = bulk_node_count(n, BULK_LEAF_FILL, LEAF_MIN);
-        let mut level: ArenaVec<'a, (TreeNodeId, ProgPoint)> =
-            ArenaVec::with_capacity_in(leaves, arena);
-        let mut rest = entries;
-        let mut previous = TreeNodeId::invalid();
-        for i in 0..leaves {
-            let take = n / leaves + usize::from(i < n % leaves);
-            let (chunk, tail) = rest.split_at(take);
-            rest = tail;
-            let node = self.alloc_leaf(chunk[0].0, chunk[0].1);
-            let leaf = &mut self.leaves[node];
-            for (j, &(key, value)) in chunk.iter().enumerate() {
-                leaf.keys[j] = key;
-                leaf.values[j] = value;
-            }
-            leaf.len = take as u32;
-            if previous.is_valid() {
-                self.leaves[previous].next = node;
-            }
-            previous = node;
-            level.push((node, chunk[0].0.from));
-        }
-        let mut height = 1u8;
-        while level.len() > 1 {
-            let m = level.len();
-            let parents = bulk_node_count(m, BULK_INNER_FILL, INNER_MIN);
-            let mut above: ArenaVec<'a, (TreeNodeId, ProgPoint)> =
-                ArenaVec::with_capacity_in(parents, arena);
-            let mut at = 0;
-            for i in 0..parents {
-                let take = m / parents + usize::from(i < m % parents);
-                let node = self.alloc_inner();
-                let inner = &mut self.inners[node];
-                for (j, &(child, first)) in level[at..at + take].iter().enumerate() {
-                    inner.children[j] = child;
-                    if j > 0 {
-                        // The right subtree's smallest start: at least every
-                        // end on the left (the entries are disjoint).
-                        inner.seps[j - 1] = first;
-                    }
-                }
-                inner.len = take as u32;
-                above.push((node, level[at].1));
-                at += take;
-            }
-            level = above;
-            height += 1;
-        }
-        *root = TreeRoot {
-            node: level[0].0,
-            height,
-        };
     }
 
     /// Forgets every tree of the pool (all roots become dangling: reset
@@ -1036,36 +948,6 @@ mod tests {
 
     fn cr(from: u32, to: u32) -> CodeRange {
         CodeRange::new(ProgPoint::from_index(from), ProgPoint::from_index(to))
-    }
-
-    /// `bulk_load` of every size up to a few levels gives a valid tree
-    /// with the entries in order, which then takes insertions and
-    /// removals like any other.
-    #[test]
-    fn bulk_load_builds_valid_trees() {
-        let arena = Arena::new();
-        let mut tree: RangeTree<'_, u32> = RangeTree::new_in(&arena);
-        for n in (0..120).chain([500, 1234, 5000]) {
-            let entries: Vec<(CodeRange, u32)> =
-                (0..n as u32).map(|i| (cr(4 * i, 4 * i + 2), i)).collect();
-            let mut root = TreeRoot::EMPTY;
-            tree.bulk_load(&mut root, &entries, &arena);
-            tree.check_tree(root)
-                .unwrap_or_else(|e| panic!("n = {n}: {e}"));
-            assert_eq!(tree.iter(root).collect::<Vec<_>>(), entries, "n = {n}");
-            // The gaps take insertions; then every other entry goes.
-            for i in 0..n as u32 {
-                tree.insert(&mut root, cr(4 * i + 2, 4 * i + 3), 1000 + i);
-            }
-            tree.check_tree(root)
-                .unwrap_or_else(|e| panic!("n = {n} after inserts: {e}"));
-            for i in (0..n as u32).step_by(2) {
-                tree.remove(&mut root, cr(4 * i, 4 * i + 2));
-            }
-            tree.check_tree(root)
-                .unwrap_or_else(|e| panic!("n = {n} after removals: {e}"));
-            assert_eq!(tree.count(root), n + n / 2);
-        }
     }
 
     /// `seek_many` over trees of different heights (empty, one leaf,

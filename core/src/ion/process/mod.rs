@@ -385,6 +385,12 @@ impl<'t, 'a> Allocator<'t, 'a> {
     /// (by block index), so the split's moves stay out of the loop.
     fn hoist_split_point(&self, bundle_start: ProgPoint, point: ProgPoint) -> ProgPoint {
         let cfg = self.cfg;
+        // Usually the point is no deeper: one byte per instruction says
+        // so without the block lookups (exact unless a depth saturates).
+        let point_depth = cfg.insn_loop_depth[point.inst()];
+        if point_depth < u8::MAX && point_depth <= cfg.insn_loop_depth[bundle_start.inst()] {
+            return point;
+        }
         let start_block = cfg.insn_block[bundle_start.inst()];
         let point_block = cfg.insn_block[point.inst()];
         let start_depth = cfg.loop_depth[start_block];

@@ -23,6 +23,7 @@
 //!   enforces this), nor a range holding one of the register's reserved
 //!   points.
 
+use crate::ion::requirement::PackedRequirement;
 use crate::ion::trees::{RangeTree, TreeRoot};
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{entity_id, Allocation, Block, Operand, PReg, ProgPoint, RegClass, VReg};
@@ -360,6 +361,12 @@ pub struct Bundles<'a> {
     pub props: Column<'a, BundleId, u8>,
     /// Tightest `Limit` constraint among the uses (max hw_enc + 1), if any.
     pub limit: Column<'a, BundleId, Option<u8>>,
+    /// The requirement of a bundle with `USES_CONSTRAINED` set, computed
+    /// with its other properties (`merge::recompute_bundle_properties`,
+    /// when its uses have just been read) so the allocation loop does not
+    /// walk them again when it pops the bundle, by then far out of cache
+    /// in a large function. Not computed for other bundles.
+    pub requirement: Column<'a, BundleId, PackedRequirement>,
 }
 
 impl<'a> Bundles<'a> {
@@ -372,6 +379,7 @@ impl<'a> Bundles<'a> {
             spill_weight: Column::with_capacity_in(capacity, arena),
             props: Column::with_capacity_in(capacity, arena),
             limit: Column::with_capacity_in(capacity, arena),
+            requirement: Column::with_capacity_in(capacity, arena),
         }
     }
     /// Appends an empty, unallocated bundle with no spill set.
@@ -382,6 +390,7 @@ impl<'a> Bundles<'a> {
         self.spill_weight.push(0);
         self.props.push(0);
         self.limit.push(None);
+        self.requirement.push(PackedRequirement::default());
         self.ranges.push(ArenaVec::new_in(arena))
     }
     /// Appends `count` bundles as `push` makes them (one resize per
@@ -395,6 +404,9 @@ impl<'a> Bundles<'a> {
         self.spill_weight.raw_mut().resize(len, 0);
         self.props.raw_mut().resize(len, 0);
         self.limit.raw_mut().resize(len, None);
+        self.requirement
+            .raw_mut()
+            .resize(len, PackedRequirement::default());
         let ranges = self.ranges.raw_mut();
         ranges.reserve(count);
         ranges.extend((0..count).map(|_| ArenaVec::new_in(arena)));

@@ -16,11 +16,11 @@
 //! formulas, so the allocation order and eviction choices match upstream.
 
 use crate::ion::data::{
-    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRangeListEntry, LiveRanges,
+    bundle_props, BundleId, Bundles, CodeRange, IonTables, LiveRangeListEntry, LiveRanges, PRegs,
     SpillSetId, Use, VRegId,
 };
 use crate::ion::queue::AllocationQueue;
-use crate::ion::requirement::merge_bundle_requirements;
+use crate::ion::requirement::{compute_requirement, merge_bundle_requirements, PackedRequirement};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{Function, Inst, InstPosition, OperandConstraint, OperandKind, ProgPoint, RegClass};
@@ -317,7 +317,7 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
 
     for bundle in tables.bundles.ranges.keys() {
         if !tables.bundles.ranges[bundle].is_empty() {
-            recompute_bundle_properties(bundle, &mut tables.bundles, &tables.ranges);
+            recompute_bundle_properties(bundle, &mut tables.bundles, &tables.ranges, &tables.pregs);
         }
     }
 }
@@ -341,6 +341,7 @@ pub fn recompute_bundle_properties(
     bundle: BundleId,
     bundles: &mut Bundles<'_>,
     ranges: &LiveRanges<'_>,
+    pregs: &PRegs<'_>,
 ) {
     let list = &bundles.ranges[bundle];
     let mut prio: u32 = 0;
@@ -423,6 +424,12 @@ pub fn recompute_bundle_properties(
     bundles.limit[bundle] = limit;
     bundles.props[bundle] = props;
     bundles.spill_weight[bundle] = spill_weight;
+    if props & bundle_props::USES_CONSTRAINED != 0 {
+        // The uses were just read: walk them now rather than when the
+        // bundle is popped (see `Bundles::requirement`).
+        bundles.requirement[bundle] =
+            PackedRequirement::pack(compute_requirement(bundle, bundles, ranges, pregs));
+    }
 }
 
 /// Queues every bundle that has ranges, by priority.

@@ -111,6 +111,63 @@ impl RequirementConflictAt {
     }
 }
 
+/// A bundle's requirement or requirement conflict in 8 bytes, as the
+/// bundle table caches it (`Bundles::requirement`): tag in the low byte, a
+/// register index in the next, a limit or program point in the high half.
+/// The default is "not computed".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedRequirement(u64);
+
+impl Default for PackedRequirement {
+    fn default() -> Self {
+        PackedRequirement(u64::from(Self::NOT_COMPUTED))
+    }
+}
+
+impl PackedRequirement {
+    const NOT_COMPUTED: u8 = 0xff;
+
+    /// Packs `requirement`. A limit above `u32::MAX` is kept as
+    /// `u32::MAX`: both exceed every `hw_enc`, so they mean the same.
+    pub fn pack(requirement: Result<Requirement, RequirementConflictAt>) -> Self {
+        let (tag, reg, high): (u8, usize, u32) = match requirement {
+            Ok(Requirement::Any) => (0, 0, 0),
+            Ok(Requirement::Register) => (1, 0, 0),
+            Ok(Requirement::FixedReg(preg)) => (2, preg.index(), 0),
+            Ok(Requirement::Limit(bound)) => (3, 0, u32::try_from(bound).unwrap_or(u32::MAX)),
+            Ok(Requirement::Stack) => (4, 0, 0),
+            Ok(Requirement::FixedStack(preg)) => (5, preg.index(), 0),
+            Err(RequirementConflictAt::StackToReg(at)) => (8, 0, at.to_index()),
+            Err(RequirementConflictAt::RegToStack(at)) => (9, 0, at.to_index()),
+            Err(RequirementConflictAt::Other(at)) => (10, 0, at.to_index()),
+        };
+        PackedRequirement(u64::from(tag) | (reg as u64) << 8 | u64::from(high) << 32)
+    }
+
+    /// Whether a requirement has been packed here.
+    pub fn is_computed(self) -> bool {
+        self.0 as u8 != Self::NOT_COMPUTED
+    }
+
+    /// The packed requirement (`Any` if none was packed).
+    pub fn unpack(self) -> Result<Requirement, RequirementConflictAt> {
+        let reg = PReg::from_index((self.0 >> 8) as u8 as usize);
+        let high = (self.0 >> 32) as u32;
+        let at = ProgPoint::from_index(high);
+        match self.0 as u8 {
+            1 => Ok(Requirement::Register),
+            2 => Ok(Requirement::FixedReg(reg)),
+            3 => Ok(Requirement::Limit(high as usize)),
+            4 => Ok(Requirement::Stack),
+            5 => Ok(Requirement::FixedStack(reg)),
+            8 => Err(RequirementConflictAt::StackToReg(at)),
+            9 => Err(RequirementConflictAt::RegToStack(at)),
+            10 => Err(RequirementConflictAt::Other(at)),
+            _ => Ok(Requirement::Any),
+        }
+    }
+}
+
 /// The requirement one operand puts on its vreg's location.
 #[inline]
 pub fn requirement_from_operand(operand: Operand, pregs: &PRegs<'_>) -> Requirement {

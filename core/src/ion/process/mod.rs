@@ -130,7 +130,10 @@ struct SplitChoice {
 /// or stack uses (the USES_CONSTRAINED flag, kept exact by `merge`), the
 /// uses can only agree, and the loop treats `Register` and `Limit` alike
 /// (the limit itself comes from `bundles.limit`): the flags answer without
-/// walking the uses, which for large functions are far out of cache.
+/// walking the uses, which for large functions are far out of cache. With
+/// such uses, `merge` cached the full requirement (`Bundles::requirement`)
+/// when it last computed the bundle's properties; debug builds check the
+/// cache against a fresh walk.
 fn requirement_of(
     bundle: BundleId,
     bundles: &Bundles<'_>,
@@ -139,7 +142,14 @@ fn requirement_of(
 ) -> Result<Requirement, RequirementConflictAt> {
     let props = bundles.props[bundle];
     if props & bundle_props::USES_CONSTRAINED != 0 {
-        return compute_requirement(bundle, bundles, ranges, pregs);
+        // Cached when the properties were last computed.
+        let cached = bundles.requirement[bundle];
+        debug_assert!(
+            cached.is_computed()
+                && cached.unpack() == compute_requirement(bundle, bundles, ranges, pregs),
+            "{bundle:?}: stale cached requirement"
+        );
+        return cached.unpack();
     }
     let quick = if props & bundle_props::USES_REG != 0 {
         Requirement::Register

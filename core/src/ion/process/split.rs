@@ -262,7 +262,8 @@ impl<'a> Allocator<'_, 'a> {
 
         for piece in [bundle, new_bundle] {
             if !self.tables.bundles.ranges[piece].is_empty() {
-                recompute_bundle_properties(piece, &mut self.tables.bundles, &self.tables.ranges);
+                let t = &mut *self.tables;
+                recompute_bundle_properties(piece, &mut t.bundles, &t.ranges, &t.pregs);
                 self.enqueue(piece, hint);
             }
         }
@@ -440,7 +441,8 @@ impl<'a> Allocator<'_, 'a> {
         }
 
         for &nb in new_bundles.iter() {
-            recompute_bundle_properties(nb, &mut self.tables.bundles, &self.tables.ranges);
+            let t = &mut *self.tables;
+            recompute_bundle_properties(nb, &mut t.bundles, &t.ranges, &t.pregs);
             self.enqueue(nb, hint);
         }
     }

@@ -124,7 +124,7 @@ impl<'a> Fixture<'a> {
         t.bundles.ranges[bundle].push(LiveRangeListEntry { range, index: lr });
         let spillset = t.spillsets.push(RegClass::Int, range);
         t.bundles.spillset[bundle] = spillset;
-        recompute_bundle_properties(bundle, &mut t.bundles, &t.ranges);
+        recompute_bundle_properties(bundle, &mut t.bundles, &t.ranges, &t.pregs);
         bundle
     }
 

@@ -123,12 +123,15 @@ fn add_range<'a>(
                 regarena::OperandPos::Late => after(i),
             };
             if range.contains_point(pos) {
-                t.ranges.uses[lr].push(Use {
-                    operand: *o,
-                    pos,
-                    slot: slot as u16,
-                    weight: 0,
-                });
+                t.ranges.uses.push(
+                    lr,
+                    Use {
+                        operand: *o,
+                        pos,
+                        slot: slot as u16,
+                        weight: 0,
+                    },
+                );
             }
         }
     }

@@ -841,3 +841,81 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod range_uses_tests {
+    use super::*;
+    use crate::{Inst, OperandConstraint, OperandKind, OperandPos};
+
+    fn use_at(inst: usize) -> Use {
+        Use {
+            operand: Operand::new(
+                VReg::new(0, RegClass::Int),
+                OperandConstraint::Reg,
+                OperandKind::Use,
+                OperandPos::Early,
+            ),
+            pos: ProgPoint::before(Inst::new(inst)),
+            slot: 0,
+            weight: 0,
+        }
+    }
+
+    fn insts(uses: &[Use]) -> Vec<usize> {
+        uses.iter().map(|u| u.pos.inst().index()).collect()
+    }
+
+    /// Pushes, splits, takes and regrowth keep every range's list intact
+    /// and the spans disjoint.
+    #[test]
+    fn spans_split_move_and_stay_disjoint() {
+        let arena = Arena::new();
+        let mut ranges = LiveRanges::new_in(&arena, 4);
+        let r = |i: usize| {
+            CodeRange::new(
+                ProgPoint::before(Inst::new(i)),
+                ProgPoint::before(Inst::new(i + 10)),
+            )
+        };
+        let a = ranges.push(&arena, r(0), VRegId::new(0));
+        let b = ranges.push(&arena, r(20), VRegId::new(1));
+        for i in 0..4 {
+            ranges.uses.push(a, use_at(i));
+        }
+        ranges.uses.push(b, use_at(20));
+        // `a` no longer ends the pool: this push moves it to the end.
+        ranges.uses.push(a, use_at(5));
+        assert_eq!(insts(&ranges.uses[a]), vec![0, 1, 2, 3, 5]);
+        assert_eq!(insts(&ranges.uses[b]), vec![20]);
+        // A split hands the tail over without copying.
+        let tail = ranges.push(&arena, r(2), VRegId::new(0));
+        ranges.uses.split_off(a, 2, tail);
+        assert_eq!(insts(&ranges.uses[a]), vec![0, 1]);
+        assert_eq!(insts(&ranges.uses[tail]), vec![2, 3, 5]);
+        let tail_span = ranges.uses.span(tail);
+        assert_eq!(ranges.uses.span(a).start + 2, tail_span.start);
+        // Growing the head must not write over the tail.
+        ranges.uses.push(a, use_at(1));
+        assert_eq!(insts(&ranges.uses[a]), vec![0, 1, 1]);
+        assert_eq!(insts(&ranges.uses[tail]), vec![2, 3, 5]);
+        // A taken span still reads while other lists grow.
+        let taken = ranges.uses.take(tail);
+        assert!(ranges.uses[tail].is_empty());
+        let fresh = ranges.push(&arena, r(30), VRegId::new(2));
+        ranges
+            .uses
+            .extend_from_slice(fresh, &[use_at(30), use_at(31)]);
+        assert_eq!(insts(ranges.uses.of_span(taken)), vec![2, 3, 5]);
+        assert_eq!(insts(&ranges.uses[fresh]), vec![30, 31]);
+        // Every non-empty span is disjoint from the others.
+        let mut spans: Vec<UseSpan> = [a, b, tail, fresh]
+            .iter()
+            .map(|&lr| ranges.uses.span(lr))
+            .filter(|s| s.len > 0)
+            .collect();
+        spans.sort_by_key(|s| s.start);
+        for pair in spans.windows(2) {
+            assert!(pair[0].start + pair[0].len <= pair[1].start, "{spans:?}");
+        }
+    }
+}

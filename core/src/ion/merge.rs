@@ -392,7 +392,7 @@ pub fn recompute_bundle_properties(
                     _ => {}
                 }
             }
-            match &uses[..] {
+            match uses {
                 [] => true,
                 [only] => {
                     let min = minimal_range_for_use(only);

@@ -176,7 +176,7 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            if state % 3 != 0 || reference.is_empty() {
+            if !state.is_multiple_of(3) || reference.is_empty() {
                 let prio = state % 64;
                 q.push(BundleId::new(next_id), prio);
                 reference.push((prio, next_id));

@@ -4,9 +4,9 @@
 //! allocation, is deterministic.
 //!
 //! Two parts: the bundles queued before allocation starts, sorted once
-//! (most of the queue, popped front to back through memory), and a binary
-//! max-heap for the bundles pushed while allocating (split pieces,
-//! evicted bundles). A pop takes the larger of the two heads, so the order
+//! (most of the queue, popped from the end, one sequential step each),
+//! and a binary max-heap for the bundles pushed while allocating (split
+//! pieces, evicted bundles). A pop takes the larger of the two heads, so the order
 //! is exactly that of one heap holding everything; but the heap stays
 //! smaller, and for a large function the sorted part costs a sequential
 //! read per pop where a heap of every bundle costs a walk down ~20 levels
@@ -79,11 +79,12 @@ impl<'a> AllocationQueue<'a> {
     }
     /// Removes and returns the highest-priority bundle.
     ///
-    /// The heap part uses bottom-up deletion (Wegener, "Bottom-up heapsort", 1993): the hole
-    /// left by the top walks down along the larger children to a leaf
-    /// without comparing against the moved entry, then the last entry
-    /// climbs back from there. The last entry usually belongs near the
-    /// bottom, so this halves the comparisons of the textbook sift-down.
+    /// The heap part uses bottom-up deletion (Wegener, "Bottom-up
+    /// heapsort", 1993): the hole left by the top walks down along the
+    /// larger children to a leaf without comparing against the moved
+    /// entry, then the last entry climbs back from there. The last entry
+    /// usually belongs near the bottom, so this halves the comparisons of
+    /// the textbook sift-down.
     pub fn pop(&mut self) -> Option<BundleId> {
         match (self.initial.last(), self.heap.first()) {
             (Some(&sorted), Some(&top)) if sorted > top => {

@@ -224,10 +224,6 @@ impl<'a> RangeUses<'a> {
     pub fn iter(&self) -> impl Iterator<Item = &[Use]> + '_ {
         self.span.iter().map(|&span| self.of_span(span))
     }
-    /// Reserves room for `additional` more uses in the pool.
-    pub fn reserve(&mut self, additional: usize) {
-        self.pool.reserve(additional);
-    }
     /// The spans, for phases that place uses themselves.
     pub fn spans_mut(
         &mut self,

@@ -32,6 +32,21 @@ impl Entry {
     }
 }
 
+/// Puts `entry` at `hole` of the max-heap `heap` or, while it beats the
+/// parent there, moves the parent down into the hole and climbs.
+#[inline(always)]
+fn sift_up(heap: &mut [Entry], mut hole: usize, entry: Entry) {
+    while hole > 0 {
+        let parent = (hole - 1) / 2;
+        if entry <= heap[parent] {
+            break;
+        }
+        heap[hole] = heap[parent];
+        hole = parent;
+    }
+    heap[hole] = entry;
+}
+
 /// Bundles waiting for allocation, highest priority first.
 ///
 /// Invariant: `initial` is sorted ascending (its last entry pops first);
@@ -65,17 +80,8 @@ impl<'a> AllocationQueue<'a> {
     pub fn push(&mut self, bundle: BundleId, prio: u32) {
         let entry = Entry::new(prio, bundle);
         self.heap.push(entry);
-        let heap = &mut self.heap[..];
-        let mut child = heap.len() - 1;
-        while child > 0 {
-            let parent = (child - 1) / 2;
-            if entry <= heap[parent] {
-                break;
-            }
-            heap[child] = heap[parent];
-            child = parent;
-        }
-        heap[child] = entry;
+        let hole = self.heap.len() - 1;
+        sift_up(&mut self.heap, hole, entry);
     }
     /// Removes and returns the highest-priority bundle.
     ///
@@ -123,15 +129,7 @@ impl<'a> AllocationQueue<'a> {
             heap[hole] = heap[child];
             hole = child;
         }
-        while hole > 0 {
-            let parent = (hole - 1) / 2;
-            if last <= heap[parent] {
-                break;
-            }
-            heap[hole] = heap[parent];
-            hole = parent;
-        }
-        heap[hole] = last;
+        sift_up(heap, hole, last);
         Some(top.bundle())
     }
 }

@@ -27,9 +27,6 @@ use crate::ion::requirement::PackedRequirement;
 use crate::ion::trees::{RangeTree, TreeRoot};
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{entity_id, Allocation, Block, Operand, PReg, ProgPoint, RegClass, VReg};
-use bitvec::order::Lsb0;
-use bitvec::slice::BitSlice;
-use bitvec::view::BitView;
 
 entity_id!(
     /// A live range: one contiguous piece of one vreg's lifetime.
@@ -503,15 +500,20 @@ impl<'a> SpillSlots<'a> {
     }
 }
 
-/// What a per-PReg tree entry holds: the live range allocated to the
-/// register.
-pub type PRegEntry = LiveRangeId;
+/// What a per-PReg tree entry holds: the bundle whose range the entry's
+/// key is. The bundle, not the live range, because a probe needs the
+/// conflicting bundle (its weight, whether it was already counted), and a
+/// lookup through `ranges.bundle` would cost a cache miss per conflict in
+/// a large function. An allocated bundle's ranges are never split or
+/// moved (only queued bundles are), so the value stays true while the
+/// entry is in the tree.
+pub type PRegEntry = BundleId;
 
 /// The fixed reservations of every register (clobbers, fixed-register
 /// operands of non-allocatable registers, multi-fixed-reg fixups): each is
 /// one program point, so a register's reservations are a set of points,
 /// kept as a bitset over the function's points for each register that has
-/// any (all in one word array).
+/// any.
 ///
 /// Kept apart from the allocation trees because they are many (as many as
 /// the allocated ranges in call-heavy code) and never change after
@@ -520,13 +522,32 @@ pub type PRegEntry = LiveRangeId;
 /// trees hold only what the allocation loop inserts and removes, so they
 /// are half as large and their descents miss the cache less.
 ///
-/// Invariant: `base[r]` is `u32::MAX` (no reservation) or the offset of
-/// register `r`'s `words_per_reg` words in `words`.
+/// Layout: point-major. The registers with reservations get slots in
+/// register order (so a class's registers sit side by side), and the word
+/// for points `64 * row .. 64 * row + 64` of slot `s` is
+/// `words[row * stride + s]`. The probes of one allocation attempt ask
+/// several registers of one class about the same points: laid out this way
+/// they read one or two cache lines, where one bitset per register costs a
+/// line (and, in a large function, a miss) per register.
+///
+/// Built in two steps: [`insert`](Self::insert) collects points while
+/// `liveranges` scans, [`seal`](Self::seal) lays them out (the layout's
+/// stride is known only once every reservation is). Queries need a sealed
+/// set.
+///
+/// Invariant (sealed): `slot[r]` is `u32::MAX` (no reservation) or `r`'s
+/// slot, `< stride`; `words.len() == rows * stride`; `pending` is empty.
 #[derive(Debug)]
 pub struct ReservedPoints<'a> {
-    words_per_reg: usize,
-    base: Column<'a, usize, u32>,
+    /// Words per slot: points `0..64 * rows`.
+    rows: usize,
+    /// Number of registers with reservations: the row stride.
+    stride: usize,
+    slot: Column<'a, usize, u32>,
     words: ArenaVec<'a, u64>,
+    /// `(preg index, point index)` inserted and not yet laid out.
+    pending: ArenaVec<'a, (u32, u32)>,
+    sealed: bool,
 }
 
 impl<'a> ReservedPoints<'a> {
@@ -535,79 +556,109 @@ impl<'a> ReservedPoints<'a> {
         ReservedPoints {
             // Points `0..2 * num_insts`, plus room for a range ending at
             // the last instruction's next point.
-            words_per_reg: (2 * num_insts + 1).div_ceil(64),
-            base: Column::filled_in(PReg::NUM_INDEX, u32::MAX, arena),
+            rows: (2 * num_insts + 1).div_ceil(64),
+            stride: 0,
+            slot: Column::filled_in(PReg::NUM_INDEX, u32::MAX, arena),
             words: ArenaVec::new_in(arena),
+            pending: ArenaVec::new_in(arena),
+            sealed: false,
         }
     }
 
-    fn bits(&self, preg: PReg) -> Option<&BitSlice<u64, Lsb0>> {
-        let base = self.base[preg.index()];
-        (base != u32::MAX).then(|| {
-            let base = base as usize;
-            self.words[base..base + self.words_per_reg].view_bits::<Lsb0>()
-        })
-    }
-
-    /// Reserves `point` of `preg`.
+    /// Reserves `point` of `preg`. Only before [`seal`](Self::seal).
     pub fn insert(&mut self, preg: PReg, point: ProgPoint) {
         let index = point.to_index() as usize;
-        assert!(
-            index / 64 < self.words_per_reg,
-            "{point:?} past the function"
-        );
-        if self.base[preg.index()] == u32::MAX {
-            self.base[preg.index()] = self.words.len() as u32;
-            self.words.resize(self.words.len() + self.words_per_reg, 0);
+        assert!(index / 64 < self.rows, "{point:?} past the function");
+        assert!(!self.sealed, "reservation after the set was sealed");
+        self.pending.push((preg.index() as u32, index as u32));
+    }
+
+    /// Lays out every inserted point; queries may follow. O(points +
+    /// rows * registers with reservations).
+    pub fn seal(&mut self) {
+        assert!(!self.sealed, "sealed twice");
+        self.sealed = true;
+        for &(reg, _) in self.pending.iter() {
+            self.slot[reg as usize] = 0;
         }
-        let base = self.base[preg.index()] as usize;
-        self.words[base + index / 64] |= 1 << (index % 64);
+        let mut stride = 0u32;
+        for slot in self.slot.iter_mut() {
+            if *slot != u32::MAX {
+                *slot = stride;
+                stride += 1;
+            }
+        }
+        self.stride = stride as usize;
+        self.words.clear();
+        self.words.resize(self.rows * self.stride, 0);
+        for &(reg, point) in self.pending.iter() {
+            let (point, slot) = (point as usize, self.slot[reg as usize] as usize);
+            self.words[(point / 64) * self.stride + slot] |= 1 << (point % 64);
+        }
+        self.pending.clear();
+    }
+
+    /// The slot of `preg`, if it has reservations.
+    #[inline]
+    fn slot_of(&self, preg: PReg) -> Option<usize> {
+        debug_assert!(self.sealed, "query before the set was sealed");
+        let slot = self.slot[preg.index()];
+        (slot != u32::MAX).then_some(slot as usize)
     }
 
     /// Whether `point` of `preg` is reserved.
     #[inline]
     pub fn contains(&self, preg: PReg, point: ProgPoint) -> bool {
-        self.bits(preg)
-            .and_then(|bits| bits.get(point.to_index() as usize).map(|bit| *bit))
-            .unwrap_or(false)
+        let index = point.to_index() as usize;
+        match self.slot_of(preg) {
+            Some(slot) if index / 64 < self.rows => {
+                self.words[(index / 64) * self.stride + slot] & (1 << (index % 64)) != 0
+            }
+            _ => false,
+        }
     }
 
     /// The first reserved point of `preg` inside `range`, if any: a scan
     /// of the words the range covers (usually one or two).
     #[inline]
     pub fn first_in(&self, preg: PReg, range: CodeRange) -> Option<ProgPoint> {
-        let base = self.base[preg.index()];
-        if base == u32::MAX {
-            return None;
-        }
-        let words = &self.words[base as usize..base as usize + self.words_per_reg];
+        let slot = self.slot_of(preg)?;
         let from = range.from.to_index() as usize;
-        let to = (range.to.to_index() as usize).min(words.len() * 64);
+        let to = (range.to.to_index() as usize).min(self.rows * 64);
         if from >= to {
             return None;
         }
         let last = (to - 1) / 64;
-        let mut at = from / 64;
-        let mut word = words[at] & (u64::MAX << (from % 64));
+        let mut row = from / 64;
+        let mut word = self.words[row * self.stride + slot] & (u64::MAX << (from % 64));
         loop {
             if word != 0 {
-                let point = at * 64 + word.trailing_zeros() as usize;
+                let point = row * 64 + word.trailing_zeros() as usize;
                 return (point < to).then(|| ProgPoint::from_index(point as u32));
             }
-            if at == last {
+            if row == last {
                 return None;
             }
-            at += 1;
-            word = words[at];
+            row += 1;
+            word = self.words[row * self.stride + slot];
         }
     }
 
     /// The reserved points of `preg`, in order.
     pub fn iter(&self, preg: PReg) -> impl Iterator<Item = ProgPoint> + '_ {
-        self.bits(preg)
-            .into_iter()
-            .flat_map(|bits| bits.iter_ones())
-            .map(|index| ProgPoint::from_index(index as u32))
+        let slot = self.slot_of(preg);
+        let stride = self.stride;
+        let rows = if slot.is_some() { self.rows } else { 0 };
+        (0..rows).flat_map(move |row| {
+            let mut word = self.words[row * stride + slot.unwrap_or(0)];
+            core::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let bit = word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    ProgPoint::from_index((row * 64 + bit) as u32)
+                })
+            })
+        })
     }
 }
 
@@ -814,6 +865,7 @@ mod tests {
         }
         reserved.insert(regs[0], ProgPoint::from_index(2 * insts as u32 - 1));
         model.insert((regs[0].index(), ProgPoint::from_index(2 * insts as u32 - 1)));
+        reserved.seal();
         for &reg in &regs {
             let points: Vec<ProgPoint> = model
                 .iter()

@@ -591,6 +591,8 @@ pub fn build_liveranges<'a, F: Function>(
         multi_fixed_reg_fixups,
         arena,
     )?;
+    // Every reservation is known: lay them out for the probes.
+    pregs.reserved.seal();
 
     stats.initial_liverange_count = ranges.len();
     stats.blockparam_ins_count = blockparam_ins.len();

@@ -453,9 +453,9 @@ impl<'t, 'a> Allocator<'t, 'a> {
 
 /// Checks what `process_bundles` promises: every non-empty bundle has a
 /// register, or no allocation and a `required` spill set; no register's
-/// tree holds two overlapping ranges; a tree entry's range is the range
-/// of the live range it names, which belongs to a bundle allocated to
-/// that register. Returns the first violation.
+/// tree holds two overlapping ranges or a reserved point; a tree entry
+/// names a bundle allocated to that register which has a live range of
+/// exactly the entry's key. Returns the first violation.
 pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
     for (bundle, list) in tables.bundles.ranges.iter_enumerated() {
         if list.is_empty() {
@@ -479,7 +479,7 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
         tables
             .pregs
             .trees
-            .for_each_overlap(root, everything, |range, lr| {
+            .for_each_overlap(root, everything, |range, bundle| {
                 if let Some(p) = prev {
                     if p.to > range.from {
                         result = Err(format!("preg {index}: {p:?} overlaps {range:?}"));
@@ -492,29 +492,30 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
                     result = Err(format!("preg {index}: {range:?} holds reserved {point:?}"));
                     return false;
                 }
-                if lr.is_invalid() {
-                    result = Err(format!("preg {index}: {range:?} names no range"));
+                if bundle.is_invalid() || bundle.index() >= tables.bundles.len() {
+                    result = Err(format!("preg {index}: {range:?} names no bundle"));
                     return false;
-                } else {
-                    let bundle = tables.ranges.bundle[lr];
-                    if tables.ranges.range[lr] != range {
-                        result = Err(format!(
-                            "preg {index}: {lr:?} is {:?}, tree says {range:?}",
-                            tables.ranges.range[lr]
-                        ));
-                        return false;
-                    }
-                    if bundle.is_invalid()
-                        || tables.bundles.allocation[bundle]
-                            .as_reg()
-                            .map(|p| p.index())
-                            != Some(index)
-                    {
-                        result = Err(format!(
-                            "preg {index}: {lr:?} of {bundle:?} not allocated here"
-                        ));
-                        return false;
-                    }
+                }
+                if tables.bundles.allocation[bundle].as_reg().map(|p| p.index()) != Some(index) {
+                    result = Err(format!(
+                        "preg {index}: {range:?} of {bundle:?} not allocated here"
+                    ));
+                    return false;
+                }
+                let list = &tables.bundles.ranges[bundle];
+                let held = list
+                    .binary_search_by_key(&range.from, |e| e.range.from)
+                    .is_ok_and(|i| {
+                        let lr = list[i].index;
+                        list[i].range == range
+                            && tables.ranges.range[lr] == range
+                            && tables.ranges.bundle[lr] == bundle
+                    });
+                if !held {
+                    result = Err(format!(
+                        "preg {index}: {bundle:?} has no live range {range:?}"
+                    ));
+                    return false;
                 }
                 true
             });

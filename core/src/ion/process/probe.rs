@@ -270,7 +270,6 @@ impl Allocator<'_, '_> {
             let conflicts = &mut self.conflicts;
             let marks = &mut self.conflict_mark;
             let stamp = self.probe_stamp;
-            let bundle_of = &tables.ranges.bundle;
             let weights = &tables.bundles.spill_weight;
             // One walk of the register's tree in step with the bundle's
             // sorted ranges (as upstream): entries ending before the
@@ -311,7 +310,7 @@ impl Allocator<'_, '_> {
                         });
                         break 'ranges;
                     }
-                    let Some((theirs, lr)) = next else {
+                    let Some((theirs, other)) = next else {
                         // No entries left: only reservations can conflict
                         // with the later ranges.
                         continue 'ranges;
@@ -332,7 +331,6 @@ impl Allocator<'_, '_> {
                         stop = Some(Probe::ConflictHighCost);
                         break 'ranges;
                     }
-                    let other = bundle_of[lr];
                     // A bundle's ranges often sit side by side in the tree:
                     // the conflict just listed needs no mark lookup.
                     let repeat = conflicts.last() == Some(&other);
@@ -368,7 +366,7 @@ impl Allocator<'_, '_> {
         }
         let root = &mut tables.pregs.allocations[preg.index()];
         for entry in tables.bundles.ranges[bundle].iter() {
-            tables.pregs.trees.insert(root, entry.range, entry.index);
+            tables.pregs.trees.insert(root, entry.range, bundle);
         }
         tables.bundles.allocation[bundle] = Allocation::reg(preg);
         Probe::Allocated

@@ -129,6 +129,8 @@ impl<'a> Fixture<'a> {
     }
 
     fn run(&mut self) -> (Result<(), RegAllocError>, Stats) {
+        // As `build_liveranges` ends.
+        self.tables.pregs.reserved.seal();
         let mut queue = AllocationQueue::new_in(self.arena);
         for (b, list) in self.tables.bundles.ranges.iter_enumerated() {
             if !list.is_empty() {

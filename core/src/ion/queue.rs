@@ -188,4 +188,30 @@ mod tests {
             assert_eq!(q.len(), reference.len());
         }
     }
+
+    /// A heap many levels deep (pushes only, then pops), at sizes where
+    /// the last level is empty, full, or partly filled: every pop is the
+    /// largest entry left.
+    #[test]
+    fn deep_heap_pops_in_order() {
+        let arena = Arena::new();
+        for count in [1usize, 8, 9, 73, 585, 20_000] {
+            let mut q = AllocationQueue::new_in(&arena);
+            let mut reference = Vec::new();
+            let mut state = 0x1234_5678u32;
+            for id in 0..count {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let prio = state % 1000;
+                q.push(BundleId::new(id), prio);
+                reference.push((prio, id));
+            }
+            reference.sort_unstable();
+            while let Some((_, id)) = reference.pop() {
+                assert_eq!(q.pop().map(|b| b.index()), Some(id), "{count} entries");
+            }
+            assert!(q.is_empty() && q.pop().is_none());
+        }
+    }
 }

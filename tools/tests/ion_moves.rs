@@ -145,7 +145,7 @@ fn add_range<'a>(
         let preg = alloc.as_reg().unwrap();
         t.pregs
             .trees
-            .insert(&mut t.pregs.allocations[preg.index()], range, lr);
+            .insert(&mut t.pregs.allocations[preg.index()], range, bundle);
     } else {
         t.spillsets.required[spillset] = true;
         let slot = t.spillslots.alloc.push(alloc);
@@ -162,7 +162,9 @@ fn cr(from: ProgPoint, to: ProgPoint) -> CodeRange {
     CodeRange::new(from, to)
 }
 
-fn run_moves(f: &FunctionData, env: &MachineEnv, t: &IonTables<'_>, arena: &Arena) -> Output {
+fn run_moves(f: &FunctionData, env: &MachineEnv, t: &mut IonTables<'_>, arena: &Arena) -> Output {
+    // As `build_liveranges` ends: the reservations are laid out.
+    t.pregs.reserved.seal();
     let cfg = regarena::cfg::analyze(f, arena).expect("cfg");
     let mut out = Output::default();
     let mut stats = Stats::default();
@@ -261,7 +263,7 @@ fn split_inside_a_block_moves_at_the_boundary() {
         range_flags::STARTS_AT_DEF,
     );
     add_range(&arena, &mut t, &f, 0, cr(before(2), after(2)), ra(3), 0);
-    let out = run_moves(&f, &env(true), &t, &arena);
+    let out = run_moves(&f, &env(true), &mut t, &arena);
     assert_eq!(moves_at(&out, before(2)), vec![(ra(0), ra(3))]);
     assert_eq!(out.edits.len(), 1);
     assert_eq!(out.inst_allocs(Inst::new(2)), &[ra(3)]);
@@ -319,7 +321,7 @@ fn edges_take_the_register_copy_when_several_ranges_cover_the_end() {
     add_range(&arena, &mut t, &f, 0, cr(before(4), before(7)), sa(0), 0);
     add_range(&arena, &mut t, &f, 0, cr(before(5), before(7)), ra(2), 0);
     add_range(&arena, &mut t, &f, 0, cr(before(7), after(7)), ra(1), 0);
-    let out = run_moves(&f, &env(true), &t, &arena);
+    let out = run_moves(&f, &env(true), &mut t, &arena);
     // b0 → b2: spill at b2's start; reload inside b2.
     assert_eq!(moves_at(&out, before(4)), vec![(ra(0), sa(0))]);
     assert_eq!(moves_at(&out, before(5)), vec![(sa(0), ra(2))]);
@@ -428,7 +430,7 @@ fn block_params_with_a_swap_cycle() {
             t.vregs.blockparam[VRegId::new(to)] = Block::new(1);
         }
         let env = env(scratch);
-        let out = run_moves(&f, &env, &t, &arena);
+        let out = run_moves(&f, &env, &mut t, &arena);
         let at = moves_at(&out, before(3));
         assert_eq!(at.len(), 3, "{at:?}");
         // Through r15 if the machine has it, else a free register (r2:
@@ -466,7 +468,7 @@ fn reuse_def_copies_the_input_first() {
     let def = range_flags::STARTS_AT_DEF;
     add_range(&arena, &mut t, &f, 0, cr(after(0), after(2)), ra(0), def);
     add_range(&arena, &mut t, &f, 1, cr(after(1), after(3)), ra(1), def);
-    let out = run_moves(&f, &env(true), &t, &arena);
+    let out = run_moves(&f, &env(true), &mut t, &arena);
     assert_eq!(moves_at(&out, before(1)), vec![(ra(0), ra(1))]);
     assert_eq!(out.inst_allocs(Inst::new(1)), &[ra(1), ra(1)]);
     check_upstream(&f, &env(true), &out);
@@ -506,7 +508,7 @@ fn stack_to_stack_edge_move_goes_through_a_register() {
         );
         add_range(&arena, &mut t, &f, 0, cr(before(2), after(2)), sa(1), 0);
         let env = env(scratch);
-        let out = run_moves(&f, &env, &t, &arena);
+        let out = run_moves(&f, &env, &mut t, &arena);
         let at = moves_at(&out, before(2));
         assert_eq!(at.len(), 2, "{at:?}");
         assert!(at.iter().all(|&(a, b)| !(a.is_stack() && b.is_stack())));

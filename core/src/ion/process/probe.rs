@@ -1,8 +1,9 @@
 //! Register probing: the order registers are tried in, and the test of
 //! one register against one bundle.
 //!
-//! Reads `bundles.{ranges,spill_weight}`, `ranges.bundle` and the per-PReg
-//! trees; on success writes the tree and `bundles.allocation`.
+//! Reads `bundles.{ranges,spill_weight}`, the per-PReg trees (whose
+//! entries name the allocated bundles) and `pregs.reserved`; on success
+//! writes the tree and `bundles.allocation`.
 //!
 //! From regalloc2 0.15.2 `src/ion/reg_traversal.rs` (`RegTraversalIter`)
 //! and `try_to_allocate_bundle_to_reg` in `src/ion/process.rs`: the same

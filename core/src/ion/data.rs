@@ -533,7 +533,7 @@ pub type PRegEntry = BundleId;
 /// Built in two steps: [`insert`](Self::insert) collects points while
 /// `liveranges` scans, [`seal`](Self::seal) lays them out (the layout's
 /// stride is known only once every reservation is). Queries need a sealed
-/// set.
+/// set and panic otherwise.
 ///
 /// Invariant (sealed): `slot[r]` is `u32::MAX` (no reservation) or `r`'s
 /// slot, `< stride`; `words.len() == rows * stride`; `pending` is empty.
@@ -598,10 +598,12 @@ impl<'a> ReservedPoints<'a> {
         self.pending.clear();
     }
 
-    /// The slot of `preg`, if it has reservations.
+    /// The slot of `preg`, if it has reservations. Panics on a set not yet
+    /// sealed: it would answer "no reservation" for every register (a bug
+    /// in the caller, which `build_liveranges` never is).
     #[inline]
     fn slot_of(&self, preg: PReg) -> Option<usize> {
-        debug_assert!(self.sealed, "query before the set was sealed");
+        assert!(self.sealed, "reservations queried before `seal`");
         let slot = self.slot[preg.index()];
         (slot != u32::MAX).then_some(slot as usize)
     }
@@ -841,6 +843,18 @@ impl<'a> IonTables<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A query before `seal` is a caller's bug and says so, rather than
+    /// answering "no reservation".
+    #[test]
+    #[should_panic(expected = "before `seal`")]
+    fn reserved_points_refuse_queries_before_seal() {
+        let arena = Arena::new();
+        let mut reserved = ReservedPoints::new_in(&arena, 10);
+        let reg = PReg::new(3, RegClass::Int);
+        reserved.insert(reg, ProgPoint::from_index(5));
+        reserved.contains(reg, ProgPoint::from_index(5));
+    }
 
     /// Every query agrees with a plain set of points, for registers on
     /// several planes and ranges within one word, across words, and

@@ -496,7 +496,11 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
                     result = Err(format!("preg {index}: {range:?} names no bundle"));
                     return false;
                 }
-                if tables.bundles.allocation[bundle].as_reg().map(|p| p.index()) != Some(index) {
+                if tables.bundles.allocation[bundle]
+                    .as_reg()
+                    .map(|p| p.index())
+                    != Some(index)
+                {
                     result = Err(format!(
                         "preg {index}: {range:?} of {bundle:?} not allocated here"
                     ));

@@ -856,8 +856,9 @@ mod tests {
         reserved.contains(reg, ProgPoint::from_index(5));
     }
 
-    /// Every query agrees with a plain set of points, for registers on
-    /// several planes and ranges within one word, across words, and
+    /// Every query agrees with a plain set of points, for registers with
+    /// and without reservations (so slots and unused registers interleave
+    /// in register order) and ranges within one word, across words, and
     /// reaching the last point.
     #[test]
     fn reserved_points_match_a_set() {

@@ -2,72 +2,36 @@
 //! use-free ends of the pieces into the spill set's spill bundle, and the
 //! fallback that cuts a bundle into one minimal bundle per use.
 //!
-//! Reads and writes `bundles`, `ranges`, `vregs.ranges`, `spillsets`
+//! Reads and writes `bundles`, `ranges`, `spillsets`
 //! (`splits`, `spill_bundle`); queues the pieces.
 //!
 //! From regalloc2 0.15.2 `split_and_requeue_bundle`,
 //! `split_into_minimal_bundles` and `get_or_create_spill_bundle`
 //! (`src/ion/process.rs`): same point adjustments, same trimming, same
-//! split budget. One difference in bookkeeping, none in outcome: a vreg's
-//! range list is kept sorted by start at every step (upstream appends and
-//! sorts once before move insertion).
+//! split budget. Like upstream, vreg range lists are not kept up to date
+//! here: the loop only writes `ranges` and bundle lists, and
+//! `relist_vreg_ranges` rebuilds the vreg lists once at its end.
 //!
 //! Index validity: splitting appends ranges and bundles and never removes
 //! any, so every `LiveRangeId`/`BundleId` stays valid. A range replaced by
 //! minimal pieces stays in the table, with no uses, no bundle
-//! (`BundleId::invalid()`), and in no list.
+//! (`BundleId::invalid()`), and in no bundle list (nor, once rebuilt, in
+//! its vreg's list).
 
 use super::props::recompute_range_properties;
 use super::{Allocator, MAX_SPLITS_PER_SPILLSET};
 use crate::ion::data::{
     bundle_props, range_flags, BundleId, CodeRange, LiveRangeId, LiveRangeListEntry, Use, VRegId,
-    VRegs,
 };
 use crate::ion::merge::{minimal_range_for_use, recompute_bundle_properties};
 use crate::tables::ArenaVec;
 use crate::{InstPosition, OperandConstraint, OperandKind, PReg, ProgPoint};
 
-/// Position of `range`'s entry in its vreg's list, found by start.
-fn vreg_entry(
-    vregs: &VRegs<'_>,
-    vreg: VRegId,
-    range: LiveRangeId,
-    from: ProgPoint,
-) -> Option<usize> {
-    let list = &vregs.ranges[vreg];
-    let start = list.partition_point(|e| e.range.from < from);
-    let exact = list[start..]
-        .iter()
-        .take_while(|e| e.range.from == from)
-        .position(|e| e.index == range)
-        .map(|i| start + i);
-    // The list is sorted by start; the scan is a fallback for safety only.
-    exact.or_else(|| list.iter().position(|e| e.index == range))
-}
-
-/// Inserts `entry` into `vreg`'s list, keeping it sorted by start.
-fn vreg_insert(vregs: &mut VRegs<'_>, vreg: VRegId, entry: LiveRangeListEntry) {
-    let list = &mut vregs.ranges[vreg];
-    let at = list.partition_point(|e| e.range.from <= entry.range.from);
-    list.insert(at, entry);
-}
-
 impl<'a> Allocator<'_, 'a> {
-    /// Sets a live range's extent, and the copies of it in its vreg's list
-    /// (the bundle list's copy is the caller's to update).
+    /// Sets a live range's extent (the bundle list's copy is the caller's
+    /// to update; vreg lists are rebuilt after the loop).
     fn set_range(&mut self, range: LiveRangeId, new: CodeRange) {
-        let t = &mut *self.tables;
-        let old = t.ranges.range[range];
-        let vreg = t.ranges.vreg[range];
-        t.ranges.range[range] = new;
-        if let Some(at) = vreg_entry(&t.vregs, vreg, range, old.from) {
-            t.vregs.ranges[vreg][at].range = new;
-            if new.from != old.from {
-                // Keep the list sorted when the start moves.
-                let entry = t.vregs.ranges[vreg].remove(at);
-                vreg_insert(&mut t.vregs, vreg, entry);
-            }
-        }
+        self.tables.ranges.range[range] = new;
     }
 
     /// Makes a use-free range of `vreg` over `range` in the spill bundle
@@ -84,7 +48,6 @@ impl<'a> Allocator<'_, 'a> {
         t.ranges.bundle[lr] = spill;
         let entry = LiveRangeListEntry { range, index: lr };
         t.bundles.ranges[spill].push(entry);
-        vreg_insert(&mut t.vregs, vreg, entry);
     }
 
     /// The spill bundle of `bundle`'s spill set; created (empty, and put on
@@ -237,14 +200,6 @@ impl<'a> Allocator<'_, 'a> {
             let head_range = CodeRange::new(orig_range.from, split_at);
             t.bundles.ranges[bundle][last_old].range = head_range;
             self.set_range(orig, head_range);
-            vreg_insert(
-                &mut self.tables.vregs,
-                vreg,
-                LiveRangeListEntry {
-                    range: tail_range,
-                    index: tail,
-                },
-            );
         }
 
         let t = &mut *self.tables;
@@ -351,8 +306,6 @@ impl<'a> Allocator<'_, 'a> {
         let t = &mut *self.tables;
         let old_list = core::mem::replace(&mut t.bundles.ranges[bundle], ArenaVec::new_in(arena));
         let mut new_bundles: ArenaVec<'_, BundleId> = ArenaVec::new_in(arena);
-        let mut new_ranges: ArenaVec<'_, LiveRangeId> = ArenaVec::new_in(arena);
-        let mut touched: ArenaVec<'_, VRegId> = ArenaVec::new_in(arena);
         let mut spill_uses: ArenaVec<'_, Use> = ArenaVec::new_in(arena);
 
         // One minimal bundle holding `u` over `range`.
@@ -366,14 +319,12 @@ impl<'a> Allocator<'_, 'a> {
                 t.bundles.spillset[nb] = spillset;
                 t.bundles.ranges[nb].push(LiveRangeListEntry { range, index: lr });
                 new_bundles.push(nb);
-                lr
             };
 
         for entry in old_list.iter() {
             let lr = entry.index;
             let vreg = t.ranges.vreg[lr];
             t.ranges.bundle[lr] = BundleId::invalid();
-            touched.push(vreg);
             let mut spill_range = entry.range;
             let mut spill_starts_at_def = false;
             // The span's uses stay where they are while pieces get theirs
@@ -392,16 +343,14 @@ impl<'a> Allocator<'_, 'a> {
                     // The value exists only after its def.
                     spill_range.from = ProgPoint::before(u.pos.inst().next());
                 }
-                let piece = add_minimal(t, vreg, u, minimal_range_for_use(&u));
-                new_ranges.push(piece);
+                add_minimal(t, vreg, u, minimal_range_for_use(&u));
             }
             if spill_range.is_empty() {
                 // Nowhere to keep `Any` uses on the stack side: give them
                 // minimal bundles too (their requirement is `Any`, so they
                 // go to the second-chance pass).
                 for &u in spill_uses.iter() {
-                    let piece = add_minimal(t, vreg, u, minimal_range_for_use(&u));
-                    new_ranges.push(piece);
+                    add_minimal(t, vreg, u, minimal_range_for_use(&u));
                 }
                 spill_uses.clear();
                 continue;
@@ -418,26 +367,6 @@ impl<'a> Allocator<'_, 'a> {
                 range: spill_range,
                 index: piece,
             });
-            new_ranges.push(piece);
-        }
-
-        // Drop the replaced ranges from their vregs' lists, add the
-        // pieces, restore the order.
-        touched.sort_unstable();
-        touched.dedup();
-        for &vreg in touched.iter() {
-            let bundle_of = &t.ranges.bundle;
-            t.vregs.ranges[vreg].retain(|e| bundle_of[e.index].is_valid());
-        }
-        for &lr in new_ranges.iter() {
-            let vreg = t.ranges.vreg[lr];
-            t.vregs.ranges[vreg].push(LiveRangeListEntry {
-                range: t.ranges.range[lr],
-                index: lr,
-            });
-        }
-        for &vreg in touched.iter() {
-            t.vregs.ranges[vreg].sort_unstable_by_key(|e| e.range.from); // disjoint: starts are unique
         }
 
         for &nb in new_bundles.iter() {

@@ -26,7 +26,9 @@
 use crate::ion::requirement::PackedRequirement;
 use crate::ion::trees::{RangeTree, TreeRoot};
 use crate::tables::{Arena, ArenaVec, Column};
-use crate::{entity_id, Allocation, Block, Operand, PReg, ProgPoint, RegClass, VReg};
+use crate::{
+    entity_id, Allocation, Block, MachineEnv, Operand, PReg, PRegSet, ProgPoint, RegClass, VReg,
+};
 
 entity_id!(
     /// A live range: one contiguous piece of one vreg's lifetime.
@@ -664,6 +666,168 @@ impl<'a> ReservedPoints<'a> {
     }
 }
 
+/// Which registers are busy at each point — reserved, or holding a range
+/// of an allocated bundle — as bits, so that an allocation attempt can
+/// find the first register free over all of a bundle's ranges without
+/// walking any tree (about 70% of attempts find one). Two bits per
+/// instruction and register: they stay in cache where a large function's
+/// trees do not, and even with the trees in cache one word test beats a
+/// descent and a walk (measured: 5% of the allocator's time on the corpus,
+/// 3-5% at 10^5 and 10^6 instructions). [`enable`](Self::enable)d at the
+/// start of `process` (tests compare runs without them).
+///
+/// Layout as [`ReservedPoints`]: point-major, one slot per register that
+/// can hold a bundle (the classes' registers and the fixed stack slots),
+/// word `words[row * stride + slot]` for points `64 * row ..`.
+///
+/// Invariant (enabled): for every slotted register `r` and point `p`, the
+/// bit of `(r, p)` is set exactly when `p` is reserved for `r` or lies in
+/// an entry of `r`'s tree. Kept by [`mark`](Self::mark) and
+/// [`unmark`](Self::unmark) at every tree insert and remove: tree entries
+/// never overlap each other or a reservation, so unmarking a removed
+/// entry clears no other reason's bit. `check_postconditions` checks it.
+/// A register without a slot is never reported free (its bits are not
+/// kept), so a caller falls back to the trees for it.
+#[derive(Debug)]
+pub struct BusyPoints<'a> {
+    rows: usize,
+    stride: usize,
+    slot: Column<'a, usize, u32>,
+    words: ArenaVec<'a, u64>,
+    enabled: bool,
+}
+
+impl<'a> BusyPoints<'a> {
+    /// Disabled: every query answers "unknown".
+    pub fn new_in(arena: &'a Arena) -> Self {
+        BusyPoints {
+            rows: 0,
+            stride: 0,
+            slot: Column::new_in(arena),
+            words: ArenaVec::new_in(arena),
+            enabled: false,
+        }
+    }
+
+    /// Gives every register `env` can allocate a slot, and sets the bits
+    /// of `reserved` (which must be sealed). The trees must be empty.
+    pub fn enable(&mut self, env: &MachineEnv, reserved: &ReservedPoints<'_>) {
+        let mut candidates = PRegSet::empty();
+        for class in 0..3 {
+            candidates.union_from(env.preferred_regs_by_class[class]);
+            candidates.union_from(env.non_preferred_regs_by_class[class]);
+        }
+        for &preg in &env.fixed_stack_slots {
+            candidates.add(preg);
+        }
+        self.slot.clear();
+        self.slot.resize(PReg::NUM_INDEX, u32::MAX);
+        let mut stride = 0u32;
+        for preg in candidates {
+            self.slot[preg.index()] = stride;
+            stride += 1;
+        }
+        self.rows = reserved.rows;
+        self.stride = stride as usize;
+        self.words.clear();
+        self.words.resize(self.rows * self.stride, 0);
+        for preg in candidates {
+            let slot = self.slot[preg.index()] as usize;
+            for point in reserved.iter(preg) {
+                let index = point.to_index() as usize;
+                self.words[(index / 64) * self.stride + slot] |= 1 << (index % 64);
+            }
+        }
+        self.enabled = true;
+    }
+
+    /// Whether the bits are kept.
+    #[inline]
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    #[inline]
+    fn slot_of(&self, preg: PReg) -> Option<usize> {
+        if !self.enabled {
+            return None;
+        }
+        let slot = self.slot[preg.index()];
+        (slot != u32::MAX).then_some(slot as usize)
+    }
+
+    /// `(word index, mask)` for each word covering `range` in `slot`
+    /// (clamped to the function's points). Borrows nothing, so callers
+    /// may write the words while iterating.
+    #[inline]
+    fn words_of(&self, slot: usize, range: CodeRange) -> impl Iterator<Item = (usize, u64)> {
+        let from = range.from.to_index() as usize;
+        let to = (range.to.to_index() as usize).min(self.rows * 64);
+        let stride = self.stride;
+        let (first, last) = (from / 64, to.saturating_sub(1) / 64);
+        let rows = if from < to { first..last + 1 } else { 0..0 };
+        rows.map(move |row| {
+            let low = if row == first { from % 64 } else { 0 };
+            let high = if row == last { (to - 1) % 64 } else { 63 };
+            let mask = (u64::MAX << low) & (u64::MAX >> (63 - high));
+            (row * stride + slot, mask)
+        })
+    }
+
+    /// `Some(true)` if no point of any of `ranges` is busy in `preg`,
+    /// `Some(false)` if one is, `None` if unknown (disabled, or `preg` has
+    /// no slot).
+    #[inline]
+    pub fn is_free(&self, preg: PReg, ranges: &[LiveRangeListEntry]) -> Option<bool> {
+        let slot = self.slot_of(preg)?;
+        Some(ranges.iter().all(|entry| {
+            self.words_of(slot, entry.range)
+                .all(|(word, mask)| self.words[word] & mask == 0)
+        }))
+    }
+
+    /// Marks `range` busy in `preg` (an entry inserted in its tree).
+    #[inline]
+    pub fn mark(&mut self, preg: PReg, range: CodeRange) {
+        let Some(slot) = self.slot_of(preg) else {
+            return;
+        };
+        for (word, mask) in self.words_of(slot, range) {
+            debug_assert!(
+                self.words[word] & mask == 0,
+                "{preg:?} {range:?} already busy"
+            );
+            self.words[word] |= mask;
+        }
+    }
+
+    /// Clears `range` in `preg` (an entry removed from its tree).
+    #[inline]
+    pub fn unmark(&mut self, preg: PReg, range: CodeRange) {
+        let Some(slot) = self.slot_of(preg) else {
+            return;
+        };
+        for (word, mask) in self.words_of(slot, range) {
+            self.words[word] &= !mask;
+        }
+    }
+
+    /// Number of points the bits cover (0 when disabled).
+    pub fn num_points(&self) -> usize {
+        self.rows * 64
+    }
+
+    /// Whether `point` is busy in `preg`; `None` if unknown. For checks.
+    pub fn contains(&self, preg: PReg, point: ProgPoint) -> Option<bool> {
+        let slot = self.slot_of(preg)?;
+        let index = point.to_index() as usize;
+        if index / 64 >= self.rows {
+            return Some(false);
+        }
+        Some(self.words[(index / 64) * self.stride + slot] & (1 << (index % 64)) != 0)
+    }
+}
+
 /// The per-physical-register allocation state, indexed by `PReg::index()`.
 #[derive(Debug)]
 pub struct PRegs<'a> {
@@ -675,6 +839,8 @@ pub struct PRegs<'a> {
     pub is_stack: Column<'a, usize, bool>,
     /// One node pool for every register's tree.
     pub trees: RangeTree<'a, PRegEntry>,
+    /// The trees and reservations as bits per point, in large functions.
+    pub busy: BusyPoints<'a>,
 }
 
 impl<'a> PRegs<'a> {
@@ -685,6 +851,7 @@ impl<'a> PRegs<'a> {
             reserved: ReservedPoints::new_in(arena, num_insts),
             is_stack: Column::filled_in(PReg::NUM_INDEX, false, arena),
             trees: RangeTree::new_in(arena),
+            busy: BusyPoints::new_in(arena),
         }
     }
 }

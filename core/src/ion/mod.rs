@@ -148,7 +148,10 @@ pub(crate) fn run_phases<'a, F: Function>(
     // Probe / evict / split until every bundle has a register or a slot.
     process::process_bundles(func, env, &cfg, arena, &mut tables, &mut queue, &mut stats)?;
     #[cfg(debug_assertions)]
-    if let Err(violation) = tables.check_invariants() {
+    if let Err(violation) = tables
+        .check_invariants()
+        .and_then(|()| process::check_postconditions(&tables))
+    {
         panic!("Ion tables after process: {violation}");
     }
     // Stack slots for the spill sets that need one.

@@ -65,6 +65,9 @@ pub fn process_bundles<'a, F: Function>(
     let budget = 64usize
         .saturating_mul(func.num_insts() + tables.bundles.len() + tables.ranges.len())
         .saturating_add(1 << 16);
+    if !skip_busy_points() {
+        tables.pregs.busy.enable(env, &tables.pregs.reserved);
+    }
     let mut alloc = Allocator {
         env,
         cfg,
@@ -97,6 +100,21 @@ pub fn process_bundles<'a, F: Function>(
     alloc.try_allocating_regs_for_spilled_bundles();
     relist_vreg_ranges(arena, &tables.ranges, &mut tables.vregs);
     Ok(())
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to allocate without the busy bits (trees only), to
+    /// compare the two.
+    pub(crate) static SKIP_BUSY_POINTS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+#[inline]
+fn skip_busy_points() -> bool {
+    #[cfg(test)]
+    return SKIP_BUSY_POINTS.with(|skip| skip.get());
+    #[cfg(not(test))]
+    false
 }
 
 /// Rebuilds every vreg's range list from the range table after the loop:
@@ -283,6 +301,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
         let root = &mut tables.pregs.allocations[preg.index()];
         for entry in tables.bundles.ranges[bundle].iter() {
             tables.pregs.trees.remove(root, entry.range);
+            tables.pregs.busy.unmark(preg, entry.range);
         }
         self.enqueue(bundle, PReg::invalid());
     }
@@ -349,6 +368,19 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.stats.process_bundle_reg_probe_start_any += 1;
             let order =
                 RegTraversal::new(self.env, class, fixed, hint.as_valid(), scan_offset, limit);
+            if let Some((preg, tried)) = self.first_free_register(bundle, order.clone()) {
+                // What the probes below would find, without their walks:
+                // every earlier register conflicts, this one is free.
+                self.stats.process_bundle_reg_probes_any += tried;
+                self.stats.process_bundle_reg_success_any += 1;
+                if fixed.is_some() {
+                    self.stats.process_bundle_reg_probes_fixed += tried;
+                    self.stats.process_bundle_reg_success_fixed += 1;
+                }
+                self.allocate_to(bundle, preg);
+                self.tables.spillsets.hint[spillset] = preg;
+                return Ok(());
+            }
             let mut order = SoughtRegs::new(order, first, &self.tables.pregs);
             while let Some((preg, sought)) = order.next(&self.tables.pregs) {
                 self.stats.process_bundle_reg_probes_any += 1;
@@ -480,6 +512,11 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.stats.spill_bundle_reg_probes += 1;
             let limit = self.tables.bundles.limit[bundle].map(usize::from);
             let order = RegTraversal::new(self.env, class, None, hint, bundle.index(), limit);
+            if let Some((preg, _)) = self.first_free_register(bundle, order.clone()) {
+                self.allocate_to(bundle, preg);
+                self.stats.spill_bundle_reg_success += 1;
+                continue;
+            }
             let start = self.tables.bundles.ranges[bundle][0].range.from;
             let mut order = SoughtRegs::new(order, start, &self.tables.pregs);
             let mut success = false;
@@ -571,6 +608,43 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
                 true
             });
         result?;
+    }
+    check_busy_points(tables)
+}
+
+/// Checks [`BusyPoints`](crate::ion::data::BusyPoints)' invariant: a
+/// register's bit is set at exactly its reserved points and the points of
+/// its tree's entries. O(points * registers): for tests and debug builds.
+fn check_busy_points(tables: &IonTables<'_>) -> Result<(), String> {
+    let pregs = &tables.pregs;
+    if !pregs.busy.is_enabled() {
+        return Ok(());
+    }
+    for (index, &root) in pregs.allocations.iter_enumerated() {
+        let preg = crate::PReg::from_index(index);
+        if pregs
+            .busy
+            .contains(preg, ProgPoint::from_index(0))
+            .is_none()
+        {
+            continue;
+        }
+        let mut entries = pregs.trees.iter(root).map(|(range, _)| range).peekable();
+        for point in 0..pregs.busy.num_points() {
+            let point = ProgPoint::from_index(point as u32);
+            while entries.peek().is_some_and(|range| range.to <= point) {
+                entries.next();
+            }
+            let in_entry = entries
+                .peek()
+                .is_some_and(|range| range.contains_point(point));
+            let expected = in_entry || pregs.reserved.contains(preg, point);
+            if pregs.busy.contains(preg, point) != Some(expected) {
+                return Err(format!(
+                    "busy bit of preg {index} at {point:?} is not {expected}"
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::{Allocation, MachineEnv, PReg, PRegSet, ProgPoint, RegClass};
 /// rotated to start at a pivot register and wrap around: four bit-masked
 /// copies of the sets' words (preferred at or above the pivot, preferred
 /// below it, then the same for non-preferred), emptied lowest bit first.
+#[derive(Clone)]
 struct RotatedSets {
     /// `stages[4 * stage + word]`.
     stages: [u64; 4 * PRegSet::WORDS],
@@ -82,6 +83,7 @@ impl RotatedSets {
 /// its non-preferred ones, each set rotated by `offset` so that bundles
 /// spread over the registers instead of piling onto the first. Registers
 /// at or above `limit` (by `hw_enc`) are skipped.
+#[derive(Clone)]
 pub(super) struct RegTraversal {
     fixed: Option<PReg>,
     only_fixed: bool,
@@ -365,12 +367,43 @@ impl Allocator<'_, '_> {
                 first_point,
             };
         }
+        self.allocate_to(bundle, preg);
+        Probe::Allocated
+    }
+
+    /// Puts `bundle` in `preg`, which must be free over all its ranges.
+    pub(super) fn allocate_to(&mut self, bundle: BundleId, preg: PReg) {
+        let tables = &mut *self.tables;
         let root = &mut tables.pregs.allocations[preg.index()];
         for entry in tables.bundles.ranges[bundle].iter() {
             tables.pregs.trees.insert(root, entry.range, bundle);
+            tables.pregs.busy.mark(preg, entry.range);
         }
         tables.bundles.allocation[bundle] = Allocation::reg(preg);
-        Probe::Allocated
+    }
+
+    /// By the busy bits alone: the first register of `order` that is free
+    /// over all of `bundle`'s ranges, and how many registers were tried to
+    /// find it (it included). `None` if none is, or if a register's bits
+    /// are not kept before one is found: the caller then probes the trees
+    /// as usual, and gets the same answer a probe of each register in
+    /// order would.
+    pub(super) fn first_free_register(
+        &self,
+        bundle: BundleId,
+        order: RegTraversal,
+    ) -> Option<(PReg, usize)> {
+        let busy = &self.tables.pregs.busy;
+        if !busy.is_enabled() {
+            return None;
+        }
+        let ranges = &self.tables.bundles.ranges[bundle];
+        for (tried, preg) in order.enumerate() {
+            if busy.is_free(preg, ranges)? {
+                return Some((preg, tried + 1));
+            }
+        }
+        None
     }
 
     /// Starts a new conflict-dedup generation; marks from older probes

@@ -371,3 +371,49 @@ fn traversal_order_fixed_hint_limit_and_rotation() {
     assert_eq!(all(None, None, 2, None), vec![2, 3, 0, 1, 5]);
     assert_eq!(all(None, Some(r(3)), 1, Some(3)), vec![1, 2, 0]);
 }
+
+/// The busy bits only skip tree walks whose outcome they already know:
+/// with and without them, generated functions get the same output (edits,
+/// allocations, slots, stats), and each output passes the checker. Debug
+/// builds also check the bits against the trees after every run
+/// (`check_postconditions`).
+#[cfg(feature = "arbitrary")]
+#[test]
+fn busy_points_change_no_output() {
+    use super::SKIP_BUSY_POINTS;
+    use crate::gen::{generate_from_seed, GenOptions};
+    use crate::RegallocOptions;
+    let mut allocated = 0;
+    for seed in 0..150u64 {
+        let opts = GenOptions {
+            target_insts: 20 + (seed as usize % 12) * 30,
+            live_window: 2 + seed as usize % 15,
+            calls: seed % 3 != 0,
+            floats: seed % 2 == 0,
+            ..GenOptions::default()
+        };
+        let (func, env) = generate_from_seed(seed, &opts);
+        let options = RegallocOptions::default();
+        SKIP_BUSY_POINTS.with(|skip| skip.set(true));
+        let plain = crate::run(&func, &env, &options);
+        SKIP_BUSY_POINTS.with(|skip| skip.set(false));
+        let busy = crate::run(&func, &env, &options);
+        match (plain, busy) {
+            (Ok(plain), Ok(busy)) => {
+                assert_eq!(format!("{plain:?}"), format!("{busy:?}"), "seed {seed}");
+                let mut checker = crate::checker::Checker::new(&func, &env);
+                checker.prepare(&busy);
+                if let Err(e) = checker.run() {
+                    panic!("seed {seed}: {e}");
+                }
+                allocated += 1;
+            }
+            (Err(plain), Err(busy)) => assert_eq!(plain, busy, "seed {seed}"),
+            (plain, busy) => panic!("seed {seed}: {plain:?} vs {busy:?}"),
+        }
+    }
+    assert!(
+        allocated >= 100,
+        "only {allocated} of 150 functions allocated"
+    );
+}

@@ -142,6 +142,34 @@ impl Iterator for RegTraversal {
     }
 }
 
+/// A probe tells new conflicts from repeats by scanning its list until
+/// the list holds this many, then by per-bundle marks. (Unit tests switch
+/// early, so that their small functions take both paths.)
+const SCAN_CONFLICTS: usize = if cfg!(test) { 2 } else { 16 };
+
+/// Starts a new generation of conflict marks (sized to `bundle_count`) and
+/// marks the conflicts listed so far; returns the generation's stamp.
+/// Marks of older generations then no longer match.
+fn start_marking(
+    marks: &mut crate::tables::ArenaVec<'_, u32>,
+    probe_stamp: &mut u32,
+    bundle_count: usize,
+    listed: &[BundleId],
+) -> u32 {
+    if marks.len() < bundle_count {
+        marks.resize(bundle_count, 0);
+    }
+    *probe_stamp = probe_stamp.wrapping_add(1);
+    if *probe_stamp == 0 {
+        marks.iter_mut().for_each(|m| *m = 0);
+        *probe_stamp = 1;
+    }
+    for &bundle in listed {
+        marks[bundle.index()] = *probe_stamp;
+    }
+    *probe_stamp
+}
+
 /// Pools with more entries than this get their probes' first seeks done
 /// in batches ([`SoughtRegs`]): below it the trees sit in cache and a
 /// batch would only waste the seeks of registers never probed.
@@ -263,7 +291,6 @@ impl Allocator<'_, '_> {
         sought: Option<Cursor>,
     ) -> Probe {
         self.conflicts.clear();
-        self.next_probe_stamp();
         let tables = &mut *self.tables;
         let root = tables.pregs.allocations[preg.index()];
         let mut max_weight = 0u32;
@@ -272,7 +299,10 @@ impl Allocator<'_, '_> {
         {
             let conflicts = &mut self.conflicts;
             let marks = &mut self.conflict_mark;
-            let stamp = self.probe_stamp;
+            let probe_stamp = &mut self.probe_stamp;
+            // Set once this probe's conflicts outgrow a scan of the list.
+            let mut stamp: Option<u32> = None;
+            let bundle_count = tables.bundles.len();
             let weights = &tables.bundles.spill_weight;
             // One walk of the register's tree in step with the bundle's
             // sorted ranges (as upstream): entries ending before the
@@ -335,11 +365,25 @@ impl Allocator<'_, '_> {
                         break 'ranges;
                     }
                     // A bundle's ranges often sit side by side in the tree:
-                    // the conflict just listed needs no mark lookup.
-                    let repeat = conflicts.last() == Some(&other);
-                    let mark = &mut marks[other.index()];
-                    if !repeat && *mark != stamp {
-                        *mark = stamp;
+                    // the conflict just listed is no news. Otherwise a probe
+                    // meets few distinct bundles, and a scan of the list
+                    // tells a new one without touching a per-bundle mark
+                    // (a cache miss in a large function); past
+                    // `SCAN_CONFLICTS` the marks take over.
+                    let is_new = conflicts.last() != Some(&other)
+                        && match stamp {
+                            None if conflicts.len() < SCAN_CONFLICTS => !conflicts.contains(&other),
+                            _ => {
+                                let current = *stamp.get_or_insert_with(|| {
+                                    start_marking(marks, probe_stamp, bundle_count, conflicts)
+                                });
+                                let mark = &mut marks[other.index()];
+                                let new = *mark != current;
+                                *mark = current;
+                                new
+                            }
+                        };
+                    if is_new {
                         conflicts.push(other);
                         max_weight = max_weight.max(weights[other]);
                         if matches!(bound, ConflictBound::Cost(cost) if max_weight > cost) {
@@ -404,19 +448,5 @@ impl Allocator<'_, '_> {
             }
         }
         None
-    }
-
-    /// Starts a new conflict-dedup generation; marks from older probes
-    /// then no longer match.
-    fn next_probe_stamp(&mut self) {
-        let needed = self.tables.bundles.len();
-        if self.conflict_mark.len() < needed {
-            self.conflict_mark.resize(needed, 0);
-        }
-        self.probe_stamp = self.probe_stamp.wrapping_add(1);
-        if self.probe_stamp == 0 {
-            self.conflict_mark.iter_mut().for_each(|m| *m = 0);
-            self.probe_stamp = 1;
-        }
     }
 }

@@ -47,8 +47,12 @@ const LEAF_MIN: usize = LEAF_CAP / 2;
 const INNER_CAP: usize = 8;
 /// Fewest children of an inner node other than the root (the root has 2).
 const INNER_MIN: usize = INNER_CAP / 2;
-/// Most trees one [`RangeTree::seek_many`] call descends together.
+/// Trees a probe's [`RangeTree::seek_many`] descends together when the
+/// attempt may stop at any register.
 pub const SEEK_BATCH: usize = 4;
+/// Most trees one [`RangeTree::seek_many`] call may descend together (an
+/// attempt known to probe every register seeks them all at once).
+pub const SEEK_BATCH_MAX: usize = 16;
 /// Bound on a tree's height: with at least 2 children at the root, 4 at
 /// other inner nodes and 5 entries per leaf, height 17 would need more
 /// than 2^32 entries.
@@ -652,8 +656,8 @@ impl<'a, V: Copy> RangeTree<'a, V> {
     /// independent and their cache misses overlap instead of queueing one
     /// tree after another (it pays off for trees too big for the cache).
     pub fn seek_many(&self, roots: &[TreeRoot], point: ProgPoint, cursors: &mut [Cursor]) {
-        assert!(roots.len() == cursors.len() && roots.len() <= SEEK_BATCH);
-        let mut nodes = [TreeNodeId::invalid(); SEEK_BATCH];
+        assert!(roots.len() == cursors.len() && roots.len() <= SEEK_BATCH_MAX);
+        let mut nodes = [TreeNodeId::invalid(); SEEK_BATCH_MAX];
         let mut max_height = 0;
         for ((node, root), _) in nodes.iter_mut().zip(roots).zip(cursors.iter()) {
             *node = root.node;

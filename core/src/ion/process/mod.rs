@@ -39,7 +39,7 @@ use crate::ion::requirement::{compute_requirement, Requirement, RequirementConfl
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
-use probe::{ConflictBound, Probe, RegTraversal, SoughtRegs};
+use probe::{ConflictBound, FreeScan, Probe, RegTraversal, SoughtRegs};
 use props::is_minimal;
 
 /// How often a spill set's bundles may be split at a chosen point before
@@ -368,7 +368,8 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.stats.process_bundle_reg_probe_start_any += 1;
             let order =
                 RegTraversal::new(self.env, class, fixed, hint.as_valid(), scan_offset, limit);
-            if let Some((preg, tried)) = self.first_free_register(bundle, order.clone()) {
+            let scan = self.first_free_register(bundle, order.clone());
+            if let FreeScan::Free(preg, tried) = scan {
                 // What the probes below would find, without their walks:
                 // every earlier register conflicts, this one is free.
                 self.stats.process_bundle_reg_probes_any += tried;
@@ -381,7 +382,8 @@ impl<'t, 'a> Allocator<'t, 'a> {
                 self.tables.spillsets.hint[spillset] = preg;
                 return Ok(());
             }
-            let mut order = SoughtRegs::new(order, first, &self.tables.pregs);
+            let probes_all = scan == FreeScan::NoneFree;
+            let mut order = SoughtRegs::new(order, first, &self.tables.pregs, probes_all);
             while let Some((preg, sought)) = order.next(&self.tables.pregs) {
                 self.stats.process_bundle_reg_probes_any += 1;
                 if fixed.is_some() {
@@ -512,13 +514,21 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.stats.spill_bundle_reg_probes += 1;
             let limit = self.tables.bundles.limit[bundle].map(usize::from);
             let order = RegTraversal::new(self.env, class, None, hint, bundle.index(), limit);
-            if let Some((preg, _)) = self.first_free_register(bundle, order.clone()) {
-                self.allocate_to(bundle, preg);
-                self.stats.spill_bundle_reg_success += 1;
-                continue;
+            match self.first_free_register(bundle, order.clone()) {
+                FreeScan::Free(preg, _) => {
+                    self.allocate_to(bundle, preg);
+                    self.stats.spill_bundle_reg_success += 1;
+                    continue;
+                }
+                FreeScan::NoneFree => {
+                    // Every probe would fail: the bundle stays on the stack.
+                    self.tables.spillsets.required[spillset] = true;
+                    continue;
+                }
+                FreeScan::Unknown => {}
             }
             let start = self.tables.bundles.ranges[bundle][0].range.from;
-            let mut order = SoughtRegs::new(order, start, &self.tables.pregs);
+            let mut order = SoughtRegs::new(order, start, &self.tables.pregs, false);
             let mut success = false;
             while let Some((preg, sought)) = order.next(&self.tables.pregs) {
                 let probe = self.try_to_allocate(bundle, preg, ConflictBound::Any, sought);

@@ -12,7 +12,7 @@
 use super::Allocator;
 use crate::ion::data::BundleId;
 use crate::ion::data::PRegs;
-use crate::ion::trees::{Cursor, TreeRoot, SEEK_BATCH};
+use crate::ion::trees::{Cursor, TreeRoot, SEEK_BATCH, SEEK_BATCH_MAX};
 use crate::{Allocation, MachineEnv, PReg, PRegSet, ProgPoint, RegClass};
 
 /// The preferred registers, then the non-preferred ones, each set
@@ -179,14 +179,19 @@ const BATCH_SEEK_MIN_ENTRIES: usize = 1 << 14;
 /// point of their trees, sought [`SEEK_BATCH`] registers at a time with
 /// [`RangeTree::seek_many`] when the trees are large (the probes of one
 /// attempt are independent of each other until one succeeds, so the
-/// seeks can run ahead). For small trees the cursor is `None` and each
+/// seeks can run ahead), or up to [`SEEK_BATCH_MAX`] at a time when the
+/// busy bits showed that no register is free (then every register is
+/// probed, and the more descents run side by side the more of their
+/// cache misses overlap). For small trees the cursor is `None` and each
 /// probe seeks on its own.
 pub(super) struct SoughtRegs {
     order: RegTraversal,
     point: ProgPoint,
     batched: bool,
-    regs: [PReg; SEEK_BATCH],
-    cursors: [Cursor; SEEK_BATCH],
+    /// Registers sought per batch.
+    batch: usize,
+    regs: [PReg; SEEK_BATCH_MAX],
+    cursors: [Cursor; SEEK_BATCH_MAX],
     /// `regs[next..len]` are sought and not yet handed out.
     next: usize,
     len: usize,
@@ -194,13 +199,23 @@ pub(super) struct SoughtRegs {
 
 impl SoughtRegs {
     #[inline]
-    pub(super) fn new(order: RegTraversal, point: ProgPoint, pregs: &PRegs<'_>) -> Self {
+    pub(super) fn new(
+        order: RegTraversal,
+        point: ProgPoint,
+        pregs: &PRegs<'_>,
+        probes_all: bool,
+    ) -> Self {
         SoughtRegs {
             order,
             point,
             batched: pregs.trees.live_entries() > BATCH_SEEK_MIN_ENTRIES,
-            regs: [PReg::invalid(); SEEK_BATCH],
-            cursors: [Cursor::empty(); SEEK_BATCH],
+            batch: if probes_all {
+                SEEK_BATCH_MAX
+            } else {
+                SEEK_BATCH
+            },
+            regs: [PReg::invalid(); SEEK_BATCH_MAX],
+            cursors: [Cursor::empty(); SEEK_BATCH_MAX],
             next: 0,
             len: 0,
         }
@@ -222,8 +237,8 @@ impl SoughtRegs {
         if self.next == self.len {
             self.len = 0;
             self.next = 0;
-            let mut roots = [TreeRoot::EMPTY; SEEK_BATCH];
-            while self.len < SEEK_BATCH {
+            let mut roots = [TreeRoot::EMPTY; SEEK_BATCH_MAX];
+            while self.len < self.batch {
                 let Some(reg) = self.order.next() else { break };
                 self.regs[self.len] = reg;
                 roots[self.len] = pregs.allocations[reg.index()];
@@ -242,6 +257,17 @@ impl SoughtRegs {
         self.next += 1;
         Some((self.regs[i], Some(self.cursors[i])))
     }
+}
+
+/// What the busy bits say about an attempt's registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FreeScan {
+    /// This register is free (the count of registers tried, it included).
+    Free(PReg, usize),
+    /// Every register conflicts or holds a reservation somewhere.
+    NoneFree,
+    /// Some register has no bits (or the bits are off).
+    Unknown,
 }
 
 /// The outcome of probing one register for a bundle. The conflicting
@@ -428,25 +454,23 @@ impl Allocator<'_, '_> {
 
     /// By the busy bits alone: the first register of `order` that is free
     /// over all of `bundle`'s ranges, and how many registers were tried to
-    /// find it (it included). `None` if none is, or if a register's bits
-    /// are not kept before one is found: the caller then probes the trees
-    /// as usual, and gets the same answer a probe of each register in
-    /// order would.
-    pub(super) fn first_free_register(
-        &self,
-        bundle: BundleId,
-        order: RegTraversal,
-    ) -> Option<(PReg, usize)> {
+    /// find it (it included); or that none is; or `Unknown` if a register's
+    /// bits are not kept before one is found. A probe of each register in
+    /// order would give the same answer; on `NoneFree` or `Unknown` the
+    /// caller probes the trees for the conflicts.
+    pub(super) fn first_free_register(&self, bundle: BundleId, order: RegTraversal) -> FreeScan {
         let busy = &self.tables.pregs.busy;
         if !busy.is_enabled() {
-            return None;
+            return FreeScan::Unknown;
         }
         let ranges = &self.tables.bundles.ranges[bundle];
         for (tried, preg) in order.enumerate() {
-            if busy.is_free(preg, ranges)? {
-                return Some((preg, tried + 1));
+            match busy.is_free(preg, ranges) {
+                Some(true) => return FreeScan::Free(preg, tried + 1),
+                Some(false) => {}
+                None => return FreeScan::Unknown,
             }
         }
-        None
+        FreeScan::NoneFree
     }
 }

@@ -511,122 +511,121 @@ impl<'a> SpillSlots<'a> {
 /// entry is in the tree.
 pub type PRegEntry = BundleId;
 
-/// The fixed reservations of every register (clobbers, fixed-register
-/// operands of non-allocatable registers, multi-fixed-reg fixups): each is
-/// one program point, so a register's reservations are a set of points,
-/// kept as a bitset over the function's points for each register that has
-/// any.
-///
-/// Kept apart from the allocation trees because they are many (as many as
-/// the allocated ranges in call-heavy code) and never change after
-/// `liveranges`: as bits, finding the first reservation inside a range is a
-/// scan of a word or two instead of a walk through tree entries, and the
-/// trees hold only what the allocation loop inserts and removes, so they
-/// are half as large and their descents miss the cache less.
-///
-/// Layout: point-major. The registers with reservations get slots in
-/// register order (so a class's registers sit side by side), and the word
-/// for points `64 * row .. 64 * row + 64` of slot `s` is
+/// Bits over (program point, register): the layout [`ReservedPoints`] and
+/// [`BusyPoints`] share. Point-major: the registers given slots get them
+/// in register order (so a class's registers sit side by side), and the
+/// word for points `64 * row .. 64 * row + 64` of slot `s` is
 /// `words[row * stride + s]`. The probes of one allocation attempt ask
-/// several registers of one class about the same points: laid out this way
-/// they read one or two cache lines, where one bitset per register costs a
-/// line (and, in a large function, a miss) per register.
+/// several registers of one class about the same points: laid out this
+/// way they read one or two cache lines, where one bitset per register
+/// costs a line (and, in a large function, a miss) per register.
 ///
-/// Built in two steps: [`insert`](Self::insert) collects points while
-/// `liveranges` scans, [`seal`](Self::seal) lays them out (the layout's
-/// stride is known only once every reservation is). Queries need a sealed
-/// set and panic otherwise.
-///
-/// Invariant (sealed): `slot[r]` is `u32::MAX` (no reservation) or `r`'s
-/// slot, `< stride`; `words.len() == rows * stride`; `pending` is empty.
+/// Invariant: `slot[r]` is `u32::MAX` (no slot) or `r`'s slot, `< stride`;
+/// `words.len() == rows * stride`.
 #[derive(Debug)]
-pub struct ReservedPoints<'a> {
-    /// Words per slot: points `0..64 * rows`.
+pub struct PointGrid<'a> {
+    /// Word rows: points `0..64 * rows`.
     rows: usize,
-    /// Number of registers with reservations: the row stride.
+    /// Number of slots: the row stride.
     stride: usize,
     slot: Column<'a, usize, u32>,
     words: ArenaVec<'a, u64>,
-    /// `(preg index, point index)` inserted and not yet laid out.
-    pending: ArenaVec<'a, (u32, u32)>,
-    sealed: bool,
 }
 
-impl<'a> ReservedPoints<'a> {
-    /// No reservations, for a function of `num_insts` instructions.
+impl<'a> PointGrid<'a> {
+    /// No slots, for a function of `num_insts` instructions.
     pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
-        ReservedPoints {
+        PointGrid {
             // Points `0..2 * num_insts`, plus room for a range ending at
             // the last instruction's next point.
             rows: (2 * num_insts + 1).div_ceil(64),
             stride: 0,
             slot: Column::filled_in(PReg::NUM_INDEX, u32::MAX, arena),
             words: ArenaVec::new_in(arena),
-            pending: ArenaVec::new_in(arena),
-            sealed: false,
         }
     }
 
-    /// Reserves `point` of `preg`. Only before [`seal`](Self::seal).
-    pub fn insert(&mut self, preg: PReg, point: ProgPoint) {
-        let index = point.to_index() as usize;
-        assert!(index / 64 < self.rows, "{point:?} past the function");
-        assert!(!self.sealed, "reservation after the set was sealed");
-        self.pending.push((preg.index() as u32, index as u32));
-    }
-
-    /// Lays out every inserted point; queries may follow. O(points +
-    /// rows * registers with reservations).
-    pub fn seal(&mut self) {
-        assert!(!self.sealed, "sealed twice");
-        self.sealed = true;
-        for &(reg, _) in self.pending.iter() {
-            self.slot[reg as usize] = 0;
-        }
+    /// Gives the registers of `regs` slots in register order (and no other
+    /// register one); every bit clear.
+    pub fn lay_out(&mut self, regs: PRegSet) {
+        self.slot.iter_mut().for_each(|slot| *slot = u32::MAX);
         let mut stride = 0u32;
-        for slot in self.slot.iter_mut() {
-            if *slot != u32::MAX {
-                *slot = stride;
-                stride += 1;
-            }
+        for preg in regs {
+            self.slot[preg.index()] = stride;
+            stride += 1;
         }
         self.stride = stride as usize;
         self.words.clear();
         self.words.resize(self.rows * self.stride, 0);
-        for &(reg, point) in self.pending.iter() {
-            let (point, slot) = (point as usize, self.slot[reg as usize] as usize);
-            self.words[(point / 64) * self.stride + slot] |= 1 << (point % 64);
-        }
-        self.pending.clear();
     }
 
-    /// The slot of `preg`, if it has reservations. Panics on a set not yet
-    /// sealed: it would answer "no reservation" for every register (a bug
-    /// in the caller, which `build_liveranges` never is).
+    /// Number of points the rows cover.
+    pub fn num_points(&self) -> usize {
+        self.rows * 64
+    }
+
+    /// The slot of `preg`, if it has one.
     #[inline]
-    fn slot_of(&self, preg: PReg) -> Option<usize> {
-        assert!(self.sealed, "reservations queried before `seal`");
+    pub fn slot_of(&self, preg: PReg) -> Option<usize> {
         let slot = self.slot[preg.index()];
         (slot != u32::MAX).then_some(slot as usize)
     }
 
-    /// Whether `point` of `preg` is reserved.
+    /// Sets the bit of point index `point` in `slot`.
+    pub fn set(&mut self, slot: usize, point: usize) {
+        self.words[(point / 64) * self.stride + slot] |= 1 << (point % 64);
+    }
+
+    /// The bit of `point` in `slot` (clear past the rows).
     #[inline]
-    pub fn contains(&self, preg: PReg, point: ProgPoint) -> bool {
+    pub fn contains(&self, slot: usize, point: ProgPoint) -> bool {
         let index = point.to_index() as usize;
-        match self.slot_of(preg) {
-            Some(slot) if index / 64 < self.rows => {
-                self.words[(index / 64) * self.stride + slot] & (1 << (index % 64)) != 0
+        index / 64 < self.rows
+            && self.words[(index / 64) * self.stride + slot] & (1 << (index % 64)) != 0
+    }
+
+    /// `(word index, mask)` for each word covering `range` in `slot`
+    /// (clamped to the rows). Borrows nothing, so callers may write the
+    /// words while iterating.
+    #[inline]
+    fn words_of(&self, slot: usize, range: CodeRange) -> impl Iterator<Item = (usize, u64)> {
+        let from = range.from.to_index() as usize;
+        let to = (range.to.to_index() as usize).min(self.rows * 64);
+        let stride = self.stride;
+        let (first, last) = (from / 64, to.saturating_sub(1) / 64);
+        let rows = if from < to { first..last + 1 } else { 0..0 };
+        rows.map(move |row| {
+            let low = if row == first { from % 64 } else { 0 };
+            let high = if row == last { (to - 1) % 64 } else { 63 };
+            let mask = (u64::MAX << low) & (u64::MAX >> (63 - high));
+            (row * stride + slot, mask)
+        })
+    }
+
+    /// Whether any bit of `range` is set in `slot`.
+    #[inline]
+    pub fn any_in(&self, slot: usize, range: CodeRange) -> bool {
+        self.words_of(slot, range)
+            .any(|(word, mask)| self.words[word] & mask != 0)
+    }
+
+    /// Sets (`value`) or clears every bit of `range` in `slot`.
+    #[inline]
+    pub fn fill(&mut self, slot: usize, range: CodeRange, value: bool) {
+        for (word, mask) in self.words_of(slot, range) {
+            if value {
+                debug_assert!(self.words[word] & mask == 0, "{range:?} already set");
+                self.words[word] |= mask;
+            } else {
+                self.words[word] &= !mask;
             }
-            _ => false,
         }
     }
 
-    /// The first reserved point of `preg` inside `range`, if any: a scan
-    /// of the words the range covers (usually one or two).
+    /// The first set point of `slot` inside `range`, if any: a scan of the
+    /// words the range covers (usually one or two).
     #[inline]
-    pub fn first_in(&self, preg: PReg, range: CodeRange) -> Option<ProgPoint> {
-        let slot = self.slot_of(preg)?;
+    pub fn first_in(&self, slot: usize, range: CodeRange) -> Option<ProgPoint> {
         let from = range.from.to_index() as usize;
         let to = (range.to.to_index() as usize).min(self.rows * 64);
         if from >= to {
@@ -648,9 +647,8 @@ impl<'a> ReservedPoints<'a> {
         }
     }
 
-    /// The reserved points of `preg`, in order.
-    pub fn iter(&self, preg: PReg) -> impl Iterator<Item = ProgPoint> + '_ {
-        let slot = self.slot_of(preg);
+    /// The set points of `slot` (none if `None`), in order.
+    pub fn iter(&self, slot: Option<usize>) -> impl Iterator<Item = ProgPoint> + '_ {
         let stride = self.stride;
         let rows = if slot.is_some() { self.rows } else { 0 };
         (0..rows).flat_map(move |row| {
@@ -666,6 +664,103 @@ impl<'a> ReservedPoints<'a> {
     }
 }
 
+/// The fixed reservations of every register (clobbers, fixed-register
+/// operands of non-allocatable registers, multi-fixed-reg fixups): each is
+/// one program point, so a register's reservations are a set of points,
+/// kept as a bitset over the function's points for each register that has
+/// any.
+///
+/// Kept apart from the allocation trees because they are many (as many as
+/// the allocated ranges in call-heavy code) and never change after
+/// `liveranges`: as bits, finding the first reservation inside a range is a
+/// scan of a word or two instead of a walk through tree entries, and the
+/// trees hold only what the allocation loop inserts and removes, so they
+/// are half as large and their descents miss the cache less.
+///
+/// Layout: a [`PointGrid`] whose slots are the registers with
+/// reservations.
+///
+/// Built in two steps: [`insert`](Self::insert) collects points while
+/// `liveranges` scans, [`seal`](Self::seal) lays them out (the layout's
+/// stride is known only once every reservation is). Queries need a sealed
+/// set and panic otherwise.
+///
+/// Invariant (sealed): the grid's slots are exactly the registers with
+/// reservations; `pending` is empty.
+#[derive(Debug)]
+pub struct ReservedPoints<'a> {
+    grid: PointGrid<'a>,
+    /// `(preg index, point index)` inserted and not yet laid out.
+    pending: ArenaVec<'a, (u32, u32)>,
+    sealed: bool,
+}
+
+impl<'a> ReservedPoints<'a> {
+    /// No reservations, for a function of `num_insts` instructions.
+    pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
+        ReservedPoints {
+            grid: PointGrid::new_in(arena, num_insts),
+            pending: ArenaVec::new_in(arena),
+            sealed: false,
+        }
+    }
+
+    /// Reserves `point` of `preg`. Only before [`seal`](Self::seal).
+    pub fn insert(&mut self, preg: PReg, point: ProgPoint) {
+        let index = point.to_index() as usize;
+        assert!(
+            index < self.grid.num_points(),
+            "{point:?} past the function"
+        );
+        assert!(!self.sealed, "reservation after the set was sealed");
+        self.pending.push((preg.index() as u32, index as u32));
+    }
+
+    /// Lays out every inserted point; queries may follow. O(points +
+    /// rows * registers with reservations).
+    pub fn seal(&mut self) {
+        assert!(!self.sealed, "sealed twice");
+        self.sealed = true;
+        let mut regs = PRegSet::empty();
+        for &(reg, _) in self.pending.iter() {
+            regs.add(PReg::from_index(reg as usize));
+        }
+        self.grid.lay_out(regs);
+        for &(reg, point) in self.pending.iter() {
+            let slot = self.grid.slot[reg as usize] as usize;
+            self.grid.set(slot, point as usize);
+        }
+        self.pending.clear();
+    }
+
+    /// The slot of `preg`, if it has reservations. Panics on a set not yet
+    /// sealed: it would answer "no reservation" for every register (a bug
+    /// in the caller, which `build_liveranges` never is).
+    #[inline]
+    fn slot_of(&self, preg: PReg) -> Option<usize> {
+        assert!(self.sealed, "reservations queried before `seal`");
+        self.grid.slot_of(preg)
+    }
+
+    /// Whether `point` of `preg` is reserved.
+    #[inline]
+    pub fn contains(&self, preg: PReg, point: ProgPoint) -> bool {
+        self.slot_of(preg)
+            .is_some_and(|slot| self.grid.contains(slot, point))
+    }
+
+    /// The first reserved point of `preg` inside `range`, if any.
+    #[inline]
+    pub fn first_in(&self, preg: PReg, range: CodeRange) -> Option<ProgPoint> {
+        self.grid.first_in(self.slot_of(preg)?, range)
+    }
+
+    /// The reserved points of `preg`, in order.
+    pub fn iter(&self, preg: PReg) -> impl Iterator<Item = ProgPoint> + '_ {
+        self.grid.iter(self.slot_of(preg))
+    }
+}
+
 /// Which registers are busy at each point — reserved, or holding a range
 /// of an allocated bundle — as bits, so that an allocation attempt can
 /// find the first register free over all of a bundle's ranges without
@@ -676,9 +771,8 @@ impl<'a> ReservedPoints<'a> {
 /// 3-5% at 10^5 and 10^6 instructions). [`enable`](Self::enable)d at the
 /// start of `process` (tests compare runs without them).
 ///
-/// Layout as [`ReservedPoints`]: point-major, one slot per register that
-/// can hold a bundle (the classes' registers and the fixed stack slots),
-/// word `words[row * stride + slot]` for points `64 * row ..`.
+/// A [`PointGrid`] like [`ReservedPoints`], with one slot per register that
+/// can hold a bundle (the classes' registers and the fixed stack slots).
 ///
 /// Invariant (enabled): for every slotted register `r` and point `p`, the
 /// bit of `(r, p)` is set exactly when `p` is reserved for `r` or lies in
@@ -690,21 +784,15 @@ impl<'a> ReservedPoints<'a> {
 /// kept), so a caller falls back to the trees for it.
 #[derive(Debug)]
 pub struct BusyPoints<'a> {
-    rows: usize,
-    stride: usize,
-    slot: Column<'a, usize, u32>,
-    words: ArenaVec<'a, u64>,
+    grid: PointGrid<'a>,
     enabled: bool,
 }
 
 impl<'a> BusyPoints<'a> {
     /// Disabled: every query answers "unknown".
-    pub fn new_in(arena: &'a Arena) -> Self {
+    pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
         BusyPoints {
-            rows: 0,
-            stride: 0,
-            slot: Column::new_in(arena),
-            words: ArenaVec::new_in(arena),
+            grid: PointGrid::new_in(arena, num_insts),
             enabled: false,
         }
     }
@@ -720,22 +808,11 @@ impl<'a> BusyPoints<'a> {
         for &preg in &env.fixed_stack_slots {
             candidates.add(preg);
         }
-        self.slot.clear();
-        self.slot.resize(PReg::NUM_INDEX, u32::MAX);
-        let mut stride = 0u32;
+        self.grid.lay_out(candidates);
         for preg in candidates {
-            self.slot[preg.index()] = stride;
-            stride += 1;
-        }
-        self.rows = reserved.rows;
-        self.stride = stride as usize;
-        self.words.clear();
-        self.words.resize(self.rows * self.stride, 0);
-        for preg in candidates {
-            let slot = self.slot[preg.index()] as usize;
+            let slot = self.grid.slot[preg.index()] as usize;
             for point in reserved.iter(preg) {
-                let index = point.to_index() as usize;
-                self.words[(index / 64) * self.stride + slot] |= 1 << (index % 64);
+                self.grid.set(slot, point.to_index() as usize);
             }
         }
         self.enabled = true;
@@ -752,26 +829,7 @@ impl<'a> BusyPoints<'a> {
         if !self.enabled {
             return None;
         }
-        let slot = self.slot[preg.index()];
-        (slot != u32::MAX).then_some(slot as usize)
-    }
-
-    /// `(word index, mask)` for each word covering `range` in `slot`
-    /// (clamped to the function's points). Borrows nothing, so callers
-    /// may write the words while iterating.
-    #[inline]
-    fn words_of(&self, slot: usize, range: CodeRange) -> impl Iterator<Item = (usize, u64)> {
-        let from = range.from.to_index() as usize;
-        let to = (range.to.to_index() as usize).min(self.rows * 64);
-        let stride = self.stride;
-        let (first, last) = (from / 64, to.saturating_sub(1) / 64);
-        let rows = if from < to { first..last + 1 } else { 0..0 };
-        rows.map(move |row| {
-            let low = if row == first { from % 64 } else { 0 };
-            let high = if row == last { (to - 1) % 64 } else { 63 };
-            let mask = (u64::MAX << low) & (u64::MAX >> (63 - high));
-            (row * stride + slot, mask)
-        })
+        self.grid.slot_of(preg)
     }
 
     /// `Some(true)` if no point of any of `ranges` is busy in `preg`,
@@ -780,51 +838,41 @@ impl<'a> BusyPoints<'a> {
     #[inline]
     pub fn is_free(&self, preg: PReg, ranges: &[LiveRangeListEntry]) -> Option<bool> {
         let slot = self.slot_of(preg)?;
-        Some(ranges.iter().all(|entry| {
-            self.words_of(slot, entry.range)
-                .all(|(word, mask)| self.words[word] & mask == 0)
-        }))
+        Some(
+            !ranges
+                .iter()
+                .any(|entry| self.grid.any_in(slot, entry.range)),
+        )
     }
 
     /// Marks `range` busy in `preg` (an entry inserted in its tree).
     #[inline]
     pub fn mark(&mut self, preg: PReg, range: CodeRange) {
-        let Some(slot) = self.slot_of(preg) else {
-            return;
-        };
-        for (word, mask) in self.words_of(slot, range) {
-            debug_assert!(
-                self.words[word] & mask == 0,
-                "{preg:?} {range:?} already busy"
-            );
-            self.words[word] |= mask;
+        if let Some(slot) = self.slot_of(preg) {
+            self.grid.fill(slot, range, true);
         }
     }
 
     /// Clears `range` in `preg` (an entry removed from its tree).
     #[inline]
     pub fn unmark(&mut self, preg: PReg, range: CodeRange) {
-        let Some(slot) = self.slot_of(preg) else {
-            return;
-        };
-        for (word, mask) in self.words_of(slot, range) {
-            self.words[word] &= !mask;
+        if let Some(slot) = self.slot_of(preg) {
+            self.grid.fill(slot, range, false);
         }
     }
 
     /// Number of points the bits cover (0 when disabled).
     pub fn num_points(&self) -> usize {
-        self.rows * 64
+        if self.enabled {
+            self.grid.num_points()
+        } else {
+            0
+        }
     }
 
     /// Whether `point` is busy in `preg`; `None` if unknown. For checks.
     pub fn contains(&self, preg: PReg, point: ProgPoint) -> Option<bool> {
-        let slot = self.slot_of(preg)?;
-        let index = point.to_index() as usize;
-        if index / 64 >= self.rows {
-            return Some(false);
-        }
-        Some(self.words[(index / 64) * self.stride + slot] & (1 << (index % 64)) != 0)
+        Some(self.grid.contains(self.slot_of(preg)?, point))
     }
 }
 
@@ -851,7 +899,7 @@ impl<'a> PRegs<'a> {
             reserved: ReservedPoints::new_in(arena, num_insts),
             is_stack: Column::filled_in(PReg::NUM_INDEX, false, arena),
             trees: RangeTree::new_in(arena),
-            busy: BusyPoints::new_in(arena),
+            busy: BusyPoints::new_in(arena, num_insts),
         }
     }
 }

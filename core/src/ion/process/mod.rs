@@ -8,7 +8,8 @@
 //! `ranges` (new ranges from splits, uses moved between them),
 //! `vregs.ranges` (stale during the loop, rebuilt at its end by
 //! [`relist_vreg_ranges`]), `spillsets` (hint, splits,
-//! spill bundle, required), the per-PReg trees, and `Stats`.
+//! spill bundle, required), the per-PReg trees and their busy bits
+//! (`pregs.busy`, enabled here), and `Stats`.
 //!
 //! The algorithm is regalloc2 0.15.2's `process_bundles` /
 //! `process_bundle` (`src/ion/process.rs`), with its register traversal

@@ -2,8 +2,9 @@
 //! one register against one bundle.
 //!
 //! Reads `bundles.{ranges,spill_weight}`, the per-PReg trees (whose
-//! entries name the allocated bundles) and `pregs.reserved`; on success
-//! writes the tree and `bundles.allocation`.
+//! entries name the allocated bundles), `pregs.reserved` and `pregs.busy`
+//! (the first free register by bits, before any tree walk); on success
+//! writes the tree, its busy bits and `bundles.allocation`.
 //!
 //! From regalloc2 0.15.2 `src/ion/reg_traversal.rs` (`RegTraversalIter`)
 //! and `try_to_allocate_bundle_to_reg` in `src/ion/process.rs`: the same

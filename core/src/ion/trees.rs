@@ -261,6 +261,16 @@ impl<'a, V: Copy> RangeTree<'a, V> {
         self.live = 0;
     }
 
+    /// Makes room for `entries` more entries without moving the node
+    /// columns (a column that outgrows its room is copied, and in a large
+    /// function the copy's pages are each first touched at a page fault).
+    /// Room is reserved for leaves about two-thirds full.
+    pub fn reserve_for(&mut self, entries: usize) {
+        let leaves = entries.div_ceil(LEAF_CAP * 2 / 3);
+        self.leaves.reserve(leaves);
+        self.inners.reserve(leaves.div_ceil(INNER_MIN));
+    }
+
     /// Number of entries across all trees of the pool.
     pub fn live_entries(&self) -> usize {
         self.entries

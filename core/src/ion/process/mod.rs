@@ -69,6 +69,10 @@ pub fn process_bundles<'a, F: Function>(
     if !skip_busy_points() {
         tables.pregs.busy.enable(env, &tables.pregs.reserved);
     }
+    if func.num_insts() >= crate::ion::data::LARGE_FUNCTION_INSTS {
+        // Splits about double the ranges, most of which end up in a tree.
+        tables.pregs.trees.reserve_for(2 * tables.ranges.len());
+    }
     let mut alloc = Allocator {
         env,
         cfg,

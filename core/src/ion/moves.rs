@@ -248,7 +248,17 @@ pub fn insert_moves<'a, F: Function>(
     let mut moves = MoveCollector {
         cfg,
         edge_info: edge_info(func, arena),
-        pending: ArenaVec::with_capacity_in(func.num_insts(), arena),
+        // About one move per instruction; a large function gets room for
+        // two, so that the list does not double into fresh pages (unused
+        // room is only address space).
+        pending: ArenaVec::with_capacity_in(
+            if func.num_insts() >= crate::ion::data::LARGE_FUNCTION_INSTS {
+                2 * func.num_insts()
+            } else {
+                func.num_insts()
+            },
+            arena,
+        ),
     };
     collect_vreg_moves(func, cfg, arena, tables, output, &mut moves, stats)?;
     collect_fixup_moves(func, &tables.multi_fixed_reg_fixups, output, &mut moves)?;

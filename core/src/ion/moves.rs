@@ -576,8 +576,9 @@ fn collect_vreg_moves<'a, F: Function>(
                 entries: (0, 0),
             });
         }
-        // The lists are sorted by the time of listing; ranges may have
-        // changed since, so re-sort on the final bounds.
+        // `relist_vreg_ranges` left the list in this order (start, end,
+        // id); the check is one pass, the sort a guard for hand-built
+        // tables.
         let vr_key = |r: &VRegRange| (r.range.from, r.range.to, r.id);
         if !vr.windows(2).all(|w| vr_key(&w[0]) < vr_key(&w[1])) {
             vr.sort_unstable_by_key(vr_key);

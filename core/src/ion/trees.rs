@@ -970,9 +970,12 @@ mod tests {
     fn seek_many_matches_seek() {
         let arena = Arena::new();
         let mut tree: RangeTree<'_, u32> = RangeTree::new_in(&arena);
-        let mut roots = [TreeRoot::EMPTY; SEEK_BATCH];
+        // As many trees as the widest batch, of sizes 0, 3, 80, 2000 and
+        // in between.
+        let mut roots = [TreeRoot::EMPTY; SEEK_BATCH_MAX];
         let sizes = [0usize, 3, 80, 2000];
-        for (root, &n) in roots.iter_mut().zip(&sizes) {
+        for (k, root) in roots.iter_mut().enumerate() {
+            let n = sizes[k % sizes.len()] + 37 * (k / sizes.len());
             for i in 0..n as u32 {
                 tree.insert(root, cr(5 * i, 5 * i + 3), i);
             }
@@ -980,7 +983,7 @@ mod tests {
         assert!(roots[3].height >= 3, "the largest tree has inner levels");
         for point in (0..10_050).step_by(7) {
             let point = ProgPoint::from_index(point);
-            let mut batch = [Cursor::empty(); SEEK_BATCH];
+            let mut batch = [Cursor::empty(); SEEK_BATCH_MAX];
             tree.seek_many(&roots, point, &mut batch);
             for (root, sought) in roots.iter().zip(&batch) {
                 let mut single = Cursor::empty();

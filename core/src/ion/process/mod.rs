@@ -123,8 +123,9 @@ fn skip_busy_points() -> bool {
 }
 
 /// Rebuilds every vreg's range list from the range table after the loop:
-/// the ranges that still belong to a bundle, sorted by start, ties (a
-/// minimal piece starting where its spill range starts) by id. Splits
+/// the ranges that still belong to a bundle, sorted by start, then end
+/// (a minimal piece may start where its spill range starts), then id —
+/// the order `moves` walks them in. Splits
 /// append ranges and move starts; keeping the lists sorted meanwhile cost
 /// an insertion per piece linear in the list, quadratic in all for a
 /// long-lived vreg cut many times (lists of 10,000 ranges at 10^6
@@ -156,7 +157,7 @@ pub(crate) fn relist_vreg_ranges<'a>(
             vregs.ranges[vreg].push(LiveRangeListEntry { range, index });
         }
     }
-    let key = |entry: &LiveRangeListEntry| (entry.range.from, entry.index);
+    let key = |entry: &LiveRangeListEntry| (entry.range.from, entry.range.to, entry.index);
     for list in vregs.ranges.iter_mut() {
         if list.windows(2).any(|pair| key(&pair[0]) > key(&pair[1])) {
             list.sort_unstable_by_key(key);

@@ -185,7 +185,10 @@ pub(crate) struct Allocator<'t, 'a> {
     /// The cheapest conflict set seen over this attempt's probes.
     pub(crate) evict_set: ArenaVec<'a, BundleId>,
     /// Per bundle: the probe generation that last listed it as a conflict.
+    /// Sized and written only by probes whose conflicts outgrow a scan of
+    /// the list (`start_marking`).
     pub(crate) conflict_mark: ArenaVec<'a, u32>,
+    /// The latest generation handed out by `start_marking`.
     pub(crate) probe_stamp: u32,
 }
 

@@ -2,12 +2,24 @@
 //! type-checks a real use of the codegen crate (and with it every
 //! `regalloc2` item Cranelift names) against the facade.
 
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
-use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::isa::{CallConv, TargetIsa};
+use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
+/// `fn(a, b) -> a + b` on i64, as Cranelift IR, compiled for `isa`
+/// (register allocation included): the machine code's size.
+pub fn compile_add(isa: &dyn TargetIsa) -> Result<usize, String> {
+    let mut ctx = Context::for_function(add_function(isa));
+    let compiled = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| format!("{:?}", e.inner))?;
+    Ok(compiled.code_buffer().len())
+}
+
 /// `fn(a, b) -> a + b` on i64, as Cranelift IR.
-pub fn add_function() -> Function {
+pub fn add_function(isa: &dyn TargetIsa) -> Function {
     let mut sig = Signature::new(CallConv::SystemV);
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
@@ -22,6 +34,6 @@ pub fn add_function() -> Function {
     let (x, y) = (b.block_params(entry)[0], b.block_params(entry)[1]);
     let sum = b.ins().iadd(x, y);
     b.ins().return_(&[sum]);
-    b.finalize();
+    b.finalize(isa.frontend_config());
     func
 }

@@ -440,7 +440,8 @@ mod capture {
         if symbol.contains("trampoline") {
             return None;
         }
-        let rest = symbol.split("::function[").nth(1)?;
+        // The facade writes `::` as `__` in file names.
+        let rest = symbol.split("__function[").nth(1)?;
         rest[..rest.find(']')?].parse().ok()
     }
 
@@ -506,7 +507,10 @@ mod capture {
             // The host's own flags: what `program` and `compile` run with.
             "host" => {}
             "aarch64" => {
-                config.target("aarch64-unknown-linux-gnu").context(
+                config
+                    .target("aarch64-unknown-linux-gnu")
+                    .map_err(anyhow::Error::from)
+                    .context(
                     "this runner was built with the host's backend only; \
                      build e2e/wasmtime/regarena with `--features all-arch`",
                 )?;

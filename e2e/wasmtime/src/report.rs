@@ -341,8 +341,14 @@ pub fn run(raw: &[String]) -> Result<Value> {
     for d in &differing {
         text.push_str(&format!("wast outcome differs: {d}\n"));
     }
-    for d in &failing_somewhere {
+    for d in failing_somewhere.iter().take(20) {
         text.push_str(&format!("wast not passing everywhere: {d}\n"));
+    }
+    if failing_somewhere.len() > 20 {
+        text.push_str(&format!(
+            "... and {} more (see --json)\n",
+            failing_somewhere.len() - 20
+        ));
     }
     for m in &modules {
         if let Some(errors) = m["errors"].as_array() {

@@ -19,6 +19,7 @@ extern crate alloc;
 
 pub mod cfg;
 pub mod checker;
+pub mod fastalloc;
 #[cfg(feature = "arbitrary")]
 pub mod gen;
 mod index;
@@ -1179,10 +1180,10 @@ impl std::error::Error for RegAllocError {}
 /// Which allocator [`run`] uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Algorithm {
-    /// The backtracking allocator (the only one regarena implements;
-    /// `Fastalloc` requests are served by it too).
+    /// The backtracking allocator.
     #[default]
     Ion,
+    /// The single-pass allocator (`fastalloc/`): faster, with more moves.
     Fastalloc,
 }
 

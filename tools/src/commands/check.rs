@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 
-use super::alloc::{self, Allocator, Contexts};
+use super::alloc::{self, AlgorithmArg, Allocator, Contexts};
 use super::{CommandResult, Failure, Progress};
 use crate::corpus::CorpusFunction;
 
@@ -21,6 +21,10 @@ pub struct CheckArgs {
     /// Which allocator to run.
     #[arg(long, value_enum)]
     pub allocator: Allocator,
+    /// Which algorithm to run: the backtracking allocator or the
+    /// single-pass one.
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Ion)]
+    pub algorithm: AlgorithmArg,
     /// Print one JSON object instead of the table:
     /// {"functions","passed","failed","failures":[{"file","error"}]}.
     #[arg(long)]
@@ -56,6 +60,7 @@ struct GroupRow {
 /// in input order.
 fn check_all(
     which: Allocator,
+    algorithm: AlgorithmArg,
     funcs: &[CorpusFunction],
     jobs: usize,
     progress: &Progress,
@@ -66,11 +71,14 @@ fn check_all(
         r
     };
     if jobs <= 1 {
-        let mut ctxs = Contexts::default();
+        let mut ctxs = Contexts::with_algorithm(algorithm);
         return Ok(funcs.iter().map(|cf| one(&mut ctxs, cf)).collect());
     }
     super::with_jobs(jobs, || {
-        funcs.par_iter().map_init(Contexts::default, one).collect()
+        funcs
+            .par_iter()
+            .map_init(|| Contexts::with_algorithm(algorithm), one)
+            .collect()
     })
 }
 
@@ -78,7 +86,13 @@ fn check_all(
 pub fn run(args: &CheckArgs) -> CommandResult {
     let (funcs, load_errors) = super::load_inputs(&args.paths);
     let progress = Progress::new(funcs.len() as u64, "checking");
-    let results = check_all(args.allocator, &funcs, usize::from(args.jobs), &progress)?;
+    let results = check_all(
+        args.allocator,
+        args.algorithm,
+        &funcs,
+        usize::from(args.jobs),
+        &progress,
+    )?;
     progress.finish();
 
     let mut failures: Vec<Failure> = load_errors.iter().map(Failure::load).collect();

@@ -203,19 +203,23 @@ impl PRegSet {
         out.add(reg);
         out
     }
+    #[inline]
     pub const fn add(&mut self, reg: PReg) {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] |= bit;
     }
+    #[inline]
     pub fn remove(&mut self, reg: PReg) {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] &= !bit;
     }
+    #[inline]
     pub fn union_from(&mut self, other: PRegSet) {
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits) {
             *mine |= theirs;
         }
     }
+    #[inline]
     pub fn intersect_from(&mut self, other: PRegSet) {
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits) {
             *mine &= theirs;
@@ -248,6 +252,7 @@ impl PRegSet {
 
 impl core::ops::BitAnd for PRegSet {
     type Output = PRegSet;
+    #[inline]
     fn bitand(mut self, rhs: PRegSet) -> PRegSet {
         self.intersect_from(rhs);
         self
@@ -256,6 +261,7 @@ impl core::ops::BitAnd for PRegSet {
 
 impl core::ops::BitOr for PRegSet {
     type Output = PRegSet;
+    #[inline]
     fn bitor(mut self, rhs: PRegSet) -> PRegSet {
         self.union_from(rhs);
         self

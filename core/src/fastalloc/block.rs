@@ -26,13 +26,10 @@
 //! it): `spilled` is final when the definition is reached.
 
 use crate::fastalloc::edits::{EntryFixup, MoveSet};
-use crate::fastalloc::inst::{self, Claims, InstCtx};
-use crate::fastalloc::state::{Regs, State, NONE};
+use crate::fastalloc::inst::{self, Claims, Classes, InstCtx};
+use crate::fastalloc::state::{Regs, State};
 use crate::fastalloc::Scratch;
-use crate::{
-    Allocation, Block, Function, Inst, OperandConstraint, OperandKind, PRegSet, ProgPoint,
-    RegAllocError,
-};
+use crate::{Allocation, Block, Function, Inst, OperandKind, PRegSet, ProgPoint, RegAllocError};
 
 /// Allocates `block`: its instructions backwards, then its entry.
 pub fn alloc_block<'a, F: Function>(
@@ -52,15 +49,6 @@ pub fn alloc_block<'a, F: Function>(
         let off = offsets[inst.index()] as usize;
         let op_allocs = &mut allocs[off..off + ops.len()];
         let is_branch = inst == last && func.is_branch(inst);
-        scratch.reused_by.clear();
-        scratch.reused_by.resize(ops.len(), NONE);
-        for (i, op) in ops.iter().enumerate() {
-            if let OperandConstraint::Reuse(k) = op.constraint() {
-                if op.kind() == OperandKind::Def && k < ops.len() {
-                    scratch.reused_by[k] = i as u32;
-                }
-            }
-        }
         scratch.branch_defs.clear();
         let owned_after = state.pregs.owned;
         let mut cx = InstCtx {
@@ -75,9 +63,13 @@ pub fn alloc_block<'a, F: Function>(
             after: &mut scratch.after,
             before: &mut scratch.before,
             branch_defs: &mut scratch.branch_defs,
-            reused_by: &scratch.reused_by,
+            reused_by: &[],
+            ranks: &[],
+            classes: Classes::default(),
         };
-        inst::reserve_fixed(&mut cx);
+        cx.classes = inst::classify(&mut cx, &mut scratch.ranks, &mut scratch.reused_by);
+        cx.ranks = &scratch.ranks;
+        cx.reused_by = &scratch.reused_by;
         if is_branch {
             place_branch_args(func, regs, state, &mut cx, &mut scratch.args, block)?;
         }
@@ -144,15 +136,13 @@ fn place_branch_args<'a, F: Function>(
     let inst = cx.inst;
     // Registers the branch's own operands may need stay out of reach.
     let claimed = cx.claims.early | cx.claims.late | cx.claims.clobbers;
+    // Per class, the registers left for arguments: the free ones less
+    // one per operand of the branch (and one for the move resolver).
+    let unavailable = (claimed | state.pregs.owned).words();
     let mut left = [0usize; 3];
-    for class in crate::RegClass::ALL {
-        let c = class as usize;
-        let free = regs.order[c]
-            .iter()
-            .filter(|&&p| !claimed.contains(p) && !state.pregs.owned.contains(p))
-            .count();
-        let wanted = cx.ops.iter().filter(|op| op.class() == class).count();
-        left[c] = free.saturating_sub(wanted + 1);
+    for c in 0..3 {
+        let free = (regs.allocatable[c].words()[c] & !unavailable[c]).count_ones() as usize;
+        left[c] = free.saturating_sub(cx.ops.len() + 1);
     }
     for (succ_idx, &succ) in func.block_succs(block).iter().enumerate() {
         let params = func.block_params(succ);

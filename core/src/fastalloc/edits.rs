@@ -223,6 +223,21 @@ fn resolve_into<'a, F: Function>(
     point: ProgPoint,
     busy: PRegSet,
 ) -> Result<(), RegAllocError> {
+    // Most sets need no ordering: no move writes a location another
+    // reads, no two write one location, none goes stack to stack. Then
+    // the set is its own sequence (what the resolver would produce).
+    if moves.len() <= 8 && is_plain(regs, moves) {
+        for m in moves {
+            dst.push((
+                point,
+                Edit::Move {
+                    from: m.from,
+                    to: m.to,
+                },
+            ));
+        }
+        return Ok(());
+    }
     let one_class = moves.iter().all(|m| m.class == moves[0].class);
     for class in RegClass::ALL {
         if one_class && class != moves[0].class {
@@ -264,4 +279,20 @@ fn resolve_into<'a, F: Function>(
         }
     }
     Ok(())
+}
+
+/// Whether `moves` can run in any order: no destination is another move's
+/// source or another move's destination, and no move is stack to stack.
+fn is_plain(regs: &Regs<'_>, moves: &[PendingMove]) -> bool {
+    for (i, m) in moves.iter().enumerate() {
+        if regs.is_stack(m.from) && regs.is_stack(m.to) {
+            return false;
+        }
+        for (j, n) in moves.iter().enumerate() {
+            if n.from == m.to || (i != j && n.to == m.to) {
+                return false;
+            }
+        }
+    }
+    true
 }

@@ -11,8 +11,9 @@
 //! the branch-argument set (see `block`).
 //!
 //! Steps, in this order (each a function below):
-//! 1. [`reserve_fixed`]: fixed-register operands claim their registers at
-//!    the early and late points.
+//! 1. [`classify`]: each operand's rank (the order of the steps below);
+//!    fixed-register operands claim their registers at the early and late
+//!    points.
 //! 2. [`alloc_defs`]: every definition gets a location, preferably where
 //!    the later code already expects the vreg (no move), else a free
 //!    register (for `Any`: its slot when none is free); only then are the
@@ -77,8 +78,12 @@ pub struct InstCtx<'c, 'a> {
     /// Definitions of a branch whose moves go to the successors' entries:
     /// `(vreg, allocation)`.
     pub branch_defs: &'c mut ArenaVec<'a, (VReg, Allocation)>,
-    /// Per operand: the definition reusing it, or [`NONE`].
+    /// Per operand: the definition reusing it, or [`NONE`] (empty when
+    /// no definition reuses an input).
     pub reused_by: &'c [u32],
+    /// Per operand: its [`rank`].
+    pub ranks: &'c [u8],
+    pub classes: Classes,
 }
 
 /// Whether `preg` satisfies a register constraint with limit `limit`.
@@ -157,30 +162,96 @@ fn evict_reg<F: Function>(
     state.set_loc(regs, vreg, slot);
 }
 
-/// Step 1: fixed-register operands claim their registers.
-pub fn reserve_fixed(cx: &mut InstCtx<'_, '_>) {
-    for &op in cx.ops {
-        let OperandConstraint::FixedReg(r) = op.constraint() else {
-            continue;
+/// Operand ranks: the order in which [`alloc_defs`] and [`alloc_uses`]
+/// visit operands (one bit each in [`Classes::present`]).
+pub mod rank {
+    pub const FIXED_USE: u8 = 0;
+    pub const REUSED_USE: u8 = 1;
+    pub const REG_USE: u8 = 2;
+    pub const ANY_USE: u8 = 3;
+    pub const STACK_USE: u8 = 4;
+    /// A fixed non-allocatable operand: its register, nothing else.
+    pub const NONALLOCATABLE: u8 = 5;
+    pub const FIXED_DEF: u8 = 6;
+    pub const DEF: u8 = 7;
+}
+
+/// What [`classify`] found.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Classes {
+    /// Bit `r` set iff some operand has rank `r`.
+    pub present: u32,
+}
+
+/// Step 1, one pass over the operands: each operand's rank into `ranks`,
+/// `reused_by` filled when a definition reuses an input, fixed-register
+/// operands claiming their registers, non-allocatable ones written.
+pub fn classify<'a>(
+    cx: &mut InstCtx<'_, '_>,
+    ranks: &mut ArenaVec<'a, u8>,
+    reused_by: &mut ArenaVec<'a, u32>,
+) -> Classes {
+    ranks.clear();
+    let mut present = 0u32;
+    let mut reuse = false;
+    for (i, &op) in cx.ops.iter().enumerate() {
+        let r = match (op.kind(), op.constraint()) {
+            (OperandKind::Use, OperandConstraint::FixedReg(r)) => {
+                if op.vreg().vreg() == VReg::MAX {
+                    cx.allocs[i] = Allocation::reg(r);
+                    ranks.push(rank::NONALLOCATABLE);
+                    continue;
+                }
+                cx.claims.early.add(r);
+                if op.pos() == OperandPos::Late {
+                    cx.claims.late.add(r);
+                }
+                cx.claims.pinned.add(r);
+                rank::FIXED_USE
+            }
+            (OperandKind::Def, OperandConstraint::FixedReg(r)) => {
+                cx.claims.late.add(r);
+                cx.claims.defs.add(r);
+                if op.pos() == OperandPos::Early {
+                    cx.claims.early.add(r);
+                }
+                cx.claims.pinned.add(r);
+                rank::FIXED_DEF
+            }
+            (OperandKind::Def, c) => {
+                reuse |= matches!(c, OperandConstraint::Reuse(_));
+                rank::DEF
+            }
+            (OperandKind::Use, OperandConstraint::Reg | OperandConstraint::Limit(_)) => {
+                rank::REG_USE
+            }
+            (OperandKind::Use, OperandConstraint::Any) => {
+                if cx.is_branch {
+                    rank::REG_USE
+                } else {
+                    rank::ANY_USE
+                }
+            }
+            (OperandKind::Use, OperandConstraint::Stack) => rank::STACK_USE,
+            (OperandKind::Use, OperandConstraint::Reuse(_)) => rank::REG_USE,
         };
-        match (op.kind(), op.pos()) {
-            (OperandKind::Use, OperandPos::Early) => cx.claims.early.add(r),
-            (OperandKind::Def, OperandPos::Late) => {
-                cx.claims.late.add(r);
-                cx.claims.defs.add(r);
-            }
-            (OperandKind::Use, OperandPos::Late) => {
-                cx.claims.early.add(r);
-                cx.claims.late.add(r);
-            }
-            (OperandKind::Def, OperandPos::Early) => {
-                cx.claims.early.add(r);
-                cx.claims.late.add(r);
-                cx.claims.defs.add(r);
+        present |= 1 << r;
+        ranks.push(r);
+    }
+    reused_by.clear();
+    if reuse {
+        reused_by.resize(cx.ops.len(), NONE);
+        for (i, &op) in cx.ops.iter().enumerate() {
+            if let (OperandKind::Def, OperandConstraint::Reuse(k)) = (op.kind(), op.constraint()) {
+                if k < cx.ops.len() && ranks[k] != rank::NONALLOCATABLE {
+                    reused_by[k] = i as u32;
+                    ranks[k] = rank::REUSED_USE;
+                    present |= 1 << rank::REUSED_USE;
+                }
             }
         }
-        cx.claims.pinned.add(r);
     }
+    Classes { present }
 }
 
 /// Step 2: allocations for the definitions, then their moves.
@@ -192,13 +263,12 @@ pub fn alloc_defs<F: Function>(
 ) -> Result<(), RegAllocError> {
     // Fixed definitions first (their registers are claimed), then the
     // others in operand order.
-    for pass in 0..2 {
+    for pass in [rank::FIXED_DEF, rank::DEF] {
+        if cx.classes.present & (1 << pass) == 0 {
+            continue;
+        }
         for (i, &op) in cx.ops.iter().enumerate() {
-            if op.kind() != OperandKind::Def {
-                continue;
-            }
-            let fixed = matches!(op.constraint(), OperandConstraint::FixedReg(_));
-            if fixed != (pass == 0) {
+            if cx.ranks[i] != pass {
                 continue;
             }
             let a = def_alloc(func, regs, state, cx, op)?;
@@ -367,40 +437,19 @@ pub fn alloc_uses<F: Function>(
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
-    // 0: fixed, 1: reused inputs, 2: register, 3: any, 4: stack.
-    for pass in 0..5 {
+    for pass in rank::FIXED_USE..=rank::STACK_USE {
+        if cx.classes.present & (1 << pass) == 0 {
+            continue;
+        }
         for (i, &op) in cx.ops.iter().enumerate() {
-            if op.kind() != OperandKind::Use {
+            if cx.ranks[i] != pass {
                 continue;
             }
-            let reused_by = match cx.reused_by[i] {
-                NONE => None,
-                d => Some(d as usize),
+            let reused_by = if pass == rank::REUSED_USE {
+                Some(cx.reused_by[i] as usize)
+            } else {
+                None
             };
-            let rank = match op.constraint() {
-                _ if reused_by.is_some() => 1,
-                OperandConstraint::FixedReg(_) => 0,
-                OperandConstraint::Reg | OperandConstraint::Limit(_) => 2,
-                OperandConstraint::Any => {
-                    if cx.is_branch {
-                        2
-                    } else {
-                        3
-                    }
-                }
-                OperandConstraint::Stack => 4,
-                OperandConstraint::Reuse(_) => 2,
-            };
-            if rank != pass {
-                continue;
-            }
-            if op.vreg().vreg() == VReg::MAX {
-                // Fixed non-allocatable: the register, nothing to track.
-                if let Some(r) = op.as_fixed_nonallocatable() {
-                    cx.allocs[i] = Allocation::reg(r);
-                }
-                continue;
-            }
             let a = use_alloc(func, regs, state, cx, op, reused_by)?;
             cx.allocs[i] = a;
             if let Some(r) = a.as_reg() {

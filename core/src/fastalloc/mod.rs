@@ -41,6 +41,8 @@ pub struct Scratch<'a> {
     pub args: MoveSet<'a>,
     /// Per operand of the current instruction: the def reusing it.
     pub reused_by: ArenaVec<'a, u32>,
+    /// Per operand of the current instruction: its rank (`inst::rank`).
+    pub ranks: ArenaVec<'a, u8>,
     /// Definitions made by the current branch.
     pub branch_defs: ArenaVec<'a, (VReg, Allocation)>,
     pub edits: Edits<'a>,
@@ -84,6 +86,7 @@ pub(crate) fn run_in<F: Function>(
         before: MoveSet::new_in(arena),
         args: MoveSet::new_in(arena),
         reused_by: ArenaVec::new_in(arena),
+        ranks: ArenaVec::new_in(arena),
         branch_defs: ArenaVec::new_in(arena),
         edits: Edits::new_in(func.num_blocks(), num_insts, arena),
     };

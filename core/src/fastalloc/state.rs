@@ -70,20 +70,26 @@ impl<'a> Regs<'a> {
         let order = RegClass::ALL.map(|class| {
             let c = class as usize;
             let mut list = ArenaVec::new_in(arena);
+            let mut seen = fixed_stack;
             for set in [
                 env.preferred_regs_by_class[c],
                 env.non_preferred_regs_by_class[c],
             ] {
                 for preg in set {
-                    if preg.class() == class && !fixed_stack.contains(preg) && !list.contains(&preg)
-                    {
+                    if preg.class() == class && !seen.contains(preg) {
+                        seen.add(preg);
                         list.push(preg);
                     }
                 }
             }
             list
         });
-        let allocatable = [0, 1, 2].map(|c| order[c].iter().copied().collect::<PRegSet>());
+        let mut allocatable = [PRegSet::empty(); 3];
+        for (c, list) in order.iter().enumerate() {
+            for &p in list.iter() {
+                allocatable[c].add(p);
+            }
+        }
         let victim = [0, 1, 2].map(|c| {
             env.non_preferred_regs_by_class[c]
                 .max_preg()

@@ -57,8 +57,11 @@ pub fn alloc_block<'a, F: Function>(
             allocs: op_allocs,
             is_branch,
             claims: Claims {
+                early: PRegSet::empty(),
+                late: PRegSet::empty(),
+                defs: PRegSet::empty(),
+                pinned: PRegSet::empty(),
                 clobbers: func.inst_clobbers(inst),
-                ..Claims::default()
             },
             after: &mut scratch.after,
             before: &mut scratch.before,

@@ -156,7 +156,8 @@ impl<'a> Edits<'a> {
     /// segment of `all`.
     pub fn finish_block(&mut self, block: Block) {
         let start = self.all.len() as u32;
-        self.all.extend(self.block.iter().rev().cloned());
+        self.all.extend_from_slice(&self.block);
+        self.all[start as usize..].reverse();
         self.block.clear();
         self.segment[block] = (start, self.all.len() as u32);
     }

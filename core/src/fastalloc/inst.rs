@@ -286,6 +286,9 @@ pub fn alloc_defs<F: Function>(
             }
         }
     }
+    if cx.classes.present & (1 << rank::FIXED_DEF | 1 << rank::DEF) == 0 {
+        return Ok(());
+    }
     // The moves from each definition to where the later code expects the
     // vreg, and the vreg released: before the instruction it does not
     // exist.
@@ -405,7 +408,8 @@ pub fn evict_conflicts<F: Function>(
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
     let mut hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
-    for &op in cx.ops {
+    let fixed_uses = cx.classes.present & (1 << rank::FIXED_USE | 1 << rank::REUSED_USE) != 0;
+    for &op in cx.ops.iter().take(if fixed_uses { usize::MAX } else { 0 }) {
         if op.kind() != OperandKind::Use {
             continue;
         }

@@ -346,10 +346,12 @@ fn def_alloc<F: Function>(
         }
         c => (c, op.pos() == OperandPos::Early),
     };
+    // A clobber happens after the definitions are written (the checker
+    // and Ion agree): no definition may live in a clobbered register.
     let excluded = if both {
-        cx.claims.late | cx.claims.early
+        cx.claims.late | cx.claims.early | cx.claims.clobbers
     } else {
-        cx.claims.late
+        cx.claims.late | cx.claims.clobbers
     };
     // The later code's location, if a register this definition may take.
     let loc_ok = |limit: Option<usize>| {

@@ -51,18 +51,19 @@ pub fn alloc_block<'a, F: Function>(
         let is_branch = inst == last && func.is_branch(inst);
         scratch.branch_defs.clear();
         let owned_after = state.pregs.owned;
+        scratch.claims = Claims {
+            early: PRegSet::empty(),
+            late: PRegSet::empty(),
+            defs: PRegSet::empty(),
+            pinned: PRegSet::empty(),
+            clobbers: func.inst_clobbers(inst),
+        };
         let mut cx = InstCtx {
             inst,
             ops,
             allocs: op_allocs,
             is_branch,
-            claims: Claims {
-                early: PRegSet::empty(),
-                late: PRegSet::empty(),
-                defs: PRegSet::empty(),
-                pinned: PRegSet::empty(),
-                clobbers: func.inst_clobbers(inst),
-            },
+            claims: &mut scratch.claims,
             after: &mut scratch.after,
             before: &mut scratch.before,
             branch_defs: &mut scratch.branch_defs,

@@ -70,7 +70,7 @@ pub struct InstCtx<'c, 'a> {
     pub allocs: &'c mut [Allocation],
     /// The instruction is a branch: no moves may follow it.
     pub is_branch: bool,
-    pub claims: Claims,
+    pub claims: &'c mut Claims,
     /// Moves after the instruction.
     pub after: &'c mut MoveSet<'a>,
     /// Copies before the instruction.

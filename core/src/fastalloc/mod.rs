@@ -46,6 +46,8 @@ pub struct Scratch<'a> {
     /// Definitions made by the current branch.
     pub branch_defs: ArenaVec<'a, (VReg, Allocation)>,
     pub edits: Edits<'a>,
+    /// The current instruction's register claims.
+    pub claims: inst::Claims,
 }
 
 /// Allocates `func` into `output`, every table in `arena` (which the
@@ -89,6 +91,7 @@ pub(crate) fn run_in<F: Function>(
         ranks: ArenaVec::new_in(arena),
         branch_defs: ArenaVec::new_in(arena),
         edits: Edits::new_in(func.num_blocks(), num_insts, arena),
+        claims: inst::Claims::default(),
     };
     for &block in cfg.postorder.iter() {
         block::alloc_block(

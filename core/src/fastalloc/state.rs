@@ -208,20 +208,19 @@ impl<'a> State<'a> {
         if old == alloc {
             return;
         }
+        // `loc` only ever holds an allocatable register or the vreg's own
+        // slot (the steps never track another location).
         if let Some(r) = old.as_reg() {
-            if regs.is_allocatable(r) && self.pregs.owner[r.index()] == v as u32 {
-                self.pregs.owner[r.index()] = NONE;
-                self.pregs.owned.remove(r);
-            }
-        }
-        if old.is_none() {
+            debug_assert!(regs.is_allocatable(r) && self.pregs.owner[r.index()] == v as u32);
+            self.pregs.owner[r.index()] = NONE;
+            self.pregs.owned.remove(r);
+        } else if old.is_none() {
             self.touched.push(vreg);
         }
         if let Some(r) = alloc.as_reg() {
-            if regs.is_allocatable(r) {
-                self.pregs.owner[r.index()] = v as u32;
-                self.pregs.owned.add(r);
-            }
+            debug_assert!(regs.is_allocatable(r));
+            self.pregs.owner[r.index()] = v as u32;
+            self.pregs.owned.add(r);
         }
         self.vregs.loc[v] = alloc;
     }

@@ -19,6 +19,7 @@ extern crate alloc;
 
 pub mod cfg;
 pub mod checker;
+pub mod fastalloc;
 #[cfg(feature = "arbitrary")]
 pub mod gen;
 mod index;
@@ -204,19 +205,23 @@ impl PRegSet {
         out.add(reg);
         out
     }
+    #[inline]
     pub const fn add(&mut self, reg: PReg) {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] |= bit;
     }
+    #[inline]
     pub fn remove(&mut self, reg: PReg) {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] &= !bit;
     }
+    #[inline]
     pub fn union_from(&mut self, other: PRegSet) {
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits) {
             *mine |= theirs;
         }
     }
+    #[inline]
     pub fn intersect_from(&mut self, other: PRegSet) {
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits) {
             *mine &= theirs;
@@ -249,6 +254,7 @@ impl PRegSet {
 
 impl core::ops::BitAnd for PRegSet {
     type Output = PRegSet;
+    #[inline]
     fn bitand(mut self, rhs: PRegSet) -> PRegSet {
         self.intersect_from(rhs);
         self
@@ -257,6 +263,7 @@ impl core::ops::BitAnd for PRegSet {
 
 impl core::ops::BitOr for PRegSet {
     type Output = PRegSet;
+    #[inline]
     fn bitor(mut self, rhs: PRegSet) -> PRegSet {
         self.union_from(rhs);
         self
@@ -1181,10 +1188,10 @@ impl std::error::Error for RegAllocError {}
 /// Which allocator [`run`] uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Algorithm {
-    /// The backtracking allocator (the only one regarena implements;
-    /// `Fastalloc` requests are served by it too).
+    /// The backtracking allocator.
     #[default]
     Ion,
+    /// The single-pass allocator (`fastalloc/`): faster, with more moves.
     Fastalloc,
 }
 

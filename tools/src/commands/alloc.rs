@@ -39,11 +39,57 @@ impl Allocator {
     }
 }
 
-/// Memory reused across allocations: one context per allocator.
+/// Which algorithm both allocators run (`RegallocOptions::algorithm`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlgorithmArg {
+    /// The backtracking allocator.
+    #[default]
+    Ion,
+    /// The single-pass allocator.
+    Fastalloc,
+}
+
+impl AlgorithmArg {
+    /// Our options for this algorithm.
+    pub fn ours(self) -> RegallocOptions {
+        RegallocOptions {
+            algorithm: match self {
+                AlgorithmArg::Ion => regarena::Algorithm::Ion,
+                AlgorithmArg::Fastalloc => regarena::Algorithm::Fastalloc,
+            },
+            ..RegallocOptions::default()
+        }
+    }
+
+    /// Upstream's options for this algorithm.
+    pub fn upstream(self) -> ra2::RegallocOptions {
+        ra2::RegallocOptions {
+            algorithm: match self {
+                AlgorithmArg::Ion => ra2::Algorithm::Ion,
+                AlgorithmArg::Fastalloc => ra2::Algorithm::Fastalloc,
+            },
+            ..ra2::RegallocOptions::default()
+        }
+    }
+}
+
+/// Memory reused across allocations: one context per allocator, and the
+/// algorithm both run.
 #[derive(Default)]
 pub struct Contexts {
     pub ours: regarena::Ctx,
     pub upstream: ra2::Ctx,
+    pub algorithm: AlgorithmArg,
+}
+
+impl Contexts {
+    /// Fresh contexts running `algorithm`.
+    pub fn with_algorithm(algorithm: AlgorithmArg) -> Contexts {
+        Contexts {
+            algorithm,
+            ..Contexts::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for Contexts {
@@ -91,10 +137,11 @@ pub fn allocate_heap_cold(
     which: Allocator,
     cf: &CorpusFunction,
     heap: &CountingAlloc,
+    algorithm: AlgorithmArg,
 ) -> Result<HeapUsage, String> {
     let result = guarded(|| match which {
         Allocator::Ours => {
-            let options = RegallocOptions::default();
+            let options = algorithm.ours();
             heap.measure(|| {
                 let mut ctx = regarena::Ctx::default();
                 let result = regarena::run_with_ctx(&cf.func, &cf.env, &options, &mut ctx)
@@ -105,7 +152,7 @@ pub fn allocate_heap_cold(
             })
         }
         Allocator::Upstream => {
-            let options = ra2::RegallocOptions::default();
+            let options = algorithm.upstream();
             let env = cf.upstream.machine_env();
             heap.measure(|| {
                 let mut ctx = ra2::Ctx::default();
@@ -140,9 +187,10 @@ fn allocate_metered<M>(
     ctxs: &mut Contexts,
     meter: impl FnOnce(&mut AllocatorCall<'_>) -> (M, Result<(), String>),
 ) -> Result<M, String> {
+    let algorithm = ctxs.algorithm;
     let result = guarded(|| match which {
         Allocator::Ours => {
-            let options = RegallocOptions::default();
+            let options = algorithm.ours();
             let ctx = &mut ctxs.ours;
             meter(&mut || {
                 regarena::run_with_ctx(&cf.func, &cf.env, &options, ctx)
@@ -151,7 +199,7 @@ fn allocate_metered<M>(
             })
         }
         Allocator::Upstream => {
-            let options = ra2::RegallocOptions::default();
+            let options = algorithm.upstream();
             let env = cf.upstream.machine_env();
             let ctx = &mut ctxs.upstream;
             meter(&mut || {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 
-use super::alloc::{self, Allocator, CheckerChoice, Contexts};
+use super::alloc::{self, AlgorithmArg, Allocator, CheckerChoice, Contexts};
 use super::{CommandResult, Failure, Progress};
 use crate::corpus::CorpusFunction;
 
@@ -21,6 +21,10 @@ pub struct CheckArgs {
     /// Which allocator to run.
     #[arg(long, value_enum)]
     pub allocator: Allocator,
+    /// Which algorithm to run: the backtracking allocator or the
+    /// single-pass one.
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Ion)]
+    pub algorithm: AlgorithmArg,
     /// Which checker proves each result: regarena's, upstream regalloc2
     /// 0.15.2's own (the result converted bit for bit), or both.
     #[arg(long, value_enum, default_value_t = CheckerChoice::Ours)]
@@ -98,6 +102,7 @@ fn allocate_and_prove(
 /// in input order.
 fn check_all(
     which: Allocator,
+    algorithm: AlgorithmArg,
     checker: CheckerChoice,
     funcs: &[CorpusFunction],
     jobs: usize,
@@ -109,11 +114,14 @@ fn check_all(
         r
     };
     if jobs <= 1 {
-        let mut ctxs = Contexts::default();
+        let mut ctxs = Contexts::with_algorithm(algorithm);
         return Ok(funcs.iter().map(|cf| one(&mut ctxs, cf)).collect());
     }
     super::with_jobs(jobs, || {
-        funcs.par_iter().map_init(Contexts::default, one).collect()
+        funcs
+            .par_iter()
+            .map_init(|| Contexts::with_algorithm(algorithm), one)
+            .collect()
     })
 }
 
@@ -123,6 +131,7 @@ pub fn run(args: &CheckArgs) -> CommandResult {
     let progress = Progress::new(funcs.len() as u64, "checking");
     let results = check_all(
         args.allocator,
+        args.algorithm,
         args.checker,
         &funcs,
         usize::from(args.jobs),

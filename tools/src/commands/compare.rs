@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use regarena::{Block, Function};
 
-use super::alloc::{self, Allocator, Contexts};
+use super::alloc::{self, AlgorithmArg, Allocator, Contexts};
 use super::cost::{CostModel, EditCounts};
 use super::{CommandResult, Failure, Progress};
 use crate::corpus::CorpusFunction;
@@ -48,6 +48,10 @@ use crate::counting_alloc::{CountingAlloc, HeapUsage};
 /// Arguments of `regarena compare`.
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
+    /// Which algorithm both sides run: Ion against upstream's Ion, or
+    /// our single-pass allocator against upstream's fastalloc.
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Ion)]
+    pub algorithm: AlgorithmArg,
     /// Print one JSON object of totals instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -329,7 +333,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
         r
     };
     let first: Vec<PairRun> = if jobs <= 1 {
-        let mut ctxs = Contexts::default();
+        let mut ctxs = Contexts::with_algorithm(args.algorithm);
         funcs
             .iter()
             .enumerate()
@@ -340,7 +344,10 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             funcs
                 .par_iter()
                 .enumerate()
-                .map_init(Contexts::default, |c, x| pass(c, x, 0))
+                .map_init(
+                    || Contexts::with_algorithm(args.algorithm),
+                    |c, x| pass(c, x, 0),
+                )
                 .collect()
         })?
     };
@@ -366,7 +373,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             Some(pass(ctxs, (i, cf), repeat))
         };
         let runs: Vec<Option<PairRun>> = if jobs <= 1 {
-            let mut ctxs = Contexts::default();
+            let mut ctxs = Contexts::with_algorithm(args.algorithm);
             funcs
                 .iter()
                 .enumerate()
@@ -377,7 +384,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
                 funcs
                     .par_iter()
                     .enumerate()
-                    .map_init(Contexts::default, timed)
+                    .map_init(|| Contexts::with_algorithm(args.algorithm), timed)
                     .collect()
             })?
         };
@@ -407,7 +414,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
     if let Some(heap) = heap {
         for (side, which) in SIDES.into_iter().enumerate() {
             let before = heap.snapshot().current_bytes;
-            let mut ctxs = Contexts::default();
+            let mut ctxs = Contexts::with_algorithm(args.algorithm);
             for (i, cf) in funcs.iter().enumerate() {
                 progress.inc(1);
                 if !compared[i] {
@@ -416,7 +423,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
                 let measured = alloc::allocate(which, cf, &mut ctxs)
                     .and_then(|_| alloc::allocate_heap(which, cf, &mut ctxs, heap))
                     .and_then(|warm| {
-                        let cold = alloc::allocate_heap_cold(which, cf, heap)?;
+                        let cold = alloc::allocate_heap_cold(which, cf, heap, args.algorithm)?;
                         Ok(HeapRun { warm, cold })
                     });
                 match measured {

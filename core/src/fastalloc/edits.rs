@@ -1,0 +1,299 @@
+//! The moves of the single-pass allocator: parallel move sets at one
+//! program point, resolved into sequences by the shared resolver
+//! ([`crate::ion::parallel_moves`]), collected per block and laid out in
+//! program order at the end.
+//!
+//! Reads: the [`Regs`] (stack or register, scratch and victim registers)
+//! and the set of registers busy at the point. Writes: the block's edit
+//! list (built backwards, as the pass runs), the function's edit list in
+//! block segments, extra spill slots in the [`Frame`], and at the end
+//! `Output::edits`.
+//!
+//! Every point's moves are one parallel set: all sources are read before
+//! any destination is written. That is what the pass means when it asks
+//! for "v's value, now in A, to be in L after the instruction, while the
+//! evicted w comes back into A from its slot": the resolver orders the
+//! moves, breaks cycles, and routes stack-to-stack moves through a free
+//! register (or the scratch register, or a borrowed one saved to an extra
+//! slot).
+
+use crate::fastalloc::state::{Frame, Regs};
+use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
+use crate::tables::{Arena, ArenaVec, Column};
+use crate::{Allocation, Block, Edit, Function, PReg, PRegSet, ProgPoint, RegAllocError, RegClass};
+
+/// One move of a set being built: its class and its two locations.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingMove {
+    pub class: RegClass,
+    pub from: Allocation,
+    pub to: Allocation,
+}
+
+/// A set of moves that happen at once at one point.
+#[derive(Debug)]
+pub struct MoveSet<'a> {
+    pub moves: ArenaVec<'a, PendingMove>,
+}
+
+impl<'a> MoveSet<'a> {
+    pub fn new_in(arena: &'a Arena) -> Self {
+        MoveSet {
+            moves: ArenaVec::new_in(arena),
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, class: RegClass, from: Allocation, to: Allocation) {
+        if from != to {
+            self.moves.push(PendingMove { class, from, to });
+        }
+    }
+}
+
+/// A move that goes at the entry of `block`, before the block's own
+/// entry moves (the result of a definition made by the branch of its one
+/// predecessor).
+#[derive(Clone, Copy, Debug)]
+pub struct EntryFixup {
+    pub block: Block,
+    pub class: RegClass,
+    pub from: Allocation,
+    pub to: Allocation,
+}
+
+/// The edits of the run.
+#[derive(Debug)]
+pub struct Edits<'a> {
+    /// The current block's edits, in reverse execution order.
+    pub block: ArenaVec<'a, (ProgPoint, Edit)>,
+    /// Every finished block's edits in execution order, block after block
+    /// in the order the pass visits them.
+    pub all: ArenaVec<'a, (ProgPoint, Edit)>,
+    /// Each block's segment of `all`.
+    pub segment: Column<'a, Block, (u32, u32)>,
+    /// Moves for block entries, from definitions on branches.
+    pub fixups: ArenaVec<'a, EntryFixup>,
+    resolver: ParallelMoves<'a, ()>,
+}
+
+/// The resolver's view of one point.
+struct PointScratch<'r, 'a, F: Function> {
+    func: &'r F,
+    regs: &'r Regs<'a>,
+    frame: &'r mut Frame<'a>,
+    busy: PRegSet,
+    class: RegClass,
+}
+
+impl<F: Function> ScratchSource for PointScratch<'_, '_, F> {
+    fn is_stack(&self, alloc: Allocation) -> bool {
+        self.regs.is_stack(alloc)
+    }
+
+    fn free_reg(&mut self, usable: &dyn Fn(PReg) -> bool) -> Option<PReg> {
+        self.regs.order[self.class as usize]
+            .iter()
+            .copied()
+            .find(|&p| !self.busy.contains(p) && usable(p))
+    }
+
+    fn spill_slot(&mut self, index: usize) -> Allocation {
+        let class = self.class;
+        while self.frame.extra[class as usize].len() <= index {
+            let func = self.func;
+            let slot = self.frame.new_slot(class, || func.spillslot_size(class));
+            self.frame.extra[class as usize].push(Allocation::stack(slot));
+        }
+        self.frame.extra[class as usize][index]
+    }
+}
+
+impl<'a> Edits<'a> {
+    pub fn new_in(num_blocks: usize, num_insts: usize, arena: &'a Arena) -> Self {
+        Edits {
+            block: ArenaVec::new_in(arena),
+            all: ArenaVec::with_capacity_in(num_insts, arena),
+            segment: Column::filled_in(num_blocks, (0, 0), arena),
+            fixups: ArenaVec::new_in(arena),
+            resolver: ParallelMoves::new_in(arena),
+        }
+    }
+
+    /// Resolves `set` (emptying it) into a sequence at `point` and records
+    /// it in the current block's list. `busy`: registers the sequence must
+    /// not use as temporaries.
+    pub fn flush<F: Function>(
+        &mut self,
+        func: &F,
+        regs: &Regs<'a>,
+        frame: &mut Frame<'a>,
+        set: &mut MoveSet<'a>,
+        point: ProgPoint,
+        busy: PRegSet,
+    ) -> Result<(), RegAllocError> {
+        if set.moves.is_empty() {
+            return Ok(());
+        }
+        let start = self.block.len();
+        resolve_into(
+            &mut self.resolver,
+            &mut self.block,
+            func,
+            regs,
+            frame,
+            &set.moves,
+            point,
+            busy,
+        )?;
+        // The block list runs backwards: reverse this point's sequence.
+        self.block[start..].reverse();
+        set.moves.clear();
+        Ok(())
+    }
+
+    /// Closes `block`: its edits, reversed into execution order, become its
+    /// segment of `all`.
+    pub fn finish_block(&mut self, block: Block) {
+        let start = self.all.len() as u32;
+        self.all.extend_from_slice(&self.block);
+        self.all[start as usize..].reverse();
+        self.block.clear();
+        self.segment[block] = (start, self.all.len() as u32);
+    }
+
+    /// Writes every edit into `out` in program order: block by block in
+    /// index order, each block's entry fixups first.
+    pub fn write_output<F: Function>(
+        &mut self,
+        func: &F,
+        regs: &Regs<'a>,
+        frame: &mut Frame<'a>,
+        scratch: &mut MoveSet<'a>,
+        out: &mut Vec<(ProgPoint, Edit)>,
+    ) -> Result<(), RegAllocError> {
+        out.clear();
+        out.reserve(self.all.len() + 2 * self.fixups.len());
+        self.fixups.sort_by_key(|f| f.block);
+        let mut next_fixup = 0;
+        let mut resolved: ArenaVec<(ProgPoint, Edit)> = ArenaVec::new_in(self.all.bump());
+        for b in 0..func.num_blocks() {
+            let block = Block::new(b);
+            if next_fixup < self.fixups.len() && self.fixups[next_fixup].block == block {
+                let point = ProgPoint::before(func.block_insns(block).first());
+                let mut busy = PRegSet::empty();
+                while next_fixup < self.fixups.len() && self.fixups[next_fixup].block == block {
+                    let f = self.fixups[next_fixup];
+                    if let Some(r) = f.from.as_reg() {
+                        busy.add(r);
+                    }
+                    scratch.add(f.class, f.from, f.to);
+                    next_fixup += 1;
+                }
+                resolved.clear();
+                resolve_into(
+                    &mut self.resolver,
+                    &mut resolved,
+                    func,
+                    regs,
+                    frame,
+                    &scratch.moves,
+                    point,
+                    busy,
+                )?;
+                scratch.moves.clear();
+                out.extend_from_slice(&resolved);
+            }
+            let (start, end) = self.segment[block];
+            out.extend_from_slice(&self.all[start as usize..end as usize]);
+        }
+        Ok(())
+    }
+}
+
+/// Resolves `moves` (any classes) at `point` and appends the sequences,
+/// class by class, in execution order.
+#[allow(clippy::too_many_arguments)]
+fn resolve_into<'a, F: Function>(
+    resolver: &mut ParallelMoves<'a, ()>,
+    dst: &mut ArenaVec<'a, (ProgPoint, Edit)>,
+    func: &F,
+    regs: &Regs<'a>,
+    frame: &mut Frame<'a>,
+    moves: &[PendingMove],
+    point: ProgPoint,
+    busy: PRegSet,
+) -> Result<(), RegAllocError> {
+    // Most sets need no ordering: no move writes a location another
+    // reads, no two write one location, none goes stack to stack. Then
+    // the set is its own sequence (what the resolver would produce).
+    if moves.len() <= 8 && is_plain(regs, moves) {
+        for m in moves {
+            dst.push((
+                point,
+                Edit::Move {
+                    from: m.from,
+                    to: m.to,
+                },
+            ));
+        }
+        return Ok(());
+    }
+    let one_class = moves.iter().all(|m| m.class == moves[0].class);
+    for class in RegClass::ALL {
+        if one_class && class != moves[0].class {
+            continue;
+        }
+        for m in moves.iter().filter(|m| m.class == class) {
+            resolver.add(m.from, m.to, ());
+        }
+        if resolver.is_empty() {
+            continue;
+        }
+        let c = class as usize;
+        let regs_of_class = ResolverRegs {
+            scratch: regs.scratch[c],
+            victim: regs.victim[c],
+        };
+        let mut source = PointScratch {
+            func,
+            regs,
+            frame,
+            busy,
+            class,
+        };
+        let sequence = resolver
+            .resolve(regs_of_class, &mut source)
+            .map_err(|e| match e {
+                ResolveError::ConflictingWrites(_)
+                | ResolveError::NoneLocation
+                | ResolveError::NoRegister => RegAllocError::TooManyLiveRegs,
+            })?;
+        for m in sequence {
+            dst.push((
+                point,
+                Edit::Move {
+                    from: m.from,
+                    to: m.to,
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `moves` can run in any order: no destination is another move's
+/// source or another move's destination, and no move is stack to stack.
+fn is_plain(regs: &Regs<'_>, moves: &[PendingMove]) -> bool {
+    for (i, m) in moves.iter().enumerate() {
+        if regs.is_stack(m.from) && regs.is_stack(m.to) {
+            return false;
+        }
+        for (j, n) in moves.iter().enumerate() {
+            if n.from == m.to || (i != j && n.to == m.to) {
+                return false;
+            }
+        }
+    }
+    true
+}

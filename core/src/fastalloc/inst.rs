@@ -1,0 +1,588 @@
+//! One instruction of the backward pass: every operand gets an
+//! allocation that satisfies its constraint, and the moves that connect
+//! those allocations to where the later code expects each vreg.
+//!
+//! Reads: the instruction's operands and clobbers, the [`Regs`]. Reads and
+//! writes: the [`State`] (from "what the code after the instruction
+//! expects" to "what the instruction and the code after it expect from
+//! the code before"), the operand allocations, and three move sets: after
+//! the instruction (definitions to where they are expected, evicted vregs
+//! back into their registers), before it (copies into use registers), and
+//! the branch-argument set (see `block`).
+//!
+//! Steps, in this order (each a function below):
+//! 1. [`classify`]: each operand's rank (the order of the steps below);
+//!    fixed-register operands claim their registers at the early and late
+//!    points.
+//! 2. [`alloc_defs`]: every definition gets a location, preferably where
+//!    the later code already expects the vreg (no move), else a free
+//!    register (for `Any`: its slot when none is free); only then are the
+//!    defined vregs released, and the moves from the definitions to the
+//!    expected locations (and to the slot of a spilled vreg) are added.
+//! 3. [`evict_conflicts`]: a vreg that stays live across the instruction
+//!    in a register the instruction clobbers, defines or needs for another
+//!    vreg's fixed use moves to its slot; a move after the instruction
+//!    brings it back.
+//! 4. [`alloc_uses`]: fixed uses, reused inputs, register uses, `Any`
+//!    uses, stack uses. A use keeps the vreg where the later code expects
+//!    it when the constraint allows; a vreg last read here takes the
+//!    register it gets (so its definition writes it there); otherwise a
+//!    copy before the instruction feeds the operand.
+//!
+//! The choice of registers: a free register of the class in preference
+//! order (the machine's preferred registers first); with none free, the
+//! owned register given to an operand longest ago is evicted (its vreg
+//! is reloaded after the instruction and lives in its slot before). This
+//! is regalloc2 fastalloc's problem statement (its `alloc_inst`); the
+//! formulation here (one move set per point, uses that keep their later
+//! location) is our own.
+
+use crate::fastalloc::edits::MoveSet;
+use crate::fastalloc::state::{Regs, State, NONE};
+use crate::tables::ArenaVec;
+use crate::{
+    Allocation, Function, Inst, Operand, OperandConstraint, OperandKind, OperandPos, PReg, PRegSet,
+    RegAllocError, RegClass, VReg,
+};
+
+/// Registers claimed at the early and late points of the instruction and
+/// by its operands, built up as the steps run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Claims {
+    /// Busy at the early point (read by uses, written by early defs).
+    pub early: PRegSet,
+    /// Busy at the late point (late uses, late and early defs).
+    pub late: PRegSet,
+    /// Registers written by the instruction's definitions.
+    pub defs: PRegSet,
+    /// Every register given to an operand (never evicted at this
+    /// instruction).
+    pub pinned: PRegSet,
+    pub clobbers: PRegSet,
+}
+
+/// The per-instruction inputs and scratch of the steps.
+#[derive(Debug)]
+pub struct InstCtx<'c, 'a> {
+    pub inst: Inst,
+    pub ops: &'c [Operand],
+    /// The instruction's operand allocations (its slice of the output).
+    pub allocs: &'c mut [Allocation],
+    /// The instruction is a branch: no moves may follow it.
+    pub is_branch: bool,
+    pub claims: &'c mut Claims,
+    /// Moves after the instruction.
+    pub after: &'c mut MoveSet<'a>,
+    /// Copies before the instruction.
+    pub before: &'c mut MoveSet<'a>,
+    /// Definitions of a branch whose moves go to the successors' entries:
+    /// `(vreg, allocation)`.
+    pub branch_defs: &'c mut ArenaVec<'a, (VReg, Allocation)>,
+    /// Per operand: the definition reusing it, or [`NONE`] (empty when
+    /// no definition reuses an input).
+    pub reused_by: &'c [u32],
+    /// Per operand: its [`rank`].
+    pub ranks: &'c [u8],
+    pub classes: Classes,
+}
+
+/// Whether `preg` satisfies a register constraint with limit `limit`.
+#[inline]
+fn within_limit(preg: PReg, limit: Option<usize>) -> bool {
+    limit.is_none_or(|l| preg.hw_enc() < l)
+}
+
+/// The register constraint of `op` as (class, limit); `None` for
+/// constraints that are not "some register of the class".
+#[inline]
+fn reg_limit(c: OperandConstraint) -> Option<Option<usize>> {
+    match c {
+        OperandConstraint::Reg => Some(None),
+        OperandConstraint::Limit(l) => Some(Some(l)),
+        _ => None,
+    }
+}
+
+/// A free register of `class` within `limit` not in `excluded`; with
+/// `evict`, else the least recently used owned one not in `excluded` nor
+/// pinned, whose vreg moves to its slot (a reload after the instruction).
+#[allow(clippy::too_many_arguments)]
+fn pick_reg<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    after: &mut MoveSet<'_>,
+    class: RegClass,
+    limit: Option<usize>,
+    excluded: PRegSet,
+    evict: bool,
+) -> Option<PReg> {
+    let order = &regs.order[class as usize];
+    let owned = state.pregs.owned;
+    if let Some(&p) = order
+        .iter()
+        .find(|&&p| !excluded.contains(p) && !owned.contains(p) && within_limit(p, limit))
+    {
+        return Some(p);
+    }
+    if !evict {
+        return None;
+    }
+    let mut best: Option<PReg> = None;
+    for &p in order.iter() {
+        if excluded.contains(p) || !within_limit(p, limit) {
+            continue;
+        }
+        if best.is_none_or(|b| state.pregs.stamp[p.index()] < state.pregs.stamp[b.index()]) {
+            best = Some(p);
+        }
+    }
+    let p = best?;
+    evict_reg(func, regs, state, after, p);
+    Some(p)
+}
+
+/// Moves the vreg owning `p` to its slot before the current point and
+/// back into `p` after the instruction.
+fn evict_reg<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    after: &mut MoveSet<'_>,
+    p: PReg,
+) {
+    let w = state.pregs.owner[p.index()];
+    if w == NONE {
+        return;
+    }
+    let vreg = VReg::new(w as usize, p.class());
+    let slot = state.slot_of(vreg, || func.spillslot_size(p.class()));
+    after.add(p.class(), slot, crate::Allocation::reg(p));
+    state.vregs.spilled[w as usize] = true;
+    state.set_loc(regs, vreg, slot);
+}
+
+/// Operand ranks: the order in which [`alloc_defs`] and [`alloc_uses`]
+/// visit operands (one bit each in [`Classes::present`]).
+pub mod rank {
+    pub const FIXED_USE: u8 = 0;
+    pub const REUSED_USE: u8 = 1;
+    pub const REG_USE: u8 = 2;
+    pub const ANY_USE: u8 = 3;
+    pub const STACK_USE: u8 = 4;
+    /// A fixed non-allocatable operand: its register, nothing else.
+    pub const NONALLOCATABLE: u8 = 5;
+    pub const FIXED_DEF: u8 = 6;
+    pub const DEF: u8 = 7;
+}
+
+/// What [`classify`] found.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Classes {
+    /// Bit `r` set iff some operand has rank `r`.
+    pub present: u32,
+}
+
+/// Step 1, one pass over the operands: each operand's rank into `ranks`,
+/// `reused_by` filled when a definition reuses an input, fixed-register
+/// operands claiming their registers, non-allocatable ones written.
+pub fn classify<'a>(
+    cx: &mut InstCtx<'_, '_>,
+    ranks: &mut ArenaVec<'a, u8>,
+    reused_by: &mut ArenaVec<'a, u32>,
+) -> Classes {
+    ranks.clear();
+    let mut present = 0u32;
+    let mut reuse = false;
+    for (i, &op) in cx.ops.iter().enumerate() {
+        let r = match (op.kind(), op.constraint()) {
+            (OperandKind::Use, OperandConstraint::FixedReg(r)) => {
+                if op.vreg().vreg() == VReg::MAX {
+                    cx.allocs[i] = Allocation::reg(r);
+                    ranks.push(rank::NONALLOCATABLE);
+                    continue;
+                }
+                cx.claims.early.add(r);
+                if op.pos() == OperandPos::Late {
+                    cx.claims.late.add(r);
+                }
+                cx.claims.pinned.add(r);
+                rank::FIXED_USE
+            }
+            (OperandKind::Def, OperandConstraint::FixedReg(r)) => {
+                cx.claims.late.add(r);
+                cx.claims.defs.add(r);
+                if op.pos() == OperandPos::Early {
+                    cx.claims.early.add(r);
+                }
+                cx.claims.pinned.add(r);
+                rank::FIXED_DEF
+            }
+            (OperandKind::Def, c) => {
+                reuse |= matches!(c, OperandConstraint::Reuse(_));
+                rank::DEF
+            }
+            (OperandKind::Use, OperandConstraint::Reg | OperandConstraint::Limit(_)) => {
+                rank::REG_USE
+            }
+            (OperandKind::Use, OperandConstraint::Any) => {
+                if cx.is_branch {
+                    rank::REG_USE
+                } else {
+                    rank::ANY_USE
+                }
+            }
+            (OperandKind::Use, OperandConstraint::Stack) => rank::STACK_USE,
+            (OperandKind::Use, OperandConstraint::Reuse(_)) => rank::REG_USE,
+        };
+        present |= 1 << r;
+        ranks.push(r);
+    }
+    reused_by.clear();
+    if reuse {
+        reused_by.resize(cx.ops.len(), NONE);
+        for (i, &op) in cx.ops.iter().enumerate() {
+            if let (OperandKind::Def, OperandConstraint::Reuse(k)) = (op.kind(), op.constraint()) {
+                if k < cx.ops.len() && ranks[k] != rank::NONALLOCATABLE {
+                    reused_by[k] = i as u32;
+                    ranks[k] = rank::REUSED_USE;
+                    present |= 1 << rank::REUSED_USE;
+                }
+            }
+        }
+    }
+    Classes { present }
+}
+
+/// Step 2: allocations for the definitions, then their moves.
+pub fn alloc_defs<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+) -> Result<(), RegAllocError> {
+    // Fixed definitions first (their registers are claimed), then the
+    // others in operand order.
+    for pass in [rank::FIXED_DEF, rank::DEF] {
+        if cx.classes.present & (1 << pass) == 0 {
+            continue;
+        }
+        for (i, &op) in cx.ops.iter().enumerate() {
+            if cx.ranks[i] != pass {
+                continue;
+            }
+            let a = def_alloc(func, regs, state, cx, op)?;
+            cx.allocs[i] = a;
+            if let Some(r) = a.as_reg() {
+                cx.claims.pinned.add(r);
+                cx.claims.defs.add(r);
+                cx.claims.late.add(r);
+                let early = op.pos() == OperandPos::Early
+                    || matches!(op.constraint(), OperandConstraint::Reuse(_));
+                if early {
+                    cx.claims.early.add(r);
+                }
+                state.pregs.stamp[r.index()] = state.pregs.now;
+            }
+        }
+    }
+    if cx.classes.present & (1 << rank::FIXED_DEF | 1 << rank::DEF) == 0 {
+        return Ok(());
+    }
+    // The moves from each definition to where the later code expects the
+    // vreg, and the vreg released: before the instruction it does not
+    // exist.
+    for (i, &op) in cx.ops.iter().enumerate() {
+        if op.kind() != OperandKind::Def {
+            continue;
+        }
+        let vreg = op.vreg();
+        let v = vreg.vreg();
+        let a = cx.allocs[i];
+        let loc = state.vregs.loc[v];
+        if cx.is_branch {
+            // Nothing runs after a branch: the successors' entries take
+            // the moves (see `block`).
+            cx.branch_defs.push((vreg, a));
+            state.set_loc(regs, vreg, Allocation::none());
+            continue;
+        }
+        if !loc.is_none() {
+            cx.after.add(op.class(), a, loc);
+        }
+        if state.vregs.spilled[v] {
+            let slot = state.slot_of(vreg, || func.spillslot_size(op.class()));
+            if slot != loc {
+                cx.after.add(op.class(), a, slot);
+            }
+        }
+        state.set_loc(regs, vreg, Allocation::none());
+    }
+    Ok(())
+}
+
+/// The allocation of one definition (step 2).
+fn def_alloc<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+    op: Operand,
+) -> Result<Allocation, RegAllocError> {
+    let vreg = op.vreg();
+    let v = vreg.vreg();
+    let class = op.class();
+    let loc = state.vregs.loc[v];
+    // The constraint, with a reuse taking its input's.
+    let (constraint, both) = match op.constraint() {
+        OperandConstraint::Reuse(k) => {
+            let input = cx.ops[k].constraint();
+            let c = match input {
+                OperandConstraint::FixedReg(r) => OperandConstraint::FixedReg(r),
+                OperandConstraint::Limit(l) => OperandConstraint::Limit(l),
+                _ => OperandConstraint::Reg,
+            };
+            (c, true)
+        }
+        c => (c, op.pos() == OperandPos::Early),
+    };
+    // A clobber happens after the definitions are written (the checker
+    // and Ion agree): no definition may live in a clobbered register.
+    let excluded = if both {
+        cx.claims.late | cx.claims.early | cx.claims.clobbers
+    } else {
+        cx.claims.late | cx.claims.clobbers
+    };
+    // The later code's location, if a register this definition may take.
+    let loc_ok = |limit: Option<usize>| {
+        loc.as_reg().filter(|&r| {
+            regs.is_allocatable(r)
+                && r.class() == class
+                && !excluded.contains(r)
+                && within_limit(r, limit)
+        })
+    };
+    let evict = !cx.is_branch;
+    Ok(match constraint {
+        OperandConstraint::FixedReg(r) => {
+            if both {
+                // A reused fixed input: the register is claimed at both
+                // points.
+                cx.claims.early.add(r);
+            }
+            Allocation::reg(r)
+        }
+        OperandConstraint::Stack => state.slot_of(vreg, || func.spillslot_size(class)),
+        OperandConstraint::Any => {
+            if let Some(r) = loc_ok(None) {
+                Allocation::reg(r)
+            } else if !loc.is_none() && regs.is_stack(loc) {
+                loc
+            } else if let Some(r) =
+                pick_reg(func, regs, state, cx.after, class, None, excluded, false)
+            {
+                Allocation::reg(r)
+            } else {
+                state.slot_of(vreg, || func.spillslot_size(class))
+            }
+        }
+        c => {
+            let limit = reg_limit(c).unwrap_or(None);
+            if let Some(r) = loc_ok(limit) {
+                Allocation::reg(r)
+            } else {
+                let excluded = excluded | cx.claims.pinned;
+                match pick_reg(func, regs, state, cx.after, class, limit, excluded, evict) {
+                    Some(r) => Allocation::reg(r),
+                    None => return Err(RegAllocError::TooManyLiveRegs),
+                }
+            }
+        }
+    })
+}
+
+/// Step 3: vregs live across the instruction leave the registers it
+/// clobbers, defines, or needs for another vreg's fixed use.
+pub fn evict_conflicts<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+) -> Result<(), RegAllocError> {
+    let mut hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
+    let fixed_uses = cx.classes.present & (1 << rank::FIXED_USE | 1 << rank::REUSED_USE) != 0;
+    for &op in cx.ops.iter().take(if fixed_uses { usize::MAX } else { 0 }) {
+        if op.kind() != OperandKind::Use {
+            continue;
+        }
+        if let OperandConstraint::FixedReg(r) = op.constraint() {
+            let w = state.pregs.owner[r.index()];
+            if w != NONE && w as usize != op.vreg().vreg() {
+                hit.add(r);
+            }
+        }
+    }
+    if hit == PRegSet::empty() {
+        return Ok(());
+    }
+    if cx.is_branch {
+        // Only branch arguments own registers at a branch, and they were
+        // placed outside every register the branch claims.
+        return Err(RegAllocError::TooManyLiveRegs);
+    }
+    for p in hit {
+        evict_reg(func, regs, state, cx.after, p);
+    }
+    Ok(())
+}
+
+/// Step 4: allocations for the uses.
+pub fn alloc_uses<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+) -> Result<(), RegAllocError> {
+    for pass in rank::FIXED_USE..=rank::STACK_USE {
+        if cx.classes.present & (1 << pass) == 0 {
+            continue;
+        }
+        for (i, &op) in cx.ops.iter().enumerate() {
+            if cx.ranks[i] != pass {
+                continue;
+            }
+            let reused_by = if pass == rank::REUSED_USE {
+                Some(cx.reused_by[i] as usize)
+            } else {
+                None
+            };
+            let a = use_alloc(func, regs, state, cx, op, reused_by)?;
+            cx.allocs[i] = a;
+            if let Some(r) = a.as_reg() {
+                cx.claims.pinned.add(r);
+                cx.claims.early.add(r);
+                if op.pos() == OperandPos::Late {
+                    cx.claims.late.add(r);
+                }
+                state.pregs.stamp[r.index()] = state.pregs.now;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The allocation of one use (step 4), with its bookkeeping: the vreg's
+/// location before the instruction, or a copy into the operand.
+fn use_alloc<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+    op: Operand,
+    reused_by: Option<usize>,
+) -> Result<Allocation, RegAllocError> {
+    let vreg = op.vreg();
+    let v = vreg.vreg();
+    let class = op.class();
+    let loc = state.vregs.loc[v];
+    let late = op.pos() == OperandPos::Late;
+    // The operand's allocation is fixed: the vreg lives there before the
+    // instruction if nothing later needs it, else it is copied there.
+    let place = |state: &mut State<'_>, cx: &mut InstCtx<'_, '_>, a: Allocation| {
+        if loc.is_none() {
+            let trackable = match a.as_reg() {
+                Some(r) => regs.is_allocatable(r),
+                None => a == state.slot_of(vreg, || func.spillslot_size(class)),
+            };
+            if trackable {
+                state.set_loc(regs, vreg, a);
+                return a;
+            }
+            // A location no one tracks (a non-allocatable register, a
+            // fixed stack slot): other instructions may write it, so the
+            // vreg lives in a free register, or its slot, up to here.
+            let excluded = cx.claims.early | cx.claims.pinned;
+            let home = match pick_reg(func, regs, state, cx.after, class, None, excluded, false) {
+                Some(r) => Allocation::reg(r),
+                None => {
+                    state.vregs.spilled[v] = true;
+                    state.slot_of(vreg, || func.spillslot_size(class))
+                }
+            };
+            state.set_loc(regs, vreg, home);
+            cx.before.add(class, home, a);
+        } else if loc != a {
+            cx.before.add(class, loc, a);
+        }
+        a
+    };
+    if let Some(d) = reused_by {
+        let a = cx.allocs[d];
+        return Ok(place(state, cx, a));
+    }
+    let slot_is_loc = |state: &State<'_>| {
+        let s = state.vregs.slot[v];
+        s != NONE && loc == Allocation::stack(crate::SpillSlot::new(s as usize))
+    };
+    let excluded = {
+        let mut e = cx.claims.early | cx.claims.pinned;
+        if late {
+            e = e | cx.claims.late | cx.claims.clobbers;
+        }
+        e
+    };
+    match op.constraint() {
+        OperandConstraint::FixedReg(r) => Ok(place(state, cx, Allocation::reg(r))),
+        OperandConstraint::Stack => {
+            let slot = state.slot_of(vreg, || func.spillslot_size(class));
+            state.vregs.spilled[v] = true;
+            if loc.is_none() {
+                state.set_loc(regs, vreg, slot);
+            }
+            Ok(slot)
+        }
+        OperandConstraint::Any if !cx.is_branch => {
+            if let Some(r) = loc.as_reg() {
+                if !regs.is_stack(loc) && state.pregs.owner[r.index()] == v as u32 {
+                    return Ok(loc);
+                }
+            }
+            if !loc.is_none() && regs.is_stack(loc) {
+                return Ok(loc);
+            }
+            if let Some(r) = pick_reg(func, regs, state, cx.after, class, None, excluded, false) {
+                return Ok(place(state, cx, Allocation::reg(r)));
+            }
+            let slot = state.slot_of(vreg, || func.spillslot_size(class));
+            state.vregs.spilled[v] = true;
+            Ok(place(state, cx, slot))
+        }
+        c => {
+            let limit = reg_limit(c).unwrap_or(None);
+            if let Some(r) = loc.as_reg() {
+                if regs.is_allocatable(r)
+                    && state.pregs.owner[r.index()] == v as u32
+                    && within_limit(r, limit)
+                    && (!late || !cx.claims.clobbers.contains(r))
+                {
+                    return Ok(loc);
+                }
+            }
+            let evict = !cx.is_branch;
+            let Some(r) = pick_reg(func, regs, state, cx.after, class, limit, excluded, evict)
+            else {
+                return Err(RegAllocError::TooManyLiveRegs);
+            };
+            let a = Allocation::reg(r);
+            if slot_is_loc(state) {
+                // The value is in its slot after the instruction (its
+                // definition stores it there): it can also live in `r`
+                // up to here, with no move at all.
+                state.set_loc(regs, vreg, a);
+                Ok(a)
+            } else {
+                Ok(place(state, cx, a))
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The single-pass allocator served for `Algorithm::Fastalloc`: one
+//! backward walk over each block, in the spirit of regalloc2 0.15's
+//! fastalloc (read for the problem it solves; the formulation here is our
+//! own), on regarena's arena, validation and move resolver.
+//!
+//! Pipeline (`run`), one call per step:
+//! `cfg::analyze` → `validate::validate` (the same checks, in the same
+//! order, as Ion: the same input gives the same error) → the tables
+//! ([`state`]) → every block in postorder ([`block`], which runs
+//! [`inst`] on each instruction from last to first) → the edits in
+//! program order ([`edits`]) → `Output`.
+//!
+//! What it reads and writes per step is on each file. No liveness
+//! analysis is needed: blocks are visited in postorder, so the uses of a
+//! vreg in other blocks are all seen before its definition, and whether
+//! the definition must store the vreg to its slot (`spilled`) is known
+//! when it is reached.
+
+pub mod block;
+pub mod edits;
+pub mod inst;
+pub mod state;
+
+#[cfg(test)]
+mod tests;
+
+use crate::fastalloc::edits::{Edits, MoveSet};
+use crate::fastalloc::state::{Frame, PRegState, Regs, State, VRegState};
+use crate::ion::Stats;
+use crate::tables::{Arena, ArenaVec};
+use crate::{Allocation, Function, MachineEnv, Output, RegAllocError, RegallocOptions, VReg};
+
+/// Buffers the steps share and reuse from instruction to instruction.
+#[derive(Debug)]
+pub struct Scratch<'a> {
+    /// Moves after the current instruction.
+    pub after: MoveSet<'a>,
+    /// Copies before the current instruction.
+    pub before: MoveSet<'a>,
+    /// Branch arguments into their params' slots.
+    pub args: MoveSet<'a>,
+    /// Per operand of the current instruction: the def reusing it.
+    pub reused_by: ArenaVec<'a, u32>,
+    /// Per operand of the current instruction: its rank (`inst::rank`).
+    pub ranks: ArenaVec<'a, u8>,
+    /// Definitions made by the current branch.
+    pub branch_defs: ArenaVec<'a, (VReg, Allocation)>,
+    pub edits: Edits<'a>,
+    /// The current instruction's register claims.
+    pub claims: inst::Claims,
+}
+
+/// Allocates `func` into `output`, every table in `arena` (which the
+/// caller has reset).
+pub(crate) fn run_in<F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    options: &RegallocOptions,
+    arena: &Arena,
+    output: &mut Output,
+) -> Result<(), RegAllocError> {
+    let cfg = crate::cfg::analyze(func, arena)?;
+    crate::validate::validate(func, env, &cfg, options.validate_ssa, arena)?;
+
+    output.edits.clear();
+    output.allocs.clear();
+    output.inst_alloc_offsets.clear();
+    output.debug_locations.clear();
+    output.num_spillslots = 0;
+    let num_insts = func.num_insts();
+    output.inst_alloc_offsets.reserve(num_insts);
+    let mut total = 0u32;
+    for i in 0..num_insts {
+        output.inst_alloc_offsets.push(total);
+        total += func.inst_operands(crate::Inst::new(i)).len() as u32;
+    }
+    output.allocs.resize(total as usize, Allocation::none());
+
+    let regs = Regs::new_in(env, arena);
+    let mut state = State {
+        vregs: VRegState::new_in(func.num_vregs(), arena),
+        pregs: PRegState::new(),
+        frame: Frame::new_in(func.multi_spillslot_named_by_last_slot(), arena),
+        touched: ArenaVec::new_in(arena),
+    };
+    let mut scratch = Scratch {
+        after: MoveSet::new_in(arena),
+        before: MoveSet::new_in(arena),
+        args: MoveSet::new_in(arena),
+        reused_by: ArenaVec::new_in(arena),
+        ranks: ArenaVec::new_in(arena),
+        branch_defs: ArenaVec::new_in(arena),
+        edits: Edits::new_in(func.num_blocks(), num_insts, arena),
+        claims: inst::Claims::default(),
+    };
+    for &block in cfg.postorder.iter() {
+        block::alloc_block(
+            func,
+            &regs,
+            &mut state,
+            &mut scratch,
+            &mut output.allocs,
+            &output.inst_alloc_offsets,
+            block,
+        )?;
+    }
+    scratch.edits.write_output(
+        func,
+        &regs,
+        &mut state.frame,
+        &mut scratch.before,
+        &mut output.edits,
+    )?;
+    output.num_spillslots = state.frame.num_slots;
+    let stats = Stats {
+        edits_count: output.edits.len(),
+        ..Stats::default()
+    };
+    output.stats = stats;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The tables of the single-pass allocator: where each vreg is expected
+//! by the code already allocated, which vreg each register holds, and the
+//! spill slots handed out so far.
+//!
+//! Reads: the `MachineEnv` (allocatable registers per class, fixed stack
+//! slots) once, when the tables are made. Written by every step of the
+//! pass (`inst`, `block`). All columns live in the run arena.
+//!
+//! The pass walks each block backwards, so "the current point" is a point
+//! of the program and the tables describe what the code *after* it
+//! expects: `loc[v]` is where `v` must be at that point for the
+//! instructions already allocated to find it there (`none`: `v` is not
+//! read after the point). Invariants between steps:
+//! * `owner[r] == v` iff `loc[v] == reg(r)` for an allocatable `r`;
+//! * a vreg with `spilled` set has a slot, its definition (or, for a
+//!   block param or a live-in, its predecessors) writes that slot, and the
+//!   slot is never written otherwise: every vreg has a slot of its own,
+//!   so once written it holds the value wherever the vreg is live.
+
+use crate::tables::{Arena, ArenaVec, Column};
+use crate::{Allocation, MachineEnv, PReg, PRegSet, RegClass, SpillSlot, VReg};
+
+/// No vreg (an empty register, an unassigned slot).
+pub const NONE: u32 = u32::MAX;
+
+/// The per-vreg columns, indexed by `VReg::vreg()`.
+#[derive(Debug)]
+pub struct VRegState<'a> {
+    /// Where the code after the current point expects the vreg, or none.
+    pub loc: Column<'a, usize, Allocation>,
+    /// The vreg's own spill slot (index), or [`NONE`] until it needs one.
+    pub slot: Column<'a, usize, u32>,
+    /// Whether some code relies on the vreg's slot: its definition must
+    /// store it there.
+    pub spilled: Column<'a, usize, bool>,
+}
+
+/// The per-register columns, indexed by `PReg::index()`.
+#[derive(Debug)]
+pub struct PRegState {
+    /// The vreg (index) `loc` puts in the register, or [`NONE`].
+    pub owner: [u32; PReg::NUM_INDEX],
+    /// The registers with an owner (the same facts as `owner`, as a set).
+    pub owned: PRegSet,
+    /// When the register was last given to an operand: the eviction
+    /// victim is the owned register with the oldest stamp.
+    pub stamp: [u32; PReg::NUM_INDEX],
+    /// Stamp counter (one tick per instruction).
+    pub now: u32,
+}
+
+/// What the machine offers, per class, decoded once per run.
+#[derive(Debug)]
+pub struct Regs<'a> {
+    /// Allocatable registers of each class, preferred ones first.
+    pub order: [ArenaVec<'a, PReg>; 3],
+    /// The same registers as sets.
+    pub allocatable: [PRegSet; 3],
+    /// `PReg`s naming fixed stack locations.
+    pub fixed_stack: PRegSet,
+    /// The machine's scratch register per class, if any.
+    pub scratch: [Option<PReg>; 3],
+    /// The register the move resolver borrows when nothing is free.
+    pub victim: [Option<PReg>; 3],
+}
+
+impl<'a> Regs<'a> {
+    pub fn new_in(env: &MachineEnv, arena: &'a Arena) -> Self {
+        let fixed_stack: PRegSet = env.fixed_stack_slots.iter().copied().collect();
+        let order = RegClass::ALL.map(|class| {
+            let c = class as usize;
+            let mut list = ArenaVec::new_in(arena);
+            let mut seen = fixed_stack;
+            for set in [
+                env.preferred_regs_by_class[c],
+                env.non_preferred_regs_by_class[c],
+            ] {
+                for preg in set {
+                    if preg.class() == class && !seen.contains(preg) {
+                        seen.add(preg);
+                        list.push(preg);
+                    }
+                }
+            }
+            list
+        });
+        let mut allocatable = [PRegSet::empty(); 3];
+        for (c, list) in order.iter().enumerate() {
+            for &p in list.iter() {
+                allocatable[c].add(p);
+            }
+        }
+        let victim = [0, 1, 2].map(|c| {
+            env.non_preferred_regs_by_class[c]
+                .max_preg()
+                .or(env.preferred_regs_by_class[c].max_preg())
+                .filter(|p| !fixed_stack.contains(*p))
+        });
+        Regs {
+            order,
+            allocatable,
+            fixed_stack,
+            scratch: env.scratch_by_class,
+            victim,
+        }
+    }
+
+    /// Whether `alloc` is a stack location (a spill slot or a fixed stack
+    /// `PReg`).
+    #[inline]
+    pub fn is_stack(&self, alloc: Allocation) -> bool {
+        match alloc.as_reg() {
+            Some(preg) => self.fixed_stack.contains(preg),
+            None => alloc.is_stack(),
+        }
+    }
+
+    /// Whether `preg` is a register this run allocates.
+    #[inline]
+    pub fn is_allocatable(&self, preg: PReg) -> bool {
+        self.allocatable[preg.class() as usize].contains(preg)
+    }
+}
+
+/// The frame's spill slots: one per spilled vreg, plus the extra slots
+/// the move resolver asks for, laid out as Ion lays them out (each slot
+/// aligned to its class's size, named by its first or last unit).
+#[derive(Debug)]
+pub struct Frame<'a> {
+    /// Slots in the frame so far (units).
+    pub num_slots: usize,
+    /// `spillslot_size` per class, asked for only when the class first
+    /// needs a slot (some backends cannot answer for classes they never
+    /// spill).
+    pub size: [Option<u32>; 3],
+    pub named_by_last_slot: bool,
+    /// Extra slots of the move resolver per class, shared by every point.
+    pub extra: [ArenaVec<'a, Allocation>; 3],
+}
+
+impl<'a> Frame<'a> {
+    pub fn new_in(named_by_last_slot: bool, arena: &'a Arena) -> Self {
+        Frame {
+            num_slots: 0,
+            size: [None; 3],
+            named_by_last_slot,
+            extra: [
+                ArenaVec::new_in(arena),
+                ArenaVec::new_in(arena),
+                ArenaVec::new_in(arena),
+            ],
+        }
+    }
+
+    /// A fresh slot of `class`.
+    pub fn new_slot(&mut self, class: RegClass, size_of: impl FnOnce() -> usize) -> SpillSlot {
+        let size = *self.size[class as usize].get_or_insert_with(|| size_of().max(1) as u32);
+        let size = size.next_power_of_two() as usize;
+        let offset = self.num_slots.next_multiple_of(size);
+        self.num_slots = offset + size;
+        SpillSlot::new(if self.named_by_last_slot {
+            offset + size - 1
+        } else {
+            offset
+        })
+    }
+}
+
+impl<'a> VRegState<'a> {
+    pub fn new_in(num_vregs: usize, arena: &'a Arena) -> Self {
+        VRegState {
+            loc: Column::filled_in(num_vregs, Allocation::none(), arena),
+            slot: Column::filled_in(num_vregs, NONE, arena),
+            spilled: Column::filled_in(num_vregs, false, arena),
+        }
+    }
+}
+
+impl PRegState {
+    pub fn new() -> Self {
+        PRegState {
+            owner: [NONE; PReg::NUM_INDEX],
+            owned: PRegSet::empty(),
+            stamp: [0; PReg::NUM_INDEX],
+            now: 1,
+        }
+    }
+}
+
+/// The vreg state and the register state together, with the operations
+/// that keep the two in step (the invariants of the module doc).
+#[derive(Debug)]
+pub struct State<'a> {
+    pub vregs: VRegState<'a>,
+    pub pregs: PRegState,
+    pub frame: Frame<'a>,
+    /// Vregs whose `loc` went from none to something in the current block
+    /// (they are live at its entry unless defined in it).
+    pub touched: ArenaVec<'a, VReg>,
+}
+
+impl<'a> State<'a> {
+    /// Sets `loc[v]`, keeping `owner` in step.
+    #[inline]
+    pub fn set_loc(&mut self, regs: &Regs<'_>, vreg: VReg, alloc: Allocation) {
+        let v = vreg.vreg();
+        let old = self.vregs.loc[v];
+        if old == alloc {
+            return;
+        }
+        // `loc` only ever holds an allocatable register or the vreg's own
+        // slot (the steps never track another location).
+        if let Some(r) = old.as_reg() {
+            debug_assert!(regs.is_allocatable(r) && self.pregs.owner[r.index()] == v as u32);
+            self.pregs.owner[r.index()] = NONE;
+            self.pregs.owned.remove(r);
+        } else if old.is_none() {
+            self.touched.push(vreg);
+        }
+        if let Some(r) = alloc.as_reg() {
+            debug_assert!(regs.is_allocatable(r));
+            self.pregs.owner[r.index()] = v as u32;
+            self.pregs.owned.add(r);
+        }
+        self.vregs.loc[v] = alloc;
+    }
+
+    /// The spill slot of `vreg`, made on first request.
+    #[inline]
+    pub fn slot_of(&mut self, vreg: VReg, size_of: impl FnOnce() -> usize) -> Allocation {
+        let v = vreg.vreg();
+        if self.vregs.slot[v] == NONE {
+            self.vregs.slot[v] = self.frame.new_slot(vreg.class(), size_of).index() as u32;
+        }
+        Allocation::stack(SpillSlot::new(self.vregs.slot[v] as usize))
+    }
+}

@@ -65,7 +65,17 @@ impl std::error::Error for CheckerErrors {}
 
 /// One violation. The first eleven variants carry upstream regalloc2's
 /// names and meanings; the rest cover misuse upstream does not check.
+///
+/// The fields mean the same in every variant: `inst` is the instruction,
+/// `op` the operand of it concerned and `alloc` the location the output
+/// gave that operand; `point` is a program point, `from`/`into` a move's
+/// source and destination; `block`/`succ` a block and one of its
+/// successors. The other fields are described on their variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    missing_docs,
+    reason = "the fields, named alike in every variant, are documented once above"
+)]
 pub enum CheckerError {
     /// The operand has no allocation (`Allocation::none()`).
     MissingAllocation { inst: Inst, op: Operand },

@@ -19,7 +19,7 @@ use crate::corpus::CorpusFunction;
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Which allocator to run.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "ours")]
     pub allocator: Allocator,
     /// Which checker proves each result: regarena's, upstream regalloc2
     /// 0.15.2's own (the result converted bit for bit), or both.

@@ -405,6 +405,10 @@ fn prepare_output<F: Function>(func: &F, out: &Output) -> Prepared {
     let num_blocks = func.num_blocks();
     let mut inst_block = vec![u32::MAX; num_insts];
     let mut block_last = vec![Inst::invalid(); num_blocks];
+    #[allow(
+        clippy::needless_range_loop,
+        reason = "`b` is also the block number passed to the function"
+    )]
     for b in 0..num_blocks {
         let range = func.block_insns(Block::new(b));
         for inst in range.iter().filter(|i| i.index() < num_insts) {
@@ -703,6 +707,10 @@ impl<'a, F: Function> Analysis<'a, F> {
         // Reporting pass, in block order; unreached blocks start unknown.
         let mut errors = core::mem::take(&mut self.prepared.errors);
         core::mem::swap(&mut errors, &mut self.errors);
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "`b` is also the block number walked and reported"
+        )]
         for b in 0..num_blocks {
             let block = Block::new(b);
             self.state.load(&entry_facts[b]);

@@ -109,19 +109,19 @@ impl InstRange {
     /// The first instruction (the range must not be empty).
     #[inline(always)]
     pub fn first(self) -> Inst {
-        debug_assert!(self.len() > 0);
+        debug_assert!(!self.is_empty());
         self.0
     }
     /// The last instruction (the range must not be empty).
     #[inline(always)]
     pub fn last(self) -> Inst {
-        debug_assert!(self.len() > 0);
+        debug_assert!(!self.is_empty());
         self.1.prev()
     }
     /// The range without its first instruction.
     #[inline(always)]
     pub fn rest(self) -> InstRange {
-        debug_assert!(self.len() > 0);
+        debug_assert!(!self.is_empty());
         InstRange::new(self.0.next(), self.1)
     }
     /// Number of instructions; 0 when the range is empty or malformed

@@ -9,7 +9,7 @@
 //! Every public type here has the name, methods and bit layout of its
 //! regalloc2 counterpart, so values convert bit-for-bit (`PReg`, `VReg`,
 //! `Operand`, `Allocation`, `ProgPoint`). Each type is defined exactly once,
-//! in this file or in [`index`]; every other module imports it.
+//! in this file or in `index.rs`; every other module imports it.
 //!
 //! [regalloc2]: https://docs.rs/regalloc2/0.15.2
 
@@ -221,6 +221,10 @@ pub struct PRegSet {
     bits: [u64; PREGSET_WORDS],
 }
 
+#[allow(
+    clippy::len_without_is_empty,
+    reason = "regalloc2's API: `is_empty` takes a class, `len` counts all classes"
+)]
 impl PRegSet {
     /// Number of `u64` words (register class `c` is word `c`).
     pub(crate) const WORDS: usize = PREGSET_WORDS;

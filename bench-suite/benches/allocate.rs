@@ -9,7 +9,8 @@
 //! file read). Functions any side fails on are left out of all three
 //! sides, with one note per directory.
 //!
-//! Run: `cargo bench -p regarena-bench --bench allocate [-- --quick] [FILTER]`.
+//! Run: `cargo bench -p regarena-bench --features criterion --bench allocate
+//! [-- --quick] [FILTER]`.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -7,7 +7,8 @@
 //! caps the size (say `10000` for a quick look). A side that fails on a
 //! size is noted and not timed at that size.
 //!
-//! Run: `cargo bench -p regarena-bench --bench scaling [-- --quick]`.
+//! Run: `cargo bench -p regarena-bench --features criterion --bench scaling
+//! [-- --quick]`.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -310,29 +310,34 @@ mod tests {
 
     /// The first directory of the shared corpus, else the embedded
     /// sample's first group.
-    fn sample_groups() -> Option<Vec<Group>> {
-        let Some(dir) = corpus::shared_corpus() else {
+    /// Says which one on stderr, past libtest's capture.
+    fn sample_groups(test: &str) -> Vec<Group> {
+        let first_dir = corpus::shared_corpus().and_then(|dir| {
+            std::fs::read_dir(&dir)
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .min()
+        });
+        let Some(dir) = first_dir else {
             let (mut groups, errors) = CorpusSource::Sample.load();
             assert!(errors.is_empty(), "{errors:?}");
             groups.truncate(1);
-            return Some(groups);
+            regarena_tools::test_corpus::announce(&format!(
+                "{test}: runs on the embedded sample's first group ({})",
+                groups[0].name
+            ));
+            return groups;
         };
-        let dir = std::fs::read_dir(&dir)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
-            .min()?;
+        regarena_tools::test_corpus::announce(&format!("{test}: runs on {}", dir.display()));
         let (groups, errors) = load_groups(&[dir]);
         assert!(errors.is_empty(), "{errors:?}");
-        Some(groups)
+        groups
     }
 
     #[test]
     fn one_directory_is_one_group_in_path_order() {
-        let Some(groups) = sample_groups() else {
-            eprintln!("skipped: the shared corpus has no directory");
-            return;
-        };
+        let groups = sample_groups("one_directory_is_one_group_in_path_order");
         assert_eq!(groups.len(), 1);
         let paths: Vec<_> = groups[0].funcs.iter().map(|f| f.path.clone()).collect();
         let mut sorted = paths.clone();
@@ -343,10 +348,7 @@ mod tests {
 
     #[test]
     fn screening_keeps_only_what_every_side_allocates() {
-        let Some(mut groups) = sample_groups() else {
-            eprintln!("skipped: the shared corpus has no directory");
-            return;
-        };
+        let mut groups = sample_groups("screening_keeps_only_what_every_side_allocates");
         let mut funcs = groups.remove(0).funcs;
         funcs.truncate(3);
         let total = funcs.len();

@@ -65,7 +65,17 @@ impl std::error::Error for CheckerErrors {}
 
 /// One violation. The first eleven variants carry upstream regalloc2's
 /// names and meanings; the rest cover misuse upstream does not check.
+///
+/// The fields mean the same in every variant: `inst` is the instruction,
+/// `op` the operand of it concerned and `alloc` the location the output
+/// gave that operand; `point` is a program point, `from`/`into` a move's
+/// source and destination; `block`/`succ` a block and one of its
+/// successors. The other fields are described on their variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    missing_docs,
+    reason = "the fields, named alike in every variant, are documented once above"
+)]
 pub enum CheckerError {
     /// The operand has no allocation (`Allocation::none()`).
     MissingAllocation { inst: Inst, op: Operand },
@@ -395,6 +405,10 @@ fn prepare_output<F: Function>(func: &F, out: &Output) -> Prepared {
     let num_blocks = func.num_blocks();
     let mut inst_block = vec![u32::MAX; num_insts];
     let mut block_last = vec![Inst::invalid(); num_blocks];
+    #[allow(
+        clippy::needless_range_loop,
+        reason = "`b` is also the block number passed to the function"
+    )]
     for b in 0..num_blocks {
         let range = func.block_insns(Block::new(b));
         for inst in range.iter().filter(|i| i.index() < num_insts) {
@@ -693,6 +707,10 @@ impl<'a, F: Function> Analysis<'a, F> {
         // Reporting pass, in block order; unreached blocks start unknown.
         let mut errors = core::mem::take(&mut self.prepared.errors);
         core::mem::swap(&mut errors, &mut self.errors);
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "`b` is also the block number walked and reported"
+        )]
         for b in 0..num_blocks {
             let block = Block::new(b);
             self.state.load(&entry_facts[b]);

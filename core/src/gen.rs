@@ -69,7 +69,9 @@ impl Default for GenOptions {
 /// A generated function and its machine, for fuzz targets.
 #[derive(Clone, Debug)]
 pub struct GeneratedFunction {
+    /// The generated function.
     pub func: FunctionData,
+    /// The machine it was generated for.
     pub env: MachineEnv,
 }
 

@@ -9,28 +9,66 @@
 //! Every public type here has the name, methods and bit layout of its
 //! regalloc2 counterpart, so values convert bit-for-bit (`PReg`, `VReg`,
 //! `Operand`, `Allocation`, `ProgPoint`). Each type is defined exactly once,
-//! in this file or in [`index`]; every other module imports it.
+//! in this file or in `index.rs`; every other module imports it.
 //!
 //! [regalloc2]: https://docs.rs/regalloc2/0.15.2
 
+#![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
 extern crate alloc;
 
-pub mod cfg;
 pub mod checker;
-pub mod fastalloc;
+mod fastalloc;
 #[cfg(feature = "arbitrary")]
 pub mod gen;
 mod index;
-pub mod ion;
 pub mod owned;
 #[cfg(feature = "parallel")]
 pub mod parallel;
 #[cfg(feature = "enable-serde")]
 pub mod serialize;
+
+// The allocator's internals: the CFG analysis, the input validation, the
+// tables and the phases. Crate-private unless the `internals` feature
+// makes them public for this workspace's tools, tests and benches (phase
+// by phase tests, `regarena dump`); they are not a stable API.
+#[cfg(feature = "internals")]
+#[allow(missing_docs, reason = "internals: not a stable API")]
+pub mod cfg;
+#[cfg(not(feature = "internals"))]
+#[allow(
+    dead_code,
+    reason = "a few helpers serve only the tests and tools that enable `internals`"
+)]
+pub(crate) mod cfg;
+#[cfg(feature = "internals")]
+#[allow(missing_docs, reason = "internals: not a stable API")]
+pub mod ion;
+#[cfg(not(feature = "internals"))]
+#[allow(
+    dead_code,
+    reason = "a few helpers serve only the tests and tools that enable `internals`"
+)]
+pub(crate) mod ion;
+#[cfg(feature = "internals")]
+#[allow(missing_docs, reason = "internals: not a stable API")]
 pub mod tables;
+#[cfg(not(feature = "internals"))]
+#[allow(
+    dead_code,
+    reason = "a few helpers serve only the tests and tools that enable `internals`"
+)]
+pub(crate) mod tables;
+#[cfg(feature = "internals")]
+#[allow(missing_docs, reason = "internals: not a stable API")]
 pub mod validate;
+#[cfg(not(feature = "internals"))]
+#[allow(
+    dead_code,
+    reason = "a few helpers serve only the tests and tools that enable `internals`"
+)]
+pub(crate) mod validate;
 
 pub use index::{Block, Inst, InstRange};
 pub use ion::{Ctx, Stats};
@@ -48,8 +86,11 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "enable-serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum RegClass {
+    /// General-purpose (integer) registers.
     Int = 0,
+    /// Floating-point registers.
     Float = 1,
+    /// Vector registers.
     Vector = 2,
 }
 
@@ -87,6 +128,7 @@ impl PReg {
     /// The bits of the invalid register (Int class, encoding `MAX`).
     pub const INVALID: u8 = Self::MAX as u8;
 
+    /// The register with hardware encoding `hw_enc` in `class`.
     #[inline(always)]
     pub const fn new(hw_enc: usize, class: RegClass) -> Self {
         debug_assert!(hw_enc <= Self::MAX);
@@ -94,6 +136,7 @@ impl PReg {
             bits: ((class as u8) << Self::MAX_BITS) | (hw_enc as u8 & Self::MAX as u8),
         }
     }
+    /// The hardware encoding (the low 6 bits).
     #[inline(always)]
     pub const fn hw_enc(self) -> usize {
         self.bits as usize & Self::MAX
@@ -113,18 +156,21 @@ impl PReg {
     pub const fn index(self) -> usize {
         self.bits as usize
     }
+    /// The register with dense index `index` (as returned by [`PReg::index`]).
     #[inline(always)]
     pub const fn from_index(index: usize) -> Self {
         PReg {
             bits: (index & (Self::NUM_INDEX - 1)) as u8,
         }
     }
+    /// The invalid register (the `None` of an optional `PReg`).
     #[inline(always)]
     pub const fn invalid() -> Self {
         PReg {
             bits: Self::INVALID,
         }
     }
+    /// `Some(self)` unless `self` is the invalid register.
     #[inline(always)]
     pub const fn as_valid(self) -> Option<Self> {
         if self.bits == Self::INVALID {
@@ -176,6 +222,10 @@ pub struct PRegSet {
     bits: [u64; PREGSET_WORDS],
 }
 
+#[allow(
+    clippy::len_without_is_empty,
+    reason = "regalloc2's API: `is_empty` takes a class, `len` counts all classes"
+)]
 impl PRegSet {
     /// Number of `u64` words (register class `c` is word `c`).
     pub(crate) const WORDS: usize = PREGSET_WORDS;
@@ -186,6 +236,7 @@ impl PRegSet {
         self.bits
     }
 
+    /// The set with no register.
     pub const fn empty() -> Self {
         PRegSet {
             bits: [0; PREGSET_WORDS],
@@ -195,38 +246,45 @@ impl PRegSet {
     const fn word_and_bit(reg: PReg) -> (usize, u64) {
         (reg.index() / 64, 1u64 << (reg.index() % 64))
     }
+    /// Whether `reg` is in the set.
     #[inline(always)]
     pub fn contains(&self, reg: PReg) -> bool {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] & bit != 0
     }
+    /// The set with `reg` added (for building sets in a `const fn`).
     pub const fn with(self, reg: PReg) -> Self {
         let mut out = self;
         out.add(reg);
         out
     }
+    /// Adds `reg`.
     #[inline]
     pub const fn add(&mut self, reg: PReg) {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] |= bit;
     }
+    /// Removes `reg`.
     #[inline]
     pub fn remove(&mut self, reg: PReg) {
         let (word, bit) = Self::word_and_bit(reg);
         self.bits[word] &= !bit;
     }
+    /// Adds every register of `other`.
     #[inline]
     pub fn union_from(&mut self, other: PRegSet) {
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits) {
             *mine |= theirs;
         }
     }
+    /// Keeps only the registers also in `other`.
     #[inline]
     pub fn intersect_from(&mut self, other: PRegSet) {
         for (mine, theirs) in self.bits.iter_mut().zip(other.bits) {
             *mine &= theirs;
         }
     }
+    /// Every register index not in the set (all classes).
     pub fn invert(&self) -> PRegSet {
         PRegSet {
             bits: self.bits.map(|w| !w),
@@ -236,9 +294,11 @@ impl PRegSet {
     pub fn is_empty(&self, regclass: RegClass) -> bool {
         self.bits[regclass as usize] == 0
     }
+    /// The number of registers in the set, all classes together.
     pub fn len(&self) -> u32 {
         self.bits.iter().map(|w| w.count_ones()).sum()
     }
+    /// The register with the largest index, if any.
     pub fn max_preg(&self) -> Option<PReg> {
         self.into_iter().last()
     }
@@ -353,9 +413,12 @@ pub struct VReg {
 }
 
 impl VReg {
+    /// Bits of the vreg number.
     pub const MAX_BITS: usize = 30;
+    /// The largest vreg number.
     pub const MAX: usize = (1 << Self::MAX_BITS) - 1;
 
+    /// Virtual register number `virt_reg` of class `class`.
     #[inline(always)]
     pub const fn new(virt_reg: usize, class: RegClass) -> Self {
         debug_assert!(virt_reg <= Self::MAX);
@@ -363,6 +426,7 @@ impl VReg {
             bits: ((virt_reg as u32) << 2) | class as u32,
         }
     }
+    /// The vreg number (without the class).
     #[inline(always)]
     pub const fn vreg(self) -> usize {
         (self.bits >> 2) as usize
@@ -376,14 +440,17 @@ impl VReg {
             _ => RegClass::Vector,
         }
     }
+    /// The invalid vreg (the `None` of an optional `VReg`).
     #[inline(always)]
     pub const fn invalid() -> Self {
         VReg::new(Self::MAX, RegClass::Int)
     }
+    /// The packed representation: `vreg << 2 | class`.
     #[inline(always)]
     pub const fn bits(self) -> usize {
         self.bits as usize
     }
+    /// The vreg with packed representation `bits` (from [`VReg::bits`]).
     #[inline(always)]
     pub const fn from_bits(bits: u32) -> VReg {
         VReg { bits }
@@ -422,29 +489,36 @@ pub struct SpillSlot {
 }
 
 impl SpillSlot {
+    /// The largest slot index.
     pub const MAX: usize = (1 << 24) - 1;
 
+    /// Spill slot number `slot`.
     #[inline(always)]
     pub fn new(slot: usize) -> Self {
         debug_assert!(slot <= Self::MAX);
         SpillSlot { bits: slot as u32 }
     }
+    /// The slot number.
     #[inline(always)]
     pub fn index(self) -> usize {
         (self.bits & 0x00ff_ffff) as usize
     }
+    /// The slot `offset` slots further on.
     #[inline(always)]
     pub fn plus(self, offset: usize) -> Self {
         SpillSlot::new(self.index() + offset)
     }
+    /// The invalid slot (the `None` of an optional `SpillSlot`).
     #[inline(always)]
     pub fn invalid() -> Self {
         SpillSlot { bits: u32::MAX }
     }
+    /// Whether this is the invalid slot.
     #[inline(always)]
     pub fn is_invalid(self) -> bool {
         self.bits == u32::MAX
     }
+    /// Whether this is a real slot.
     #[inline(always)]
     pub fn is_valid(self) -> bool {
         self.bits != u32::MAX
@@ -496,7 +570,9 @@ impl fmt::Display for OperandConstraint {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "enable-serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OperandKind {
+    /// The instruction writes the value.
     Def = 0,
+    /// The instruction reads the value.
     Use = 1,
 }
 
@@ -504,7 +580,9 @@ pub enum OperandKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "enable-serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OperandPos {
+    /// At the start of the instruction (before its late operands).
     Early = 0,
+    /// At the end of the instruction (after its early operands).
     Late = 1,
 }
 
@@ -536,6 +614,7 @@ impl Operand {
     const REUSE_TAG: u64 = 0b010_0000;
     const LIMIT_TAG: u64 = 0b001_0000;
 
+    /// An operand from its parts; the other constructors are shorthands.
     #[inline(always)]
     pub fn new(
         vreg: VReg,
@@ -634,6 +713,7 @@ impl Operand {
             OperandPos::Late,
         )
     }
+    /// A use of `vreg` that must be in `preg` (early).
     #[inline(always)]
     pub fn reg_fixed_use(vreg: VReg, preg: PReg) -> Self {
         Self::new(
@@ -643,6 +723,7 @@ impl Operand {
             OperandPos::Early,
         )
     }
+    /// A def of `vreg` that lands in `preg` (late).
     #[inline(always)]
     pub fn reg_fixed_def(vreg: VReg, preg: PReg) -> Self {
         Self::new(
@@ -652,6 +733,7 @@ impl Operand {
             OperandPos::Late,
         )
     }
+    /// A use of `vreg` in `preg` that lasts to the end of the instruction (late).
     #[inline(always)]
     pub fn reg_fixed_use_at_end(vreg: VReg, preg: PReg) -> Self {
         Self::new(
@@ -661,6 +743,8 @@ impl Operand {
             OperandPos::Late,
         )
     }
+    /// A def of `vreg` in `preg` written at the start of the instruction (early),
+    /// so it cannot share a register with any input.
     #[inline(always)]
     pub fn reg_fixed_def_at_start(vreg: VReg, preg: PReg) -> Self {
         Self::new(
@@ -670,6 +754,7 @@ impl Operand {
             OperandPos::Early,
         )
     }
+    /// A use of `vreg` in a register or on the stack, as the allocator chooses.
     #[inline(always)]
     pub fn any_use(vreg: VReg) -> Self {
         Self::new(
@@ -679,6 +764,7 @@ impl Operand {
             OperandPos::Early,
         )
     }
+    /// A def of `vreg` into a register or onto the stack, as the allocator chooses.
     #[inline(always)]
     pub fn any_def(vreg: VReg) -> Self {
         Self::new(
@@ -701,10 +787,12 @@ impl Operand {
         )
     }
 
+    /// The operand's virtual register.
     #[inline(always)]
     pub fn vreg(self) -> VReg {
         VReg::new(self.bits as u32 as usize, self.class())
     }
+    /// The class of the operand's virtual register.
     #[inline(always)]
     pub fn class(self) -> RegClass {
         match (self.bits >> Self::CLASS_SHIFT) & 3 {
@@ -713,6 +801,7 @@ impl Operand {
             _ => RegClass::Vector,
         }
     }
+    /// Whether the operand reads or writes its vreg.
     #[inline(always)]
     pub fn kind(self) -> OperandKind {
         if (self.bits >> Self::KIND_SHIFT) & 1 == 0 {
@@ -721,6 +810,7 @@ impl Operand {
             OperandKind::Use
         }
     }
+    /// Whether the operand is read or written early or late in the instruction.
     #[inline(always)]
     pub fn pos(self) -> OperandPos {
         if (self.bits >> Self::POS_SHIFT) & 1 == 0 {
@@ -756,10 +846,12 @@ impl Operand {
             _ => None,
         }
     }
+    /// The packed representation (regalloc2's bit layout).
     #[inline(always)]
     pub fn bits(self) -> u64 {
         self.bits
     }
+    /// The operand with packed representation `bits` (from [`Operand::bits`]).
     #[inline(always)]
     pub fn from_bits(bits: u64) -> Self {
         debug_assert_eq!(bits >> Self::TOTAL_BITS, 0);
@@ -811,8 +903,11 @@ pub struct Allocation {
 #[cfg_attr(feature = "enable-serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(u8)]
 pub enum AllocationKind {
+    /// No location (the operand was not allocated).
     None = 0,
+    /// A physical register.
     Reg = 1,
+    /// A spill slot.
     Stack = 2,
 }
 
@@ -826,14 +921,17 @@ impl Allocation {
             bits: (kind as u32) << 29 | (index as u32 & Self::INDEX_MASK),
         }
     }
+    /// No location.
     #[inline(always)]
     pub fn none() -> Allocation {
         Self::new(AllocationKind::None, 0)
     }
+    /// In register `preg`.
     #[inline(always)]
     pub fn reg(preg: PReg) -> Allocation {
         Self::new(AllocationKind::Reg, preg.index())
     }
+    /// In spill slot `slot`.
     #[inline(always)]
     pub fn stack(slot: SpillSlot) -> Allocation {
         Self::new(AllocationKind::Stack, slot.bits as usize)
@@ -847,26 +945,32 @@ impl Allocation {
             _ => AllocationKind::None,
         }
     }
+    /// Whether this is no location.
     #[inline(always)]
     pub fn is_none(self) -> bool {
         self.kind() == AllocationKind::None
     }
+    /// Whether this is a register or a slot.
     #[inline(always)]
     pub fn is_some(self) -> bool {
         self.kind() != AllocationKind::None
     }
+    /// Whether this is a register.
     #[inline(always)]
     pub fn is_reg(self) -> bool {
         self.kind() == AllocationKind::Reg
     }
+    /// Whether this is a spill slot.
     #[inline(always)]
     pub fn is_stack(self) -> bool {
         self.kind() == AllocationKind::Stack
     }
+    /// The register index or slot number (meaningful with the kind).
     #[inline(always)]
     pub fn index(self) -> usize {
         (self.bits & Self::INDEX_MASK) as usize
     }
+    /// The register, if this is one.
     #[inline(always)]
     pub fn as_reg(self) -> Option<PReg> {
         if self.is_reg() {
@@ -875,6 +979,7 @@ impl Allocation {
             None
         }
     }
+    /// The spill slot, if this is one.
     #[inline(always)]
     pub fn as_stack(self) -> Option<SpillSlot> {
         if self.is_stack() {
@@ -885,10 +990,12 @@ impl Allocation {
             None
         }
     }
+    /// The packed representation: kind in the top 3 bits, index below.
     #[inline(always)]
     pub fn bits(self) -> u32 {
         self.bits
     }
+    /// The allocation with packed representation `bits` (from [`Allocation::bits`]).
     #[inline(always)]
     pub fn from_bits(bits: u32) -> Self {
         Allocation { bits }
@@ -920,7 +1027,9 @@ impl fmt::Display for Allocation {
 #[cfg_attr(feature = "enable-serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(u8)]
 pub enum InstPosition {
+    /// Before the instruction: where its early operands are read and written.
     Before = 0,
+    /// After the instruction: where its late operands are read and written.
     After = 1,
 }
 
@@ -934,16 +1043,19 @@ pub struct ProgPoint {
 }
 
 impl ProgPoint {
+    /// The point at `pos` of `inst`.
     #[inline(always)]
     pub fn new(inst: Inst, pos: InstPosition) -> Self {
         ProgPoint {
             bits: (inst.0 << 1) | pos as u32,
         }
     }
+    /// The point before `inst`.
     #[inline(always)]
     pub fn before(inst: Inst) -> Self {
         Self::new(inst, InstPosition::Before)
     }
+    /// The point after `inst`.
     #[inline(always)]
     pub fn after(inst: Inst) -> Self {
         Self::new(inst, InstPosition::After)
@@ -953,6 +1065,7 @@ impl ProgPoint {
     pub fn inst(self) -> Inst {
         Inst(((self.bits as i32) >> 1) as u32)
     }
+    /// Before or after the instruction.
     #[inline(always)]
     pub fn pos(self) -> InstPosition {
         if self.bits & 1 == 0 {
@@ -968,20 +1081,25 @@ impl ProgPoint {
             bits: self.bits + 1,
         }
     }
+    /// The point just before this one (the other half of the instruction,
+    /// or the previous instruction's `After`).
     #[inline(always)]
     pub fn prev(self) -> ProgPoint {
         ProgPoint {
             bits: self.bits - 1,
         }
     }
+    /// A dense index: `inst * 2 + pos`, in program order.
     #[inline(always)]
     pub fn to_index(self) -> u32 {
         self.bits
     }
+    /// The point with dense index `index` (from [`ProgPoint::to_index`]).
     #[inline(always)]
     pub fn from_index(index: u32) -> Self {
         ProgPoint { bits: index }
     }
+    /// An invalid point (before the invalid instruction).
     #[inline(always)]
     pub fn invalid() -> Self {
         Self::before(Inst::invalid())
@@ -1004,13 +1122,20 @@ impl fmt::Debug for ProgPoint {
 pub enum Edit {
     /// Copy `from` into `to`. Either may be a register or a stack slot, but
     /// never both stack slots.
-    Move { from: Allocation, to: Allocation },
+    Move {
+        /// Where the value is.
+        from: Allocation,
+        /// Where the value goes.
+        to: Allocation,
+    },
 }
 
 /// An original instruction or an inserted edit, in program order.
 #[derive(Clone, Debug)]
 pub enum InstOrEdit<'a> {
+    /// An instruction of the function.
     Inst(Inst),
+    /// A move inserted by the allocator.
     Edit(&'a Edit),
 }
 
@@ -1052,22 +1177,35 @@ impl<'a> Iterator for OutputIter<'a> {
 /// branch or a return; a branch's block arguments are given per successor
 /// by [`Function::branch_blockparams`]. Critical edges must be split.
 pub trait Function {
+    /// The number of instructions; they are numbered `0..num_insts()`.
     fn num_insts(&self) -> usize;
+    /// The number of blocks; they are numbered `0..num_blocks()`.
     fn num_blocks(&self) -> usize;
+    /// The block where execution starts (no predecessors, no live-ins).
     fn entry_block(&self) -> Block;
+    /// The contiguous range of instructions of `block`; blocks tile the
+    /// instruction numbering in order.
     fn block_insns(&self, block: Block) -> InstRange;
+    /// The successors of `block`, in the order of the terminating branch's targets.
     fn block_succs(&self, block: Block) -> &[Block];
+    /// The predecessors of `block`.
     fn block_preds(&self, block: Block) -> &[Block];
+    /// The block's parameters: vregs defined on entry from each predecessor's
+    /// branch arguments.
     fn block_params(&self, block: Block) -> &[VReg];
+    /// Whether `insn` returns from the function (a block terminator).
     fn is_ret(&self, insn: Inst) -> bool;
+    /// Whether `insn` is a branch (a block terminator with successors).
     fn is_branch(&self, insn: Inst) -> bool;
     /// The arguments `insn` (the branch ending `block`) passes to the
     /// block params of successor number `succ_idx`.
     fn branch_blockparams(&self, block: Block, insn: Inst, succ_idx: usize) -> &[VReg];
+    /// The operands of `insn`, with their constraints.
     fn inst_operands(&self, insn: Inst) -> &[Operand];
     /// Registers the instruction overwrites with garbage (modelled as late
     /// defs). They must not collide with fixed-register defs or late uses.
     fn inst_clobbers(&self, insn: Inst) -> PRegSet;
+    /// The number of vregs; every operand's vreg is below it.
     fn num_vregs(&self) -> usize;
     /// `(vreg, from, to, label)` ranges, sorted by vreg, for which the
     /// output reports value locations in [`Output::debug_locations`].
@@ -1202,6 +1340,7 @@ pub struct RegallocOptions {
     pub verbose_log: bool,
     /// Check that the input is in SSA form before allocating.
     pub validate_ssa: bool,
+    /// Which allocator to run.
     pub algorithm: Algorithm,
 }
 

@@ -9,43 +9,60 @@ use crate::{Block, Function, Inst, InstRange, Operand, PRegSet, RegClass, VReg};
 /// How an instruction ends (or does not end) its block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum InstKind {
+    /// Any instruction that does not end its block.
     #[default]
     Op,
+    /// A branch: ends its block and has successors.
     Branch,
+    /// A return: ends its block.
     Ret,
 }
 
 /// One instruction's register interface.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InstData {
+    /// What the instruction is to the control flow.
     pub kind: InstKind,
+    /// Its operands, with their constraints.
     pub operands: Vec<Operand>,
+    /// Registers it overwrites.
     pub clobbers: PRegSet,
 }
 
 /// One block: its instructions, edges, params and outgoing branch args.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockData {
+    /// The block's instructions.
     pub insts: InstRange,
+    /// Successor blocks, in branch-target order.
     pub succs: Vec<Block>,
+    /// Predecessor blocks.
     pub preds: Vec<Block>,
+    /// Block parameters.
     pub params: Vec<VReg>,
     /// `branch_args[i]`: the args passed to `succs[i]`'s params.
     pub branch_args: Vec<Vec<VReg>>,
 }
 
 /// A function as owned data. Fields are public: tests build malformed
-/// functions on purpose, and [`crate::validate`] must reject them cleanly.
+/// functions on purpose, and the allocator must reject them cleanly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionData {
+    /// The entry block.
     pub entry: Block,
+    /// Every instruction, in order.
     pub insts: Vec<InstData>,
+    /// Every block, in order; their instruction ranges tile `insts`.
     pub blocks: Vec<BlockData>,
+    /// The number of vregs.
     pub num_vregs: usize,
+    /// `(vreg, from, to, label)` ranges for [`crate::Output::debug_locations`].
     pub debug_value_labels: Vec<(VReg, Inst, Inst, u32)>,
     /// Spill slot size per class, indexed by `RegClass as usize`.
     pub spillslot_sizes: [usize; 3],
+    /// See [`crate::Function::multi_spillslot_named_by_last_slot`].
     pub multi_spillslot_named_by_last_slot: bool,
+    /// See [`crate::Function::allow_multiple_vreg_defs`].
     pub allow_multiple_vreg_defs: bool,
 }
 

@@ -42,7 +42,7 @@ where
 /// [`Ctx`] per worker. `select` says where an item keeps its function and
 /// its machine, so any caller type works without copying:
 ///
-/// ```ignore
+/// ```text
 /// let results = regarena::allocate_all(&funcs, &options, |f| (&f.func, &f.env));
 /// ```
 ///

@@ -30,19 +30,12 @@ pub type Arena = bumpalo::Bump;
 /// A growable vector in the per-run arena.
 pub type ArenaVec<'a, T> = bumpalo::collections::Vec<'a, T>;
 
-/// Defines a typed `u32` entity id with an invalid sentinel (`u32::MAX`).
-///
-/// ```
-/// regarena::entity_id!(
-///     /// A thing.
-///     pub struct ThingId, "thing"
-/// );
-/// let t = ThingId::new(3);
-/// assert_eq!(t.index(), 3);
-/// assert!(ThingId::invalid().is_invalid());
-/// assert_eq!(format!("{t:?}"), "thing3");
-/// ```
-#[macro_export]
+/// Defines a typed `u32` entity id with an invalid sentinel (`u32::MAX`):
+/// `entity_id!(/// docs\n pub struct ThingId, "thing")` gives `ThingId`
+/// with `new`, `index`, `invalid`, `is_invalid`, `is_valid`, `raw_u32`,
+/// `Default` (invalid), `From<usize>`/`Into<usize>` and a `Debug` that
+/// prints `thing3` (or `thing-` when invalid). Crate-private; the unit
+/// test `column_is_indexed_by_its_id` shows it in use.
 macro_rules! entity_id {
     ($(#[$attr:meta])* $vis:vis struct $name:ident, $prefix:literal) => {
         $(#[$attr])*
@@ -108,6 +101,7 @@ macro_rules! entity_id {
         }
     };
 }
+pub(crate) use entity_id;
 
 /// One column of a table: an arena vector indexed by the id type `K`.
 pub struct Column<'a, K, V> {
@@ -262,6 +256,8 @@ mod tests {
         let ids: Vec<WidgetId> = sizes.keys().collect();
         assert_eq!(ids, vec![a, b]);
         assert_eq!(format!("{a:?} {:?}", WidgetId::invalid()), "w0 w-");
+        assert_eq!((b.index(), b.raw_u32()), (1, 1));
+        assert!(b.is_valid() && !b.is_invalid() && WidgetId::invalid().is_invalid());
     }
 
     #[test]

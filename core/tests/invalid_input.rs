@@ -2,7 +2,7 @@
 //! breaks one thing; `regarena::run` must return the exact error (the one
 //! regalloc2 0.15.2 returns, where it returns one) and never panic.
 //!
-//! `cases()` is also used by `tools/tests/gen_valid.rs` (through a `#[path]`
+//! `cases()` is also used by `tools/tests/suite/gen_valid.rs` (through a `#[path]`
 //! module) to compare every case with upstream regalloc2.
 
 #![allow(dead_code)]

@@ -3,41 +3,12 @@
 //! with regarena, emit, then print a listing or run `main` (or the first
 //! function) and print its result.
 
-use crate::aarch64::emit::Aarch64;
 use crate::emit::{compile_module, CompiledModule};
 use crate::ir;
-use crate::lower::Backend;
-use crate::x64::emit::X64;
+pub use crate::Target;
 use regarena::{Edit, Function, InstOrEdit};
 use std::io::Write;
 use std::path::Path;
-
-/// The two ISAs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    X64,
-    Aarch64,
-}
-
-impl core::str::FromStr for Target {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Target, String> {
-        match s {
-            "x64" | "x86_64" => Ok(Target::X64),
-            "aarch64" | "arm64" => Ok(Target::Aarch64),
-            other => Err(format!("unknown target `{other}` (x64 or aarch64)")),
-        }
-    }
-}
-
-impl Target {
-    pub fn backend(self) -> Box<dyn Backend> {
-        match self {
-            Target::X64 => Box::new(X64::default()),
-            Target::Aarch64 => Box::new(Aarch64::default()),
-        }
-    }
-}
 
 /// The function a run starts at: `main` if present, else the first.
 pub fn entry_function(module: &ir::Module) -> Option<usize> {
@@ -51,6 +22,16 @@ pub fn entry_function(module: &ir::Module) -> Option<usize> {
 /// Compiles `module` for `target` and runs its entry function on `args`.
 pub fn run_module(module: &ir::Module, target: Target, args: &[i64]) -> Result<i64, String> {
     let entry = entry_function(module).ok_or("the module has no functions")?;
+    let func = &module.funcs[entry];
+    let params = func.blocks.first().map_or(0, |b| b.params.len());
+    if args.len() != params {
+        return Err(format!(
+            "`{}` takes {params} argument{} but --run gave {}",
+            func.name,
+            if params == 1 { "" } else { "s" },
+            args.len()
+        ));
+    }
     let compiled = compile_module(&*target.backend(), module).map_err(|e| e.to_string())?;
     let offset = compiled.funcs[entry].offset;
     match target {
@@ -146,6 +127,9 @@ pub fn run_cli(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aarch64::emit::Aarch64;
+    use crate::lower::Backend as _;
+    use crate::x64::emit::X64;
 
     #[test]
     fn cli_errors_name_the_file_and_line() {
@@ -167,6 +151,17 @@ mod tests {
         assert!(err.contains("sparc"), "{err}");
         let err = run_cli(&dir.join("missing.ir"), "aarch64", Some(&[1]), &mut out).unwrap_err();
         assert!(err.contains("missing.ir"), "{err}");
+        let good = dir.join("good.ir");
+        std::fs::write(
+            &good,
+            "fn f(a, b) {\nentry:\n    c = add a, b\n    ret c\n}\n",
+        )
+        .unwrap();
+        for args in [&[][..], &[1][..], &[1, 2, 3][..]] {
+            let err = run_cli(&good, "x64", Some(args), &mut out).unwrap_err();
+            let expected = format!("`f` takes 2 arguments but --run gave {}", args.len());
+            assert!(err.contains("good.ir") && err.contains(&expected), "{err}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -3,7 +3,7 @@
 //! iced-x86 for x64, yaxpeax-arm for aarch64. With the `disasm` feature
 //! off, lines carry the bytes only.
 
-use crate::compile::Target;
+use crate::Target;
 
 /// One decoded instruction: offset, bytes, text.
 pub struct Line {

@@ -6,31 +6,13 @@
 //! Reads an [`ir::Module`] and a [`Backend`]; writes a [`CompiledModule`].
 
 use crate::ir::Module;
+pub use crate::lower::EmitError;
 use crate::lower::{lower_function, Backend, LowerError, MInst};
 use crate::machinst::buffer::BufferError;
 use crate::machinst::{MachBuffer, VCode};
 use regarena::{
     Allocation, Edit, MachineEnv, Output, PReg, PRegSet, RegAllocError, RegallocOptions,
 };
-
-/// Why emission of allocated code failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EmitError {
-    /// An operand's allocation is not what its constraint demanded (a
-    /// register where one is required, the same register for a reuse).
-    BadAllocation(String),
-    /// The frame or an offset exceeds what the encodings reach.
-    FrameTooLarge(usize),
-}
-
-impl core::fmt::Display for EmitError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            EmitError::BadAllocation(m) => write!(f, "unexpected allocation: {m}"),
-            EmitError::FrameTooLarge(n) => write!(f, "frame of {n} spill slots is too large"),
-        }
-    }
-}
 
 /// Why compiling a module failed, naming the function.
 #[derive(Clone, Debug, PartialEq, Eq)]

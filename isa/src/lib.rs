@@ -18,3 +18,32 @@ pub mod machinst;
 pub mod x64;
 
 pub use regarena::{MachineEnv, PReg, PRegSet, RegClass};
+
+/// The two ISAs. Defined at the crate root because `compile`, `disasm`
+/// and the tests all name it (`compile` re-exports it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    X64,
+    Aarch64,
+}
+
+impl core::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Target, String> {
+        match s {
+            "x64" | "x86_64" => Ok(Target::X64),
+            "aarch64" | "arm64" => Ok(Target::Aarch64),
+            other => Err(format!("unknown target `{other}` (x64 or aarch64)")),
+        }
+    }
+}
+
+impl Target {
+    /// This ISA's lowering and emission.
+    pub fn backend(self) -> Box<dyn lower::Backend> {
+        match self {
+            Target::X64 => Box::new(x64::emit::X64::default()),
+            Target::Aarch64 => Box::new(aarch64::emit::Aarch64::default()),
+        }
+    }
+}

@@ -90,7 +90,27 @@ pub trait Backend {
         out: &Output,
         func_labels: &[crate::machinst::MachLabel],
         buf: &mut MachBuffer,
-    ) -> Result<(), crate::emit::EmitError>;
+    ) -> Result<(), EmitError>;
+}
+
+/// Why emission of allocated code failed: what [`Backend::emit_function`]
+/// returns (`emit` re-exports it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmitError {
+    /// An operand's allocation is not what its constraint demanded (a
+    /// register where one is required, the same register for a reuse).
+    BadAllocation(String),
+    /// The frame or an offset exceeds what the encodings reach.
+    FrameTooLarge(usize),
+}
+
+impl core::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EmitError::BadAllocation(m) => write!(f, "unexpected allocation: {m}"),
+            EmitError::FrameTooLarge(n) => write!(f, "frame of {n} spill slots is too large"),
+        }
+    }
 }
 
 /// Why lowering failed.

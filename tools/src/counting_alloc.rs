@@ -8,7 +8,7 @@
 //! Used by `regarena compare` to report peak heap bytes and allocations per
 //! function for ours and upstream, with a warm `Ctx`:
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static HEAP: CountingAlloc = CountingAlloc::system();
 //!

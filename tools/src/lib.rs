@@ -4,4 +4,5 @@
 pub mod commands;
 pub mod corpus;
 pub mod counting_alloc;
+pub mod test_corpus;
 pub mod upstream;

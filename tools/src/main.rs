@@ -27,36 +27,44 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Allocate every function with one allocator and prove each result
-    /// with regarena's checker. Prints a table per corpus group (directory)
-    /// and the last line `checked N functions: P passed, F failed`.
-    /// Exit status 1 when any function fails (an unreadable file is a
-    /// failure naming it; the others still run).
+    /// Allocate every function and prove each result with the checker
+    ///
+    /// Prints a table per corpus group (directory) and the last line
+    /// `checked N functions: P passed, F failed`. Without paths, checks the
+    /// 40-function sample built into the binary. Exit status 1 when any
+    /// function fails (an unreadable file is a failure naming it; the
+    /// others still run).
     Check(check::CheckArgs),
-    /// Run regarena and upstream regalloc2 (Ion) on the same functions,
-    /// interleaved, and report per group and in total: allocation time
-    /// (median over repeats) and the inserted moves, spills, reloads,
-    /// stack-to-stack moves, spill slots and loop-weighted cost of each
-    /// side, with the ratios ours/upstream. A function that fails on
-    /// either side (error, panic, checker error) counts in that side's
-    /// `failed` and is left out of both sides' times and costs.
-    /// Exit status 1 when any function fails on either side.
+    /// Compare regarena with upstream regalloc2 (Ion): time, moves, spills
+    ///
+    /// Runs both on the same functions, interleaved, and reports per group
+    /// and in total: allocation time (median over repeats) and the inserted
+    /// moves, spills, reloads, stack-to-stack moves, spill slots and
+    /// loop-weighted cost of each side, with the ratios ours/upstream. A
+    /// function that fails on either side (error, panic, checker error)
+    /// counts in that side's `failed` and is left out of both sides' times
+    /// and costs. Exit status 1 when any function fails on either side.
     Compare(compare::CompareArgs),
-    /// Print one function: blocks, instructions with their operands and
-    /// allocations, inserted edits at their program points, and each
-    /// vreg's allocations; then whether the checker accepts the result.
-    /// Exit status 1 when allocation or the check fails.
+    /// Print one function with its allocations, edits and checker verdict
+    ///
+    /// Blocks, instructions with their operands and allocations, inserted
+    /// edits at their program points, and each vreg's allocations; then
+    /// whether the checker accepts the result. Exit status 1 when
+    /// allocation or the check fails.
     Dump(dump::DumpArgs),
-    /// Write COUNT random valid functions of about INSTS instructions each
-    /// as regalloc2-tool files OUT/gen-SEED-I.bin (readable by the other
-    /// subcommands and by regalloc2-tool). The same arguments write the
-    /// same bytes.
+    /// Write random valid functions as regalloc2-tool files
+    ///
+    /// Writes COUNT functions of about INSTS instructions each as
+    /// OUT/gen-SEED-I.bin (readable by the other subcommands and by
+    /// regalloc2-tool). The same arguments write the same bytes.
     Gen(gen::GenArgs),
-    /// Lower a small IR program (see isa/examples/fib.ir) for x64 or
-    /// aarch64, allocate it with regarena, emit machine code, and print
-    /// the listing with its disassembly, or with `--run ARGS...` run it
-    /// (x64 natively, aarch64 under qemu-aarch64-static) and print the
-    /// result. Exit status 1 when the program cannot be compiled or run.
+    /// Compile a small IR program for x64 or aarch64, list it or run it
+    ///
+    /// Lowers the program (see isa/examples/fib.ir), allocates it with
+    /// regarena, emits machine code, and prints the listing with its
+    /// disassembly, or with `--run ARGS...` runs it (x64 natively, aarch64
+    /// under qemu-aarch64-static) and prints the result. Exit status 1 when
+    /// the program cannot be compiled or run.
     Compile(compile::CompileArgs),
 }
 

@@ -429,3 +429,114 @@ fn gen_writes_deterministic_readable_files() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn help_lists_each_command_on_one_line() {
+    let out = regarena(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let commands: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    for name in ["check", "compare", "dump", "gen", "compile", "help"] {
+        let lines = commands
+            .iter()
+            .filter(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .count();
+        assert_eq!(lines, 1, "`{name}` summary: {text}");
+    }
+    // One line per command: no continuation lines between them.
+    assert_eq!(commands.len(), 6, "{text}");
+    // The details are in the command's own help.
+    let check_help = stdout(&regarena(&["check", "--help"]));
+    assert!(check_help.contains("checked N functions"), "{check_help}");
+}
+
+#[test]
+fn check_defaults_to_our_allocator() {
+    let explicit = regarena(&["check", "--allocator", "ours", "--json"]);
+    let default = regarena(&["check", "--json"]);
+    assert_eq!(default.status.code(), Some(0));
+    let report = parse_json(&default);
+    assert_eq!(report["functions"], 40);
+    assert_eq!(report["failed"], 0);
+    assert_eq!(stdout(&default), stdout(&explicit));
+}
+
+#[test]
+fn gen_needs_only_an_output_directory() {
+    let dir = temp_dir("gen-defaults");
+    let dir_s = dir.to_str().expect("utf-8");
+    let out = regarena(&["gen", "--out", dir_s]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("out dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Defaults: ten functions, seed 1.
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("gen-1-")), "{names:?}");
+    let report = parse_json(&regarena(&["check", "--json", dir_s]));
+    assert_eq!(report["functions"], 10);
+    assert_eq!(report["failed"], 0, "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_total_row_is_the_sum_of_its_groups() {
+    let out = regarena(&["compare", "--repeat", "3"]);
+    let text = stdout(&out);
+    // Rows: `<group> ours ...`, then `upstream ...` on the next line.
+    let mut sums = [0.0f64; 2];
+    let mut totals = [f64::NAN; 2];
+    let mut group = String::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (name, side, rest) = match cols.as_slice() {
+            [side @ ("ours" | "upstream"), rest @ ..] => (group.clone(), *side, rest),
+            [name, side @ ("ours" | "upstream"), rest @ ..] => {
+                group = name.to_string();
+                (group.clone(), *side, rest)
+            }
+            _ => continue,
+        };
+        // functions insts failed seconds ...
+        let seconds: f64 = rest[3].parse().unwrap_or_else(|e| panic!("{e}: {line}"));
+        let i = usize::from(side == "upstream");
+        if name == "total" {
+            totals[i] = seconds;
+        } else {
+            sums[i] += seconds;
+        }
+    }
+    for i in 0..2 {
+        // The table prints six decimals per row.
+        assert!(
+            (totals[i] - sums[i]).abs() < 1e-5,
+            "side {i}: total {} vs groups {}\n{text}",
+            totals[i],
+            sums[i]
+        );
+    }
+}
+
+#[test]
+fn compile_run_checks_the_argument_count() {
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../isa/examples/fib.ir");
+    let fib = fib.to_str().expect("utf-8");
+    for args in [&["--run"][..], &["--run", "1", "2"][..]] {
+        let mut argv = vec!["compile", fib, "--target", "x64"];
+        argv.extend_from_slice(args);
+        let out = regarena(&argv);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("`main` takes 1 argument but --run gave"),
+            "{args:?}: {err}"
+        );
+    }
+}

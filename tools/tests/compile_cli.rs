@@ -15,7 +15,9 @@ fn compile(target: &str, extra: &[&str]) -> std::process::Output {
 #[test]
 fn fib_runs_on_x64() {
     if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipped: x64 code runs natively only on an x86_64 host");
+        regarena_tools::test_corpus::announce(
+            "SKIP fib_runs_on_x64: x64 code runs natively only on an x86_64 host",
+        );
         return;
     }
     let out = compile("x64", &["--run", "20"]);
@@ -34,7 +36,10 @@ fn fib_runs_on_aarch64_under_qemu() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_qemu {
-        eprintln!("skipped: qemu-aarch64-static is absent (apt-get install qemu-user-static)");
+        regarena_tools::test_corpus::announce(
+            "SKIP fib_runs_on_aarch64_under_qemu: qemu-aarch64-static is absent \
+             (apt-get install qemu-user-static)",
+        );
         return;
     }
     let out = compile("aarch64", &["--run", "20"]);

@@ -24,11 +24,10 @@
 //!   points.
 
 use crate::ion::requirement::PackedRequirement;
+pub use crate::ion::trees::CodeRange;
 use crate::ion::trees::{RangeTree, TreeRoot};
-use crate::tables::{Arena, ArenaVec, Column};
-use crate::{
-    entity_id, Allocation, Block, MachineEnv, Operand, PReg, PRegSet, ProgPoint, RegClass, VReg,
-};
+use crate::tables::{entity_id, Arena, ArenaVec, Column};
+use crate::{Allocation, Block, MachineEnv, Operand, PReg, PRegSet, ProgPoint, RegClass, VReg};
 
 entity_id!(
     /// A live range: one contiguous piece of one vreg's lifetime.
@@ -56,45 +55,6 @@ impl VRegId {
     #[inline(always)]
     pub fn of(vreg: VReg) -> VRegId {
         VRegId::new(vreg.vreg())
-    }
-}
-
-/// A half-open range of program points `[from, to)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CodeRange {
-    pub from: ProgPoint,
-    pub to: ProgPoint,
-}
-
-impl CodeRange {
-    #[inline(always)]
-    pub fn new(from: ProgPoint, to: ProgPoint) -> CodeRange {
-        CodeRange { from, to }
-    }
-    #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.from >= self.to
-    }
-    #[inline(always)]
-    pub fn contains_point(&self, point: ProgPoint) -> bool {
-        self.from <= point && point < self.to
-    }
-    #[inline(always)]
-    pub fn overlaps(&self, other: &CodeRange) -> bool {
-        self.from < other.to && other.from < self.to
-    }
-    /// Number of program points covered (2 per instruction).
-    #[inline(always)]
-    pub fn len(&self) -> usize {
-        self.to.to_index().saturating_sub(self.from.to_index()) as usize
-    }
-    /// The smallest range covering both.
-    #[inline(always)]
-    pub fn join(&self, other: CodeRange) -> CodeRange {
-        CodeRange {
-            from: self.from.min(other.from),
-            to: self.to.max(other.to),
-        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! block-param edges) before that arena goes away. Writes: a [`Report`]
 //! (owned, arena-free) that [`fmt::Display`] renders compactly.
 //!
-//! A range's allocation follows the rule in `notes/ion.md`: its bundle's
+//! A range's allocation follows the rule `moves` applies: its bundle's
 //! register if it got one, else its spill set's slot. After `process` cuts
 //! a bundle into minimal bundles, a use's register piece overlaps the
 //! vreg's spill-bundle range; each range then also lists the allocations

@@ -34,12 +34,11 @@
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::VRegId;
-use crate::ion::liveranges::operand_point;
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
     Block, Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind, OperandPos,
-    RegAllocError, VReg,
+    ProgPoint, RegAllocError, VReg,
 };
 
 /// Per-block sets of live-out vregs, as compressed rows.
@@ -147,6 +146,22 @@ fn mentions_of_operands(operands: &[Operand], inst: Inst, f: &mut impl FnMut(usi
                 f(op.vreg().vreg(), op.kind() == OperandKind::Def);
             }
         }
+    }
+}
+
+/// The program point of an operand: Early → Before, Late → After, except
+/// that when the instruction reuses an input, every *other* Early use is
+/// moved to After so it interferes with the reusing def (which takes the
+/// reused input's register).
+#[inline]
+pub fn operand_point(op: Operand, inst: Inst, reused_input: Option<VReg>) -> ProgPoint {
+    match (op.kind(), op.pos()) {
+        (OperandKind::Def, OperandPos::Early) => ProgPoint::before(inst),
+        (_, OperandPos::Late) => ProgPoint::after(inst),
+        (OperandKind::Use, OperandPos::Early) => match reused_input {
+            Some(reused) if reused != op.vreg() => ProgPoint::after(inst),
+            _ => ProgPoint::before(inst),
+        },
     }
 }
 

@@ -20,29 +20,13 @@ use crate::ion::data::{
     range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
     LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegs, Use, UseSpan, VRegId, VRegs,
 };
-use crate::ion::liveness::{reused_input_vreg, Liveness, PointMasks};
+use crate::ion::liveness::{operand_point, reused_input_vreg, Liveness, PointMasks};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
     Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandConstraint, OperandKind,
     OperandPos, PReg, ProgPoint, RegAllocError, VReg,
 };
-
-/// The program point of an operand: Early → Before, Late → After, except
-/// that when the instruction reuses an input, every *other* Early use is
-/// moved to After so it interferes with the reusing def (which takes the
-/// reused input's register).
-#[inline]
-pub fn operand_point(op: Operand, inst: Inst, reused_input: Option<VReg>) -> ProgPoint {
-    match (op.kind(), op.pos()) {
-        (OperandKind::Def, OperandPos::Early) => ProgPoint::before(inst),
-        (_, OperandPos::Late) => ProgPoint::after(inst),
-        (OperandKind::Use, OperandPos::Early) => match reused_input {
-            Some(reused) if reused != op.vreg() => ProgPoint::after(inst),
-            _ => ProgPoint::before(inst),
-        },
-    }
-}
 
 /// The slots of an instruction's operands with their program points, in
 /// the order the backward scan handles them: After-point operands, then

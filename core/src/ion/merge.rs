@@ -20,10 +20,14 @@ use crate::ion::data::{
     SpillSetId, Use, VRegId,
 };
 use crate::ion::queue::AllocationQueue;
-use crate::ion::requirement::{compute_requirement, merge_bundle_requirements, PackedRequirement};
+use crate::ion::requirement::{
+    PackedRequirement, Requirement, RequirementConflict, RequirementConflictAt,
+};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
-use crate::{Function, Inst, InstPosition, OperandConstraint, OperandKind, ProgPoint, RegClass};
+use crate::{
+    Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind, ProgPoint, RegClass,
+};
 
 /// Largest spill weight a bundle can have (28 bits, as upstream packs it).
 pub const BUNDLE_MAX_SPILL_WEIGHT: u32 = (1 << 28) - 1;
@@ -444,12 +448,78 @@ pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, sta
     stats.merged_bundle_count = queue.len();
 }
 
+// --- Requirements of bundles (the lattice is `requirement.rs`) -----------------
+
+/// The requirement one operand puts on its vreg's location.
+#[inline]
+pub fn requirement_from_operand(operand: Operand, pregs: &PRegs<'_>) -> Requirement {
+    match operand.constraint() {
+        OperandConstraint::FixedReg(preg) => {
+            if pregs.is_stack[preg.index()] {
+                Requirement::FixedStack(preg)
+            } else {
+                Requirement::FixedReg(preg)
+            }
+        }
+        OperandConstraint::Reg | OperandConstraint::Reuse(_) => Requirement::Register,
+        OperandConstraint::Limit(bound) => Requirement::Limit(bound),
+        OperandConstraint::Stack => Requirement::Stack,
+        OperandConstraint::Any => Requirement::Any,
+    }
+}
+
+/// Folds the requirements of every use of `bundle` (in program order), or
+/// returns the first point where they conflict and which kind of conflict
+/// it is.
+pub fn compute_requirement(
+    bundle: BundleId,
+    bundles: &Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+    pregs: &PRegs<'_>,
+) -> Result<Requirement, RequirementConflictAt> {
+    let mut req = Requirement::Any;
+    // Position of the previous use, for a RegToStack cut right after it.
+    let mut last_pos = ProgPoint::before(Inst::new(0));
+    for entry in bundles.ranges[bundle].iter() {
+        for u in ranges.uses[entry.index].iter() {
+            let r = requirement_from_operand(u.operand, pregs);
+            req = match req.merge(r) {
+                Ok(merged) => merged,
+                Err(RequirementConflict) => {
+                    return Err(if req.is_stack() && r.is_reg() {
+                        RequirementConflictAt::StackToReg(u.pos)
+                    } else if req.is_reg() && r.is_stack() {
+                        RequirementConflictAt::RegToStack(last_pos)
+                    } else {
+                        RequirementConflictAt::Other(u.pos)
+                    });
+                }
+            };
+            last_pos = u.pos;
+        }
+    }
+    Ok(req)
+}
+
+/// The requirement of the union of two bundles, or a conflict (the
+/// position is irrelevant to a merge decision, so it is not reported).
+pub fn merge_bundle_requirements(
+    a: BundleId,
+    b: BundleId,
+    bundles: &Bundles<'_>,
+    ranges: &LiveRanges<'_>,
+    pregs: &PRegs<'_>,
+) -> Result<Requirement, RequirementConflict> {
+    let req_a = compute_requirement(a, bundles, ranges, pregs).map_err(|_| RequirementConflict)?;
+    let req_b = compute_requirement(b, bundles, ranges, pregs).map_err(|_| RequirementConflict)?;
+    req_a.merge(req_b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ion::liveranges::testing::*;
-    use crate::ion::requirement::{compute_requirement, Requirement};
-    use crate::{Operand, OperandPos};
+    use crate::{OperandPos, PReg, VReg};
 
     #[test]
     fn stack_param_does_not_merge_with_register_arg() {
@@ -525,5 +595,58 @@ mod tests {
             queue_bundles(&tables.bundles, &mut queue, &mut stats);
             assert_eq!(stats.merged_bundle_count, 2);
         });
+    }
+
+    fn preg(n: usize) -> PReg {
+        PReg::new(n, RegClass::Int)
+    }
+
+    /// Builds one bundle with one range holding `uses` (constraint, inst).
+    fn conflict_of(
+        uses: &[(OperandConstraint, usize)],
+    ) -> Result<Requirement, RequirementConflictAt> {
+        let arena = Arena::new();
+        let mut ranges = LiveRanges::new_in(&arena, 1);
+        let mut bundles = Bundles::new_in(&arena, 1);
+        let pregs = PRegs::new_in(&arena, 20);
+        let v = VReg::new(0, RegClass::Int);
+        let range = CodeRange::new(
+            ProgPoint::before(Inst::new(0)),
+            ProgPoint::before(Inst::new(20)),
+        );
+        let lr = ranges.push(&arena, range, VRegId::new(0));
+        for &(c, inst) in uses {
+            ranges.uses.push(
+                lr,
+                Use {
+                    operand: Operand::new(v, c, OperandKind::Use, OperandPos::Early),
+                    pos: ProgPoint::before(Inst::new(inst)),
+                    slot: 0,
+                    weight: 0,
+                },
+            );
+        }
+        let b = bundles.push(&arena);
+        bundles.ranges[b].push(LiveRangeListEntry { range, index: lr });
+        compute_requirement(b, &bundles, &ranges, &pregs)
+    }
+
+    #[test]
+    fn conflicts_carry_kind_and_point() {
+        use OperandConstraint as C;
+        let at = |i| ProgPoint::before(Inst::new(i));
+        assert_eq!(
+            conflict_of(&[(C::Any, 1), (C::Reg, 2), (C::Limit(8), 3)]),
+            Ok(Requirement::Limit(8))
+        );
+        let c = conflict_of(&[(C::Stack, 1), (C::Any, 2), (C::Reg, 5)]).unwrap_err();
+        assert_eq!(c, RequirementConflictAt::StackToReg(at(5)));
+        assert!(!c.should_trim_edges_around_split());
+        let c = conflict_of(&[(C::Reg, 1), (C::Reg, 4), (C::Stack, 9)]).unwrap_err();
+        assert_eq!(c, RequirementConflictAt::RegToStack(at(4)));
+        assert_eq!(c.suggested_split_point(), at(4));
+        let c = conflict_of(&[(C::FixedReg(preg(0)), 2), (C::FixedReg(preg(1)), 7)]).unwrap_err();
+        assert_eq!(c, RequirementConflictAt::Other(at(7)));
+        assert!(c.should_trim_edges_around_split());
     }
 }

@@ -7,6 +7,7 @@
 //! edits, parallel moves, redundant-move elimination) → output.
 
 pub mod data;
+#[cfg(feature = "internals")]
 pub mod dump;
 pub mod liveness;
 pub mod liveranges;
@@ -31,35 +32,65 @@ use sync_wrapper::SyncWrapper;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "enable-serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Stats {
+    /// Blocks the live-range builder found a vreg live into.
     pub livein_blocks: usize,
+    /// Passes of the liveness fixpoint over the blocks.
     pub livein_iterations: usize,
+    /// Live ranges before any split.
     pub initial_liverange_count: usize,
+    /// Bundles after merging (one per vreg before merging).
     pub merged_bundle_count: usize,
+    /// Bundles taken from the allocation queue.
     pub process_bundle_count: usize,
+    /// Probes of a fixed register for a bundle with a fixed constraint.
     pub process_bundle_reg_probes_fixed: usize,
+    /// Of those, probes that found the register free.
     pub process_bundle_reg_success_fixed: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub process_bundle_bounding_range_probe_start_any: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub process_bundle_bounding_range_probes_any: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub process_bundle_bounding_range_success_any: usize,
+    /// Bundles that started probing registers of their class.
     pub process_bundle_reg_probe_start_any: usize,
+    /// Registers probed for bundles without a fixed constraint.
     pub process_bundle_reg_probes_any: usize,
+    /// Of those, probes that found the register free.
     pub process_bundle_reg_success_any: usize,
+    /// Times a bundle evicted others from a register.
     pub evict_bundle_event: usize,
+    /// Bundles evicted (put back in the queue).
     pub evict_bundle_count: usize,
+    /// Bundles split.
     pub splits: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub splits_clobbers: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub splits_hot: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub splits_conflicts: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub splits_defs: usize,
+    /// Kept for regalloc2 compatibility; always 0 here.
     pub splits_all: usize,
+    /// Live ranges after allocation.
     pub final_liverange_count: usize,
+    /// Bundles after allocation.
     pub final_bundle_count: usize,
+    /// Spill bundles (the parts of split bundles with no register use).
     pub spill_bundle_count: usize,
+    /// Registers probed for spill bundles.
     pub spill_bundle_reg_probes: usize,
+    /// Spill bundles that got a register instead of a slot.
     pub spill_bundle_reg_success: usize,
+    /// Block-param inputs (one per edge and param).
     pub blockparam_ins_count: usize,
+    /// Block-param outputs (one per edge and param).
     pub blockparam_outs_count: usize,
+    /// Half-moves collected for edges and block params.
     pub halfmoves_count: usize,
+    /// Edits in the output.
     pub edits_count: usize,
 }
 

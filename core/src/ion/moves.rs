@@ -206,7 +206,10 @@ impl ScratchSource for PointScratch<'_, '_, '_> {
 }
 
 /// Fills `output` from the final allocation. See the module doc.
-#[allow(clippy::too_many_arguments)] // the pipeline's call shape (notes/ion.md)
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the phase reads every table the earlier phases wrote, each passed on its own"
+)]
 pub fn insert_moves<'a, F: Function>(
     func: &F,
     env: &MachineEnv,

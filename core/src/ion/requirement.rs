@@ -1,16 +1,15 @@
-//! What a bundle needs from its allocation: the requirement lattice, and
-//! the scan that folds a bundle's uses into one requirement or reports
-//! where two uses disagree.
-//!
-//! Reads: `bundles.ranges`, `ranges.uses`, `pregs.is_stack`. Writes nothing.
+//! What a bundle needs from its allocation: the requirement lattice, the
+//! conflict kinds, and the packed form a bundle caches. The scan that folds
+//! a bundle's uses into one requirement reads the tables, so it lives with
+//! the bundles it reads (`merge::compute_requirement`); this module reads
+//! no table.
 //!
 //! Algorithm from regalloc2 0.15.2 `src/ion/requirement.rs`: the same
 //! lattice and the same conflict classification, so the splitter cuts at
 //! the same points. The conflict kind and point are always returned to the
 //! caller (the splitter uses both), never collapsed into a bare "conflict".
 
-use crate::ion::data::{BundleId, Bundles, LiveRanges, PRegs};
-use crate::{Inst, Operand, OperandConstraint, PReg, ProgPoint};
+use crate::{PReg, ProgPoint};
 
 /// A requirement on a bundle's location. `Any` is the top of the lattice;
 /// [`Requirement::merge`] moves down toward the most specific requirement
@@ -168,77 +167,10 @@ impl PackedRequirement {
     }
 }
 
-/// The requirement one operand puts on its vreg's location.
-#[inline]
-pub fn requirement_from_operand(operand: Operand, pregs: &PRegs<'_>) -> Requirement {
-    match operand.constraint() {
-        OperandConstraint::FixedReg(preg) => {
-            if pregs.is_stack[preg.index()] {
-                Requirement::FixedStack(preg)
-            } else {
-                Requirement::FixedReg(preg)
-            }
-        }
-        OperandConstraint::Reg | OperandConstraint::Reuse(_) => Requirement::Register,
-        OperandConstraint::Limit(bound) => Requirement::Limit(bound),
-        OperandConstraint::Stack => Requirement::Stack,
-        OperandConstraint::Any => Requirement::Any,
-    }
-}
-
-/// Folds the requirements of every use of `bundle` (in program order), or
-/// returns the first point where they conflict and which kind of conflict
-/// it is.
-pub fn compute_requirement(
-    bundle: BundleId,
-    bundles: &Bundles<'_>,
-    ranges: &LiveRanges<'_>,
-    pregs: &PRegs<'_>,
-) -> Result<Requirement, RequirementConflictAt> {
-    let mut req = Requirement::Any;
-    // Position of the previous use, for a RegToStack cut right after it.
-    let mut last_pos = ProgPoint::before(Inst::new(0));
-    for entry in bundles.ranges[bundle].iter() {
-        for u in ranges.uses[entry.index].iter() {
-            let r = requirement_from_operand(u.operand, pregs);
-            req = match req.merge(r) {
-                Ok(merged) => merged,
-                Err(RequirementConflict) => {
-                    return Err(if req.is_stack() && r.is_reg() {
-                        RequirementConflictAt::StackToReg(u.pos)
-                    } else if req.is_reg() && r.is_stack() {
-                        RequirementConflictAt::RegToStack(last_pos)
-                    } else {
-                        RequirementConflictAt::Other(u.pos)
-                    });
-                }
-            };
-            last_pos = u.pos;
-        }
-    }
-    Ok(req)
-}
-
-/// The requirement of the union of two bundles, or a conflict (the
-/// position is irrelevant to a merge decision, so it is not reported).
-pub fn merge_bundle_requirements(
-    a: BundleId,
-    b: BundleId,
-    bundles: &Bundles<'_>,
-    ranges: &LiveRanges<'_>,
-    pregs: &PRegs<'_>,
-) -> Result<Requirement, RequirementConflict> {
-    let req_a = compute_requirement(a, bundles, ranges, pregs).map_err(|_| RequirementConflict)?;
-    let req_b = compute_requirement(b, bundles, ranges, pregs).map_err(|_| RequirementConflict)?;
-    req_a.merge(req_b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ion::data::{CodeRange, LiveRangeListEntry, Use, VRegId};
-    use crate::tables::Arena;
-    use crate::{OperandKind, OperandPos, RegClass, VReg};
+    use crate::RegClass;
 
     fn preg(n: usize) -> PReg {
         PReg::new(n, RegClass::Int)
@@ -261,54 +193,5 @@ mod tests {
         );
         assert!(Stack.is_stack() && !Stack.is_reg());
         assert!(Limit(2).is_reg() && !Any.is_reg() && !Any.is_stack());
-    }
-
-    /// Builds one bundle with one range holding `uses` (constraint, inst).
-    fn conflict_of(
-        uses: &[(OperandConstraint, usize)],
-    ) -> Result<Requirement, RequirementConflictAt> {
-        let arena = Arena::new();
-        let mut ranges = LiveRanges::new_in(&arena, 1);
-        let mut bundles = Bundles::new_in(&arena, 1);
-        let pregs = PRegs::new_in(&arena, 20);
-        let v = VReg::new(0, RegClass::Int);
-        let range = CodeRange::new(
-            ProgPoint::before(Inst::new(0)),
-            ProgPoint::before(Inst::new(20)),
-        );
-        let lr = ranges.push(&arena, range, VRegId::new(0));
-        for &(c, inst) in uses {
-            ranges.uses.push(
-                lr,
-                Use {
-                    operand: Operand::new(v, c, OperandKind::Use, OperandPos::Early),
-                    pos: ProgPoint::before(Inst::new(inst)),
-                    slot: 0,
-                    weight: 0,
-                },
-            );
-        }
-        let b = bundles.push(&arena);
-        bundles.ranges[b].push(LiveRangeListEntry { range, index: lr });
-        compute_requirement(b, &bundles, &ranges, &pregs)
-    }
-
-    #[test]
-    fn conflicts_carry_kind_and_point() {
-        use OperandConstraint as C;
-        let at = |i| ProgPoint::before(Inst::new(i));
-        assert_eq!(
-            conflict_of(&[(C::Any, 1), (C::Reg, 2), (C::Limit(8), 3)]),
-            Ok(Requirement::Limit(8))
-        );
-        let c = conflict_of(&[(C::Stack, 1), (C::Any, 2), (C::Reg, 5)]).unwrap_err();
-        assert_eq!(c, RequirementConflictAt::StackToReg(at(5)));
-        assert!(!c.should_trim_edges_around_split());
-        let c = conflict_of(&[(C::Reg, 1), (C::Reg, 4), (C::Stack, 9)]).unwrap_err();
-        assert_eq!(c, RequirementConflictAt::RegToStack(at(4)));
-        assert_eq!(c.suggested_split_point(), at(4));
-        let c = conflict_of(&[(C::FixedReg(preg(0)), 2), (C::FixedReg(preg(1)), 7)]).unwrap_err();
-        assert_eq!(c, RequirementConflictAt::Other(at(7)));
-        assert!(c.should_trim_edges_around_split());
     }
 }

@@ -26,10 +26,50 @@
 //! `for_each_overlap` and walks are O(log n + k) for k entries visited.
 //! Nothing allocates except a split taking a fresh row.
 
-use crate::entity_id;
-use crate::ion::data::CodeRange;
+use crate::tables::entity_id;
 use crate::tables::{Arena, Column};
 use crate::ProgPoint;
+
+/// A half-open range of program points `[from, to)`: the key of a
+/// [`RangeTree`] and the extent of every live range. Defined here, with the
+/// trees whose no-overlap invariant it serves; `data` re-exports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CodeRange {
+    pub from: ProgPoint,
+    pub to: ProgPoint,
+}
+
+impl CodeRange {
+    #[inline(always)]
+    pub fn new(from: ProgPoint, to: ProgPoint) -> CodeRange {
+        CodeRange { from, to }
+    }
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.from >= self.to
+    }
+    #[inline(always)]
+    pub fn contains_point(&self, point: ProgPoint) -> bool {
+        self.from <= point && point < self.to
+    }
+    #[inline(always)]
+    pub fn overlaps(&self, other: &CodeRange) -> bool {
+        self.from < other.to && other.from < self.to
+    }
+    /// Number of program points covered (2 per instruction).
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.to.to_index().saturating_sub(self.from.to_index()) as usize
+    }
+    /// The smallest range covering both.
+    #[inline(always)]
+    pub fn join(&self, other: CodeRange) -> CodeRange {
+        CodeRange {
+            from: self.from.min(other.from),
+            to: self.to.max(other.to),
+        }
+    }
+}
 
 entity_id!(
     /// A row of a [`RangeTree`] pool: a leaf or an inner node, depending on

@@ -19,7 +19,7 @@ use crate::corpus::CorpusFunction;
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Which allocator to run.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "ours")]
     pub allocator: Allocator,
     /// Which algorithm to run: the backtracking allocator or the
     /// single-pass one.

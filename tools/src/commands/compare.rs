@@ -495,12 +495,15 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             }
         }
     }
+    // Each group's time is the median over repeats of its summed time; the
+    // total is the sum of those medians, so the table's total row is what
+    // its group rows add up to.
     let mut total = Totals::default();
-    let mut total_times = vec![[0.0f64; 2]; times.len()];
     for (g, gt) in groups.iter_mut().zip(&group_times) {
         for side in 0..2 {
             let mut per_repeat: Vec<f64> = gt.iter().map(|t| t[side]).collect();
             g.sides[side].seconds = median(&mut per_repeat);
+            total.sides[side].seconds += g.sides[side].seconds;
         }
         total.functions += g.functions;
         total.insts += g.insts;
@@ -511,14 +514,6 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             let group_heap = g.sides[side].heap;
             total.sides[side].heap.merge(&group_heap);
         }
-        for (t, x) in total_times.iter_mut().zip(gt) {
-            t[0] += x[0];
-            t[1] += x[1];
-        }
-    }
-    for side in 0..2 {
-        let mut per_repeat: Vec<f64> = total_times.iter().map(|t| t[side]).collect();
-        total.sides[side].seconds = median(&mut per_repeat);
     }
     // Unreadable files fail on both sides.
     total.functions += load_errors.len();
@@ -563,8 +558,9 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
         print_group(&mut out, "total", &total, measured_heap);
         outln!(
             out,
-            "compared {} of {} functions ({} repeats; times are medians of summed allocator time; \
-             costs from the first repeat)",
+            "compared {} of {} functions ({} repeats; a group's time is the median over repeats \
+             of its summed allocator time, the total the sum of the groups'; costs from the \
+             first repeat)",
             total.compared,
             total.functions,
             args.repeat

@@ -18,13 +18,13 @@ use crate::upstream;
 #[derive(Debug, clap::Args)]
 pub struct GenArgs {
     /// Approximate instructions per function.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub insts: u32,
     /// How many functions to write.
-    #[arg(long)]
+    #[arg(long, default_value_t = 10)]
     pub count: u32,
     /// Seed of the first function; the files are a function of it.
-    #[arg(long)]
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Directory to write into (created if missing).
     #[arg(long)]

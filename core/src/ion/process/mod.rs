@@ -35,8 +35,9 @@ use crate::ion::data::{
     bundle_props, BundleId, Bundles, IonTables, LiveRangeListEntry, LiveRanges, PRegs, VRegId,
     VRegs,
 };
+use crate::ion::merge::compute_requirement;
 use crate::ion::queue::AllocationQueue;
-use crate::ion::requirement::{compute_requirement, Requirement, RequirementConflictAt};
+use crate::ion::requirement::{Requirement, RequirementConflictAt};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};

@@ -4,22 +4,17 @@
 
 use regarena::ion::data::IonTables;
 use regarena::ion::queue::AllocationQueue;
-use regarena::ion::{liveness, liveranges, merge, requirement, Stats};
+use regarena::ion::{liveness, liveranges, merge, Stats};
 use regarena::tables::Arena;
 use regarena::Function as _;
-use regarena_tools::corpus;
 
 #[test]
 fn front_phases_hold_invariants_on_the_corpus() {
-    let Some(dir) = corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
-        return;
-    };
-    let (funcs, errors) = corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let corpus = regarena_tools::test_corpus::load("front_phases_hold_invariants_on_the_corpus");
+    let funcs = &corpus.funcs;
     let mut arena = Arena::new();
     let (mut ranges, mut bundles, mut conflicts) = (0usize, 0usize, 0usize);
-    for cf in &funcs {
+    for cf in funcs {
         arena.reset();
         let name = cf.path.display();
         let func = &cf.func;
@@ -54,13 +49,8 @@ fn front_phases_hold_invariants_on_the_corpus() {
             if tables.bundles.ranges[bundle].is_empty() {
                 continue;
             }
-            if requirement::compute_requirement(
-                bundle,
-                &tables.bundles,
-                &tables.ranges,
-                &tables.pregs,
-            )
-            .is_err()
+            if merge::compute_requirement(bundle, &tables.bundles, &tables.ranges, &tables.pregs)
+                .is_err()
             {
                 conflicts += 1;
             }
@@ -79,16 +69,12 @@ fn front_phases_hold_invariants_on_the_corpus() {
 /// corpus function (upstream reports these in its `Stats`).
 #[test]
 fn front_counts_match_upstream_on_the_corpus() {
-    let Some(dir) = corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
-        return;
-    };
-    let (funcs, errors) = corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let corpus = regarena_tools::test_corpus::load("front_counts_match_upstream_on_the_corpus");
+    let funcs = &corpus.funcs;
     let mut arena = Arena::new();
     let mut mismatches = Vec::new();
     let mut compared = 0usize;
-    for cf in &funcs {
+    for cf in funcs {
         let options = regalloc2::RegallocOptions {
             verbose_log: false,
             validate_ssa: true,
@@ -148,16 +134,13 @@ fn front_counts_match_upstream_on_the_corpus() {
 /// upstream's checker accepts the result.
 #[test]
 fn pipeline_output_passes_upstream_checker_on_the_corpus() {
-    let Some(dir) = corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
-        return;
-    };
-    let (funcs, errors) = corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let corpus =
+        regarena_tools::test_corpus::load("pipeline_output_passes_upstream_checker_on_the_corpus");
+    let funcs = &corpus.funcs;
     let options = regarena::RegallocOptions::default();
     let mut ctx = regarena::Ctx::default();
     let mut failures = Vec::new();
-    for cf in &funcs {
+    for cf in funcs {
         let name = cf.path.display().to_string();
         let out = match regarena::run_with_ctx(&cf.func, &cf.env, &options, &mut ctx) {
             Ok(out) => out.clone(),

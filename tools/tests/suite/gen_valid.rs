@@ -11,7 +11,7 @@ use regarena::gen::{generate_from_seed, GenOptions};
 use regarena::tables::Arena;
 use regarena_tools::upstream::{self as up, ra2, UpstreamFunction};
 
-#[path = "../../core/tests/invalid_input.rs"]
+#[path = "../../../core/tests/invalid_input.rs"]
 mod invalid_input;
 
 fn options_for(seed: u64) -> GenOptions {
@@ -157,13 +157,9 @@ fn malformed_cases_match_upstream_errors() {
 
 #[test]
 fn corpus_functions_pass_our_validation() {
-    let Some(dir) = regarena_tools::corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent");
-        return;
-    };
-    let (funcs, errors) = regarena_tools::corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
-    for cf in &funcs {
+    let corpus = regarena_tools::test_corpus::load("corpus_functions_pass_our_validation");
+    let funcs = &corpus.funcs;
+    for cf in funcs {
         let arena = Arena::new();
         for validate_ssa in [true, false] {
             let result = regarena::cfg::analyze(&cf.func, &arena).and_then(|cfg| {

@@ -17,7 +17,6 @@ use regarena::{
     Allocation, Block, Function, Inst, InstOrEdit, OperandConstraint, OperandKind, OperandPos,
     Output, PRegSet,
 };
-use regarena_tools::corpus;
 use regarena_tools::upstream as up;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,15 +177,11 @@ const KINDS: [&str; 4] = [
 
 #[test]
 fn corpus_outputs_pass_and_mutants_fail() {
-    let Some(dir) = corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
-        return;
-    };
-    let (funcs, errors) = corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let corpus = regarena_tools::test_corpus::load("corpus_outputs_pass_and_mutants_fail");
+    let funcs = &corpus.funcs;
     let mut tally = Tally::default();
     let mut failures = Vec::new();
-    for cf in &funcs {
+    for cf in funcs {
         let result = regalloc2::run(
             &cf.upstream,
             cf.upstream.machine_env(),

@@ -8,7 +8,6 @@ use regarena::ion::queue::AllocationQueue;
 use regarena::ion::{liveness, liveranges, merge, process, Stats};
 use regarena::tables::Arena;
 use regarena::{Function as _, MachineEnv, RegAllocError};
-use regarena_tools::corpus;
 
 /// Runs the pipeline up to and including `process`, then checks it.
 fn run_through_process(func: &regarena::FunctionData, env: &MachineEnv) -> Result<Stats, String> {
@@ -33,16 +32,12 @@ fn run_through_process(func: &regarena::FunctionData, env: &MachineEnv) -> Resul
 
 #[test]
 fn corpus_allocates_without_error() {
-    let Some(dir) = corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
-        return;
-    };
-    let (funcs, errors) = corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
+    let corpus = regarena_tools::test_corpus::load("corpus_allocates_without_error");
+    let funcs = &corpus.funcs;
     let mut failures = Vec::new();
     let mut ours_per_func = Vec::new();
     let mut total = Stats::default();
-    for cf in &funcs {
+    for cf in funcs {
         match run_through_process(&cf.func, &cf.env) {
             Ok(s) => {
                 ours_per_func.push(Some((

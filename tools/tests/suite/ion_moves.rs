@@ -45,12 +45,11 @@ fn env(scratch: bool) -> MachineEnv {
     }
 }
 
-/// Builds a function from blocks given as (instructions, successors,
-/// params, branch args per successor).
-fn function(
-    blocks: Vec<(Vec<InstData>, Vec<usize>, Vec<VReg>, Vec<Vec<VReg>>)>,
-    num_vregs: usize,
-) -> FunctionData {
+/// One block: (instructions, successors, params, branch args per successor).
+type BlockSpec = (Vec<InstData>, Vec<usize>, Vec<VReg>, Vec<Vec<VReg>>);
+
+/// Builds a function from its blocks.
+fn function(blocks: Vec<BlockSpec>, num_vregs: usize) -> FunctionData {
     let mut insts = Vec::new();
     let mut block_data = Vec::new();
     for (block_insts, succs, params, args) in blocks {

@@ -8,14 +8,14 @@ use regarena_tools::upstream as up;
 
 #[test]
 fn corpus_functions_convert_bit_for_bit() {
-    let Some(dir) = corpus::shared_corpus() else {
-        eprintln!("skipped: ../shared/corpus is absent (a user's clone has none)");
-        return;
-    };
-    let (funcs, errors) = corpus::load_all(&[dir]);
-    assert!(errors.is_empty(), "load errors: {errors:?}");
-    assert!(funcs.len() > 1000, "only {} functions", funcs.len());
-    for cf in &funcs {
+    let corpus = regarena_tools::test_corpus::load("corpus_functions_convert_bit_for_bit");
+    let funcs = &corpus.funcs;
+    assert!(
+        funcs.len() >= corpus.expected_at_least(),
+        "only {} functions",
+        funcs.len()
+    );
+    for cf in funcs {
         let (u, o) = (&cf.upstream, &cf.func);
         assert_eq!(u.num_insts(), o.num_insts());
         assert_eq!(u.num_blocks(), o.num_blocks());

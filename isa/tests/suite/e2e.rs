@@ -122,7 +122,7 @@ fn aarch64_generated_programs_match_the_interpreter_under_qemu() {
 
 #[test]
 fn fib_example_computes_6765_on_both_isas() {
-    let module = ir::parse(include_str!("../examples/fib.ir")).unwrap();
+    let module = ir::parse(include_str!("../../examples/fib.ir")).unwrap();
     if cfg!(target_arch = "x86_64") {
         assert_eq!(run_module(&module, Target::X64, &[20]), Ok(6765));
     }

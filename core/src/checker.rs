@@ -37,7 +37,7 @@ use smallvec::SmallVec;
 
 use crate::{
     Allocation, Block, Edit, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind,
-    OperandPos, Output, PReg, PRegSet, ProgPoint, VReg,
+    OperandPos, Output, PReg, PRegSet, ProgPoint, SpillSlot, VReg,
 };
 
 /// Everything the checker found wrong, in a deterministic order: output
@@ -176,6 +176,9 @@ pub enum CheckerError {
         args: usize,
         params: usize,
     },
+    /// The output asks for more spill slots than `SpillSlot` can name
+    /// (`SpillSlot::MAX + 1`); no frame could hold them.
+    TooManySpillSlots { num_spillslots: usize },
 }
 
 impl fmt::Display for CheckerError {
@@ -278,6 +281,10 @@ impl fmt::Display for CheckerError {
             } => write!(
                 f,
                 "{block:?}: branch passes {args} args to {succ:?}, which has {params} params"
+            ),
+            TooManySpillSlots { num_spillslots } => write!(
+                f,
+                "{num_spillslots} spill slots, more than a SpillSlot can name"
             ),
         }
     }
@@ -587,8 +594,33 @@ struct Analysis<'a, F: Function> {
 }
 
 impl<'a, F: Function> Analysis<'a, F> {
-    fn new(func: &'a F, env: &MachineEnv, prepared: Prepared) -> Self {
-        let num_vregs = func.num_vregs();
+    fn new(func: &'a F, env: &MachineEnv, mut prepared: Prepared) -> Self {
+        // Vregs are tracked up to the largest index the function names
+        // (operands, block params, branch arguments), not the count it
+        // declares: a function may declare 2^30 vregs and use 200.
+        let declared = func.num_vregs();
+        let mut bound = 0usize;
+        let mut see = |v: VReg| {
+            if v.vreg() < declared && v.vreg() != VReg::MAX {
+                bound = bound.max(v.vreg() + 1);
+            }
+        };
+        for i in 0..func.num_insts() {
+            for op in func.inst_operands(Inst::new(i)) {
+                see(op.vreg());
+            }
+        }
+        for b in (0..func.num_blocks()).map(Block::new) {
+            for &p in func.block_params(b) {
+                see(p);
+            }
+            for succ in 0..func.block_succs(b).len() {
+                for &a in branch_args(func, b, succ) {
+                    see(a);
+                }
+            }
+        }
+        let num_vregs = bound;
         let mut vreg_names: Vec<VReg> = (0..num_vregs)
             .map(|i| VReg::new(i, crate::RegClass::Int))
             .collect();
@@ -609,7 +641,14 @@ impl<'a, F: Function> Analysis<'a, F> {
         }
         let scratch_regs = env.scratch_by_class.iter().flatten().copied().collect();
         let fixed_stack = env.fixed_stack_slots.iter().copied().collect();
-        let num_locations = REG_LOCATIONS + prepared.num_spillslots;
+        // No allocation can name a slot past `SpillSlot::MAX`: a larger
+        // count is an error, and only the nameable slots get locations.
+        if prepared.num_spillslots > SpillSlot::MAX + 1 {
+            prepared.errors.push(CheckerError::TooManySpillSlots {
+                num_spillslots: prepared.num_spillslots,
+            });
+        }
+        let num_locations = REG_LOCATIONS + prepared.num_spillslots.min(SpillSlot::MAX + 1);
         Analysis {
             func,
             scratch_regs,

@@ -79,13 +79,23 @@ impl DefSite {
 
 /// Checks operands, branch arguments and (with `validate_ssa`) SSA form.
 /// See the module doc for the rules and their errors.
-///
-/// Returns a bound on the vregs the function names: every vreg index in an
-/// operand, block param or branch argument is below it, and it is at most
-/// `num_vregs` (within about twice the largest index named, so memory
-/// follows the vregs used, not the count declared). The later phases size
-/// their per-vreg tables from it through [`UsedVregs`].
+/// Also checks the [`MachineEnv`] ([`check_env`]).
 pub fn validate<F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'_>,
+    validate_ssa: bool,
+    arena: &Arena,
+) -> Result<(), RegAllocError> {
+    validate_and_count(func, env, cfg, validate_ssa, arena).map(|_| ())
+}
+
+/// As [`validate`], and returns a bound on the vregs the function names:
+/// every vreg index in an operand, block param or branch argument is below
+/// it, and it is at most `num_vregs` (within about twice the largest index
+/// named, so memory follows the vregs used, not the count declared). The
+/// later phases size their per-vreg tables from it through [`UsedVregs`].
+pub fn validate_and_count<F: Function>(
     func: &F,
     env: &MachineEnv,
     cfg: &CfgInfo<'_>,

@@ -132,7 +132,8 @@ pub(crate) fn run_phases<'a, F: Function>(
     // Counts that size memory, within their documented bounds.
     crate::validate::check_sizes(func)?;
     let cfg = crate::cfg::analyze(func, arena)?;
-    let used_vregs = crate::validate::validate(func, env, &cfg, options.validate_ssa, arena)?;
+    let used_vregs =
+        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, arena)?;
     // From here on, per-vreg tables are sized by the vregs the function
     // names, not the count it declares.
     let func = &crate::validate::UsedVregs::new(func, used_vregs);

@@ -353,17 +353,27 @@ impl<'a, F: Function> Checker<'a, F> {
     /// Checks the prepared output (an empty one if `prepare` was not
     /// called); `Err` lists every error found.
     pub fn run(self) -> Result<(), CheckerErrors> {
+        self.run_counting_work().0
+    }
+
+    /// As [`Checker::run`], and the work the check did: elementary steps
+    /// (an instruction, an edit, a fact loaded, stored, met or carried
+    /// over an edge, an element a state update moved). Tests bound it to
+    /// keep the checker's cost linear in the function, as the allocator's.
+    pub fn run_counting_work(self) -> (Result<(), CheckerErrors>, u64) {
         let prepared = match self.prepared {
             Some(p) => p,
             None => prepare_output(self.func, &Output::default()),
         };
         let mut analysis = Analysis::new(self.func, self.env, prepared);
         let errors = analysis.run();
-        if errors.is_empty() {
+        let work = analysis.work + analysis.state.work;
+        let result = if errors.is_empty() {
             Ok(())
         } else {
             Err(CheckerErrors { errors })
-        }
+        };
+        (result, work)
     }
 }
 
@@ -471,6 +481,8 @@ struct LocationState {
     holders: Vec<SmallVec<[u32; 2]>>,
     touched: Vec<u32>,
     is_touched: Vec<bool>,
+    /// Elementary steps taken (see [`Checker::run_counting_work`]).
+    work: u64,
 }
 
 impl LocationState {
@@ -480,6 +492,7 @@ impl LocationState {
             holders: vec![SmallVec::new(); num_vregs],
             touched: Vec::new(),
             is_touched: vec![false; num_locations],
+            work: 0,
         }
     }
 
@@ -494,6 +507,7 @@ impl LocationState {
     }
 
     fn load(&mut self, facts: &[Fact]) {
+        self.work += (self.touched.len() + facts.len()) as u64;
         self.reset();
         for &f in facts {
             let (loc, v) = fact_parts(f);
@@ -504,6 +518,7 @@ impl LocationState {
     /// Writes the state as sorted facts into `out` (cleared first).
     fn store(&mut self, out: &mut Vec<Fact>) {
         out.clear();
+        self.work += self.touched.len() as u64;
         self.touched.sort_unstable();
         for &loc in &self.touched {
             out.extend(self.held[loc as usize].iter().map(|&v| fact(loc, v)));
@@ -518,7 +533,12 @@ impl LocationState {
         let set = &mut self.held[loc as usize];
         match set.binary_search(&v) {
             Ok(_) => return,
-            Err(at) => set.insert(at, v),
+            Err(at) => {
+                // A binary search and a shift of the later elements.
+                self.work +=
+                    (usize::BITS - set.len().leading_zeros()) as u64 + (set.len() - at) as u64 + 1;
+                set.insert(at, v)
+            }
         }
         self.holders[v as usize].push(loc);
         if !self.is_touched[loc as usize] {
@@ -530,6 +550,7 @@ impl LocationState {
     fn clear(&mut self, loc: u32) {
         for v in self.held[loc as usize].drain(..) {
             let holders = &mut self.holders[v as usize];
+            self.work += holders.len() as u64 + 1;
             if let Some(at) = holders.iter().position(|&l| l == loc) {
                 holders.swap_remove(at);
             }
@@ -540,6 +561,7 @@ impl LocationState {
     fn kill(&mut self, v: u32) {
         for loc in self.holders[v as usize].drain(..) {
             let set = &mut self.held[loc as usize];
+            self.work += set.len() as u64 + 1;
             if let Ok(at) = set.binary_search(&v) {
                 set.remove(at);
             }
@@ -551,10 +573,18 @@ impl LocationState {
             return;
         }
         self.clear(into);
-        let values: SmallVec<[u32; 8]> = self.held[from as usize].iter().copied().collect();
-        for v in values {
-            self.add(into, v);
+        // `into` is empty: it takes `from`'s sorted set whole (one pass,
+        // not one sorted insertion per vreg).
+        let values = self.held[from as usize].clone();
+        self.work += values.len() as u64 + 1;
+        for &v in &values {
+            self.holders[v as usize].push(into);
         }
+        if !values.is_empty() && !self.is_touched[into as usize] {
+            self.is_touched[into as usize] = true;
+            self.touched.push(into);
+        }
+        self.held[into as usize] = values;
     }
 
     /// A def: `loc` holds exactly `v`'s new value.
@@ -591,6 +621,8 @@ struct Analysis<'a, F: Function> {
     vreg_names: Vec<VReg>,
     state: LocationState,
     errors: Vec<CheckerError>,
+    /// Elementary steps outside `state` (see [`Checker::run_counting_work`]).
+    work: u64,
 }
 
 impl<'a, F: Function> Analysis<'a, F> {
@@ -658,6 +690,7 @@ impl<'a, F: Function> Analysis<'a, F> {
             state: LocationState::new(num_locations, num_vregs),
             prepared,
             errors: Vec::new(),
+            work: 0,
         }
     }
 
@@ -719,6 +752,11 @@ impl<'a, F: Function> Analysis<'a, F> {
                     let params = func.block_params(succ);
                     self.transfer_edge(&exit_facts, args, params, &mut edge_facts, &mut scratch);
                     let s = succ.index();
+                    self.work += (exit_facts.len()
+                        + args.len()
+                        + params.len()
+                        + edge_facts.len()
+                        + entry_facts[s].len()) as u64;
                     if meet_into(&mut entry_facts[s], &mut reached[s], &edge_facts) {
                         dirty[s] = true;
                     }
@@ -815,8 +853,10 @@ impl<'a, F: Function> Analysis<'a, F> {
                 let (point, from, into) = self.prepared.edits[next_edit];
                 self.visit_move(point, from, into, mode);
                 next_edit += 1;
+                self.work += 1;
             }
             self.visit_inst(inst, mode);
+            self.work += 1 + self.func.inst_operands(inst).len() as u64;
         }
     }
 

@@ -45,6 +45,10 @@
 //!   param's: `Branch(inst)`.
 //! * `DisallowedBranchArg` is checked by `cfg::check_critical_edges`,
 //!   where regalloc2 checks it too.
+//! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
+//!   constraint naming `PReg::invalid()`, a `Reuse` of a fixed-register
+//!   use: stricter than regalloc2, which accepts them and then panics or
+//!   returns a wrong allocation (DESIGN.md, "Bad input").
 
 use crate::cfg::CfgInfo;
 use crate::tables::{Arena, ArenaVec, Column};

@@ -26,6 +26,8 @@ pub mod ion;
 pub mod owned;
 #[cfg(feature = "parallel")]
 pub mod parallel;
+#[cfg(feature = "enable-serde")]
+pub mod serialize;
 pub mod tables;
 pub mod validate;
 

@@ -24,6 +24,7 @@ use crate::ion::data::IonTables;
 use crate::ion::queue::AllocationQueue;
 use crate::tables::Arena;
 use crate::{Function, MachineEnv, Output, RegAllocError, RegallocOptions};
+use sync_wrapper::SyncWrapper;
 
 /// Counters from the allocator's phases; same names as regalloc2's `Stats`
 /// where the meaning is the same.
@@ -71,15 +72,22 @@ pub struct Ctx {
     /// The result of the last run.
     pub output: Output,
     /// Every table of a run lives here; reset at the start of each run.
-    pub(crate) arena: Arena,
+    ///
+    /// `Ctx` is `Send + Sync` like upstream's context (Wasmtime keeps it in
+    /// a `Box<dyn Any + Send + Sync>`). A `bumpalo::Bump` is `Send` but not
+    /// `Sync`: two threads bumping through `&Bump` at once would race.
+    /// `SyncWrapper` makes the arena reachable only through `&mut Ctx`
+    /// (`get_mut`), so a shared `&Ctx` gives no access to it at all and
+    /// sharing one between threads cannot race; every run takes `&mut Ctx`.
+    arena: SyncWrapper<Arena>,
 }
 
 impl core::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The arena is only reachable through `&mut`, so its size is not shown.
         f.debug_struct("Ctx")
             .field("output", &self.output)
-            .field("arena_bytes", &self.arena.allocated_bytes())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,12 +98,13 @@ pub(crate) fn run<F: Function>(
     options: &RegallocOptions,
     ctx: &mut Ctx,
 ) -> Result<(), RegAllocError> {
-    reset_arena(&mut ctx.arena);
+    let arena = ctx.arena.get_mut();
+    reset_arena(arena);
     // The tables live wholly in the arena, which the next run resets:
     // dropping them would only walk every per-range, per-bundle and
     // per-vreg list to hand its bytes back to a bump allocator that
     // ignores them.
-    run_phases(func, env, options, &ctx.arena, &mut ctx.output).map(core::mem::forget)
+    run_phases(func, env, options, arena, &mut ctx.output).map(core::mem::forget)
 }
 
 /// Empties the arena for the next run. bumpalo keeps only its last chunk

@@ -132,45 +132,49 @@ fn internal_error() -> RegAllocError {
 
 /// Extra spill slots the resolver asks for, per class, shared by every
 /// program point (a point's sequence frees them before the next point).
-struct ExtraSlots<'a> {
+///
+/// A class's slot size is asked of the function only when the resolver
+/// first needs a slot of that class, as upstream does: backends may panic
+/// for a class they never spill (Cranelift's x64 for `Vector`).
+struct ExtraSlots<'a, 'f> {
     by_class: [ArenaVec<'a, Allocation>; 3],
-    size_by_class: [u32; 3],
+    spillslot_size: &'f dyn Fn(RegClass) -> usize,
     named_by_last_slot: bool,
     /// Total slots in the frame so far.
     num_spillslots: usize,
 }
 
-impl ExtraSlots<'_> {
+impl ExtraSlots<'_, '_> {
     fn get(&mut self, class: RegClass, index: usize) -> Allocation {
         let list = &mut self.by_class[class as usize];
-        while list.len() <= index {
-            let size = self.size_by_class[class as usize]
-                .max(1)
-                .next_power_of_two() as usize;
-            let offset = self.num_spillslots.next_multiple_of(size);
-            let slot = if self.named_by_last_slot {
-                offset + size - 1
-            } else {
-                offset
-            };
-            self.num_spillslots = offset + size;
-            list.push(Allocation::stack(SpillSlot::new(slot)));
+        if list.len() <= index {
+            let size = (self.spillslot_size)(class).max(1).next_power_of_two();
+            while list.len() <= index {
+                let offset = self.num_spillslots.next_multiple_of(size);
+                let slot = if self.named_by_last_slot {
+                    offset + size - 1
+                } else {
+                    offset
+                };
+                self.num_spillslots = offset + size;
+                list.push(Allocation::stack(SpillSlot::new(slot)));
+            }
         }
         list[index]
     }
 }
 
 /// The resolver's view of one program point.
-struct PointScratch<'t, 'a> {
+struct PointScratch<'t, 'a, 'f> {
     tables: &'t IonTables<'a>,
     env: &'t MachineEnv,
     fixed_stack: PRegSet,
     class: RegClass,
     point: ProgPoint,
-    extra: &'t mut ExtraSlots<'a>,
+    extra: &'t mut ExtraSlots<'a, 'f>,
 }
 
-impl ScratchSource for PointScratch<'_, '_> {
+impl ScratchSource for PointScratch<'_, '_, '_> {
     fn is_stack(&self, alloc: Allocation) -> bool {
         match alloc.as_reg() {
             Some(preg) => self.fixed_stack.contains(preg),
@@ -983,7 +987,7 @@ fn resolve_moves<'a, F: Function>(
             ArenaVec::new_in(arena),
             ArenaVec::new_in(arena),
         ],
-        size_by_class: RegClass::ALL.map(|c| func.spillslot_size(c) as u32),
+        spillslot_size: &|class| func.spillslot_size(class),
         named_by_last_slot: func.multi_spillslot_named_by_last_slot(),
         num_spillslots,
     };

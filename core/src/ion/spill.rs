@@ -64,7 +64,19 @@ pub fn allocate_spillslots<'a, F: Function>(
     // One group per distinct size; `group_of_class[class]` names it.
     let mut groups: SmallVec<[SizeGroup<'a>; 3]> = SmallVec::new();
     let mut group_of_class = [0usize; 3];
+    // Only classes that get a slot are asked their size, as upstream does:
+    // a backend may panic for a class it never spills (Cranelift's x64
+    // answers `Vector` with `unreachable!()`).
+    let mut spilled = [false; 3];
+    for set in spillsets.slot.keys() {
+        if spillsets.required[set] {
+            spilled[spillsets.class[set] as usize] = true;
+        }
+    }
     for class in RegClass::ALL {
+        if !spilled[class as usize] {
+            continue;
+        }
         // A size of 0 would make slots alias; treat it as 1. A size past
         // `u32::MAX` stays past `SpillSlot::MAX`, so layout refuses it.
         let size = func.spillslot_size(class).clamp(1, u32::MAX as usize) as u32;

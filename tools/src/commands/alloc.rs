@@ -205,6 +205,50 @@ pub fn check(cf: &CorpusFunction, out: &Output) -> Result<(), String> {
     }
 }
 
+/// Which checker proves a result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckerChoice {
+    /// regarena's checker.
+    #[default]
+    Ours,
+    /// regalloc2 0.15.2's own checker (the result converted bit for bit),
+    /// so the verdict does not rest on regarena's code.
+    Upstream,
+    /// Both; the result must pass each.
+    Both,
+}
+
+/// Proves `out` right for `cf` with upstream regalloc2's checker (our
+/// output converted to upstream's types bit for bit).
+pub fn check_upstream(cf: &CorpusFunction, out: &Output) -> Result<(), String> {
+    let up = upstream::output_up(out);
+    let result = guarded(|| {
+        let mut checker = ra2::checker::Checker::new(&cf.upstream, cf.upstream.machine_env());
+        checker.prepare(&up);
+        checker.run()
+    });
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(errors)) => {
+            // Upstream's error list is private; its Debug form names them.
+            let text: String = format!("{errors:?}").chars().take(400).collect();
+            Err(format!("upstream checker: {text}"))
+        }
+        Err(panic) => Err(format!("upstream checker {panic}")),
+    }
+}
+
+/// Proves `out` with the checker(s) `choice` names.
+pub fn check_with(choice: CheckerChoice, cf: &CorpusFunction, out: &Output) -> Result<(), String> {
+    if matches!(choice, CheckerChoice::Ours | CheckerChoice::Both) {
+        check(cf, out)?;
+    }
+    if matches!(choice, CheckerChoice::Upstream | CheckerChoice::Both) {
+        check_upstream(cf, out)?;
+    }
+    Ok(())
+}
+
 /// Allocates and checks one function: its output, or why it failed.
 pub fn allocate_and_check(
     which: Allocator,

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 
-use super::alloc::{self, Allocator, Contexts};
+use super::alloc::{self, Allocator, CheckerChoice, Contexts};
 use super::{CommandResult, Failure, Progress};
 use crate::corpus::CorpusFunction;
 
@@ -21,6 +21,10 @@ pub struct CheckArgs {
     /// Which allocator to run.
     #[arg(long, value_enum)]
     pub allocator: Allocator,
+    /// Which checker proves each result: regarena's, upstream regalloc2
+    /// 0.15.2's own (the result converted bit for bit), or both.
+    #[arg(long, value_enum, default_value_t = CheckerChoice::Ours)]
+    pub checker: CheckerChoice,
     /// Print one JSON object instead of the table:
     /// {"functions","passed","failed","failures":[{"file","error"}]}.
     #[arg(long)]
@@ -52,16 +56,55 @@ struct GroupRow {
     failed: usize,
 }
 
+/// Allocates `cf` and proves the result with `checker`. When a captured
+/// result sits beside the function's file (`<file>.output`, written by the
+/// `regalloc2` facade's `capture` feature: what the allocator returned
+/// inside Cranelift), that captured result is what gets proved, and the
+/// fresh allocation must equal it.
+fn allocate_and_prove(
+    which: Allocator,
+    checker: CheckerChoice,
+    cf: &CorpusFunction,
+    ctxs: &mut Contexts,
+) -> Result<(), String> {
+    alloc::allocate(which, cf, ctxs)?;
+    let fresh = alloc::take_output(which, ctxs);
+    let captured_file = cf.path.with_extension("output");
+    if !captured_file.is_file() {
+        return alloc::check_with(checker, cf, &fresh);
+    }
+    let bytes =
+        std::fs::read(&captured_file).map_err(|e| format!("{}: {e}", captured_file.display()))?;
+    let captured: regarena::Output = bincode::deserialize(&bytes)
+        .map_err(|e| format!("{}: not an Output: {e}", captured_file.display()))?;
+    alloc::check_with(checker, cf, &captured).map_err(|e| format!("captured result: {e}"))?;
+    let same = captured.num_spillslots == fresh.num_spillslots
+        && captured.allocs == fresh.allocs
+        && captured.edits == fresh.edits
+        && captured.inst_alloc_offsets == fresh.inst_alloc_offsets
+        && captured.debug_locations == fresh.debug_locations;
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: the captured result differs from a fresh {} allocation",
+            captured_file.display(),
+            which.name()
+        ))
+    }
+}
+
 /// Allocates and checks every function; `Ok(())` or the failure message,
 /// in input order.
 fn check_all(
     which: Allocator,
+    checker: CheckerChoice,
     funcs: &[CorpusFunction],
     jobs: usize,
     progress: &Progress,
 ) -> Result<Vec<Result<(), String>>, String> {
     let one = |ctxs: &mut Contexts, cf: &CorpusFunction| {
-        let r = alloc::allocate_and_check(which, cf, ctxs).map(|_| ());
+        let r = allocate_and_prove(which, checker, cf, ctxs);
         progress.inc(1);
         r
     };
@@ -78,7 +121,13 @@ fn check_all(
 pub fn run(args: &CheckArgs) -> CommandResult {
     let (funcs, load_errors) = super::load_inputs(&args.paths);
     let progress = Progress::new(funcs.len() as u64, "checking");
-    let results = check_all(args.allocator, &funcs, usize::from(args.jobs), &progress)?;
+    let results = check_all(
+        args.allocator,
+        args.checker,
+        &funcs,
+        usize::from(args.jobs),
+        &progress,
+    )?;
     progress.finish();
 
     let mut failures: Vec<Failure> = load_errors.iter().map(Failure::load).collect();

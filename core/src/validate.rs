@@ -47,14 +47,14 @@
 //!   where regalloc2 checks it too.
 //! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
 //!   constraint naming `PReg::invalid()`, a `Reuse` of a fixed-register
-//!   use: stricter than regalloc2, which accepts them and then panics or
+//!   or late use: stricter than regalloc2, which accepts them and then panics or
 //!   returns a wrong allocation (DESIGN.md, "Bad input").
 
 use crate::cfg::CfgInfo;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
-    Block, Function, Inst, InstRange, MachineEnv, Operand, OperandConstraint, OperandKind, PReg,
-    PRegSet, RegAllocError, RegClass, VReg,
+    Block, Function, Inst, InstRange, MachineEnv, Operand, OperandConstraint, OperandKind,
+    OperandPos, PReg, PRegSet, RegAllocError, RegClass, VReg,
 };
 
 /// Most operands one instruction may have (a `u16` slot index other than
@@ -610,9 +610,10 @@ fn check_operand_in_full(
     observe_class(&mut columns.classes, index, op.class()).map_err(|()| report())?;
     match op.constraint() {
         OperandConstraint::Reuse(target) => {
-            // The input must be a plain use: one fixed to a register would
-            // put the def in that register too, which its own constraint
-            // does not say (regalloc2 accepts it and returns an
+            // The input must be a plain early use: one fixed to a register
+            // would put the def in that register too, which its own
+            // constraint does not say, and a late one is still read after
+            // the def overwrote it (regalloc2 accepts both and returns an
             // allocation its checker rejects).
             let ok = op.kind() == OperandKind::Def
                 && operands.get(target).is_some_and(|&input| {
@@ -620,6 +621,7 @@ fn check_operand_in_full(
                         && input.class() == op.class()
                         && raw_vreg_index(input) != VReg::MAX
                         && !matches!(input.constraint(), OperandConstraint::FixedReg(_))
+                        && input.pos() == OperandPos::Early
                 });
             if !ok {
                 return Err(report());

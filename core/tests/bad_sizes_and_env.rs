@@ -319,6 +319,17 @@ fn constraints_no_allocation_can_meet_are_refused() {
         run(&f, &env()).unwrap_err(),
         RegAllocError::SSA(v(3), Inst::new(3))
     );
+    // A reuse def whose input is a late use (read after the def wrote it).
+    f.insts[3].operands[0] = Operand::new(
+        v(0),
+        regarena::OperandConstraint::Reg,
+        regarena::OperandKind::Use,
+        regarena::OperandPos::Late,
+    );
+    assert_eq!(
+        run(&f, &env()).unwrap_err(),
+        RegAllocError::SSA(v(3), Inst::new(3))
+    );
     // The same reuse of a plain use is fine.
     f.insts[3].operands[0] = Operand::reg_use(v(0));
     run(&f, &env()).expect("reuse of a plain use");

@@ -592,16 +592,17 @@ fn check_operand_in_full(
         // An unused plain constraint code (it would read as `Any`).
         return Err(report());
     }
-    if op.constraint() == OperandConstraint::FixedReg(PReg::invalid()) {
-        // A register no environment can have.
-        return Err(report());
-    }
     if index == VReg::MAX {
-        // Only `fixed_nonallocatable` may use the reserved index.
+        // Only `fixed_nonallocatable` may use the reserved index (p63 too:
+        // regalloc2's own fuzzing generator names it there).
         return match op.constraint() {
             OperandConstraint::FixedReg(_) if op.kind() == OperandKind::Use => Ok(()),
             _ => Err(report()),
         };
+    }
+    if op.constraint() == OperandConstraint::FixedReg(PReg::invalid()) {
+        // A vreg fixed to a register no environment can allocate.
+        return Err(report());
     }
     if index >= num_vregs {
         return Err(report());

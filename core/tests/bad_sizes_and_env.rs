@@ -291,15 +291,13 @@ fn constraints_no_allocation_can_meet_are_refused() {
         run(&f, &env()).unwrap_err(),
         RegAllocError::SSA(v(1), Inst::new(1))
     );
-    // fixed_nonallocatable(PReg::invalid()).
+    // fixed_nonallocatable(p63) stays legal (regalloc2's fuzzing
+    // generator uses it).
     let mut f = straight(3);
     f.insts[3]
         .operands
         .push(Operand::fixed_nonallocatable(PReg::invalid()));
-    assert_eq!(
-        run(&f, &env()).unwrap_err(),
-        RegAllocError::SSA(VReg::new(VReg::MAX, RegClass::Int), Inst::new(3))
-    );
+    run(&f, &env()).expect("fixed_nonallocatable(p63)");
     // A reuse def whose input is a fixed-register use.
     let mut f = straight(3);
     f.num_vregs = 4;

@@ -202,9 +202,14 @@ pub fn check_blocks<'a, F: Function>(
     if num_blocks == 0 || entry.0 as usize >= num_blocks {
         return Err(RegAllocError::BB(entry));
     }
-    let mut insn_block: Column<Inst, Block> = Column::with_capacity_in(num_insts, arena);
-    let mut block_entry = Column::with_capacity_in(num_blocks, arena);
-    let mut block_exit = Column::with_capacity_in(num_blocks, arena);
+    // The first tables sized by the input's counts: failing to get their
+    // memory is an error (`TooManyLiveRegs`, see validate::check_sizes),
+    // not an abort.
+    let oom = || RegAllocError::TooManyLiveRegs;
+    let mut insn_block: Column<Inst, Block> =
+        Column::try_with_capacity_in(num_insts, arena).ok_or_else(oom)?;
+    let mut block_entry = Column::try_with_capacity_in(num_blocks, arena).ok_or_else(oom)?;
+    let mut block_exit = Column::try_with_capacity_in(num_blocks, arena).ok_or_else(oom)?;
     // The index where the next block must start.
     let mut next_start: u64 = 0;
     for b in (0..num_blocks).map(Block::new) {

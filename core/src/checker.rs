@@ -37,7 +37,7 @@ use smallvec::SmallVec;
 
 use crate::{
     Allocation, Block, Edit, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind,
-    OperandPos, Output, PReg, PRegSet, ProgPoint, VReg,
+    OperandPos, Output, PReg, PRegSet, ProgPoint, SpillSlot, VReg,
 };
 
 /// Everything the checker found wrong, in a deterministic order: output
@@ -186,6 +186,9 @@ pub enum CheckerError {
         args: usize,
         params: usize,
     },
+    /// The output asks for more spill slots than `SpillSlot` can name
+    /// (`SpillSlot::MAX + 1`); no frame could hold them.
+    TooManySpillSlots { num_spillslots: usize },
 }
 
 impl fmt::Display for CheckerError {
@@ -289,6 +292,10 @@ impl fmt::Display for CheckerError {
                 f,
                 "{block:?}: branch passes {args} args to {succ:?}, which has {params} params"
             ),
+            TooManySpillSlots { num_spillslots } => write!(
+                f,
+                "{num_spillslots} spill slots, more than a SpillSlot can name"
+            ),
         }
     }
 }
@@ -356,17 +363,27 @@ impl<'a, F: Function> Checker<'a, F> {
     /// Checks the prepared output (an empty one if `prepare` was not
     /// called); `Err` lists every error found.
     pub fn run(self) -> Result<(), CheckerErrors> {
+        self.run_counting_work().0
+    }
+
+    /// As [`Checker::run`], and the work the check did: elementary steps
+    /// (an instruction, an edit, a fact loaded, stored, met or carried
+    /// over an edge, an element a state update moved). Tests bound it to
+    /// keep the checker's cost linear in the function, as the allocator's.
+    pub fn run_counting_work(self) -> (Result<(), CheckerErrors>, u64) {
         let prepared = match self.prepared {
             Some(p) => p,
             None => prepare_output(self.func, &Output::default()),
         };
         let mut analysis = Analysis::new(self.func, self.env, prepared);
         let errors = analysis.run();
-        if errors.is_empty() {
+        let work = analysis.work + analysis.state.work;
+        let result = if errors.is_empty() {
             Ok(())
         } else {
             Err(CheckerErrors { errors })
-        }
+        };
+        (result, work)
     }
 }
 
@@ -478,6 +495,8 @@ struct LocationState {
     holders: Vec<SmallVec<[u32; 2]>>,
     touched: Vec<u32>,
     is_touched: Vec<bool>,
+    /// Elementary steps taken (see [`Checker::run_counting_work`]).
+    work: u64,
 }
 
 impl LocationState {
@@ -487,6 +506,7 @@ impl LocationState {
             holders: vec![SmallVec::new(); num_vregs],
             touched: Vec::new(),
             is_touched: vec![false; num_locations],
+            work: 0,
         }
     }
 
@@ -501,6 +521,7 @@ impl LocationState {
     }
 
     fn load(&mut self, facts: &[Fact]) {
+        self.work += (self.touched.len() + facts.len()) as u64;
         self.reset();
         for &f in facts {
             let (loc, v) = fact_parts(f);
@@ -511,6 +532,7 @@ impl LocationState {
     /// Writes the state as sorted facts into `out` (cleared first).
     fn store(&mut self, out: &mut Vec<Fact>) {
         out.clear();
+        self.work += self.touched.len() as u64;
         self.touched.sort_unstable();
         for &loc in &self.touched {
             out.extend(self.held[loc as usize].iter().map(|&v| fact(loc, v)));
@@ -525,7 +547,12 @@ impl LocationState {
         let set = &mut self.held[loc as usize];
         match set.binary_search(&v) {
             Ok(_) => return,
-            Err(at) => set.insert(at, v),
+            Err(at) => {
+                // A binary search and a shift of the later elements.
+                self.work +=
+                    (usize::BITS - set.len().leading_zeros()) as u64 + (set.len() - at) as u64 + 1;
+                set.insert(at, v)
+            }
         }
         self.holders[v as usize].push(loc);
         if !self.is_touched[loc as usize] {
@@ -537,6 +564,7 @@ impl LocationState {
     fn clear(&mut self, loc: u32) {
         for v in self.held[loc as usize].drain(..) {
             let holders = &mut self.holders[v as usize];
+            self.work += holders.len() as u64 + 1;
             if let Some(at) = holders.iter().position(|&l| l == loc) {
                 holders.swap_remove(at);
             }
@@ -547,6 +575,7 @@ impl LocationState {
     fn kill(&mut self, v: u32) {
         for loc in self.holders[v as usize].drain(..) {
             let set = &mut self.held[loc as usize];
+            self.work += set.len() as u64 + 1;
             if let Ok(at) = set.binary_search(&v) {
                 set.remove(at);
             }
@@ -558,10 +587,18 @@ impl LocationState {
             return;
         }
         self.clear(into);
-        let values: SmallVec<[u32; 8]> = self.held[from as usize].iter().copied().collect();
-        for v in values {
-            self.add(into, v);
+        // `into` is empty: it takes `from`'s sorted set whole (one pass,
+        // not one sorted insertion per vreg).
+        let values = self.held[from as usize].clone();
+        self.work += values.len() as u64 + 1;
+        for &v in &values {
+            self.holders[v as usize].push(into);
         }
+        if !values.is_empty() && !self.is_touched[into as usize] {
+            self.is_touched[into as usize] = true;
+            self.touched.push(into);
+        }
+        self.held[into as usize] = values;
     }
 
     /// A def: `loc` holds exactly `v`'s new value.
@@ -598,11 +635,38 @@ struct Analysis<'a, F: Function> {
     vreg_names: Vec<VReg>,
     state: LocationState,
     errors: Vec<CheckerError>,
+    /// Elementary steps outside `state` (see [`Checker::run_counting_work`]).
+    work: u64,
 }
 
 impl<'a, F: Function> Analysis<'a, F> {
-    fn new(func: &'a F, env: &MachineEnv, prepared: Prepared) -> Self {
-        let num_vregs = func.num_vregs();
+    fn new(func: &'a F, env: &MachineEnv, mut prepared: Prepared) -> Self {
+        // Vregs are tracked up to the largest index the function names
+        // (operands, block params, branch arguments), not the count it
+        // declares: a function may declare 2^30 vregs and use 200.
+        let declared = func.num_vregs();
+        let mut bound = 0usize;
+        let mut see = |v: VReg| {
+            if v.vreg() < declared && v.vreg() != VReg::MAX {
+                bound = bound.max(v.vreg() + 1);
+            }
+        };
+        for i in 0..func.num_insts() {
+            for op in func.inst_operands(Inst::new(i)) {
+                see(op.vreg());
+            }
+        }
+        for b in (0..func.num_blocks()).map(Block::new) {
+            for &p in func.block_params(b) {
+                see(p);
+            }
+            for succ in 0..func.block_succs(b).len() {
+                for &a in branch_args(func, b, succ) {
+                    see(a);
+                }
+            }
+        }
+        let num_vregs = bound;
         let mut vreg_names: Vec<VReg> = (0..num_vregs)
             .map(|i| VReg::new(i, crate::RegClass::Int))
             .collect();
@@ -623,7 +687,14 @@ impl<'a, F: Function> Analysis<'a, F> {
         }
         let scratch_regs = env.scratch_by_class.iter().flatten().copied().collect();
         let fixed_stack = env.fixed_stack_slots.iter().copied().collect();
-        let num_locations = REG_LOCATIONS + prepared.num_spillslots;
+        // No allocation can name a slot past `SpillSlot::MAX`: a larger
+        // count is an error, and only the nameable slots get locations.
+        if prepared.num_spillslots > SpillSlot::MAX + 1 {
+            prepared.errors.push(CheckerError::TooManySpillSlots {
+                num_spillslots: prepared.num_spillslots,
+            });
+        }
+        let num_locations = REG_LOCATIONS + prepared.num_spillslots.min(SpillSlot::MAX + 1);
         Analysis {
             func,
             scratch_regs,
@@ -633,6 +704,7 @@ impl<'a, F: Function> Analysis<'a, F> {
             state: LocationState::new(num_locations, num_vregs),
             prepared,
             errors: Vec::new(),
+            work: 0,
         }
     }
 
@@ -694,6 +766,11 @@ impl<'a, F: Function> Analysis<'a, F> {
                     let params = func.block_params(succ);
                     self.transfer_edge(&exit_facts, args, params, &mut edge_facts, &mut scratch);
                     let s = succ.index();
+                    self.work += (exit_facts.len()
+                        + args.len()
+                        + params.len()
+                        + edge_facts.len()
+                        + entry_facts[s].len()) as u64;
                     if meet_into(&mut entry_facts[s], &mut reached[s], &edge_facts) {
                         dirty[s] = true;
                     }
@@ -794,8 +871,10 @@ impl<'a, F: Function> Analysis<'a, F> {
                 let (point, from, into) = self.prepared.edits[next_edit];
                 self.visit_move(point, from, into, mode);
                 next_edit += 1;
+                self.work += 1;
             }
             self.visit_inst(inst, mode);
+            self.work += 1 + self.func.inst_operands(inst).len() as u64;
         }
     }
 

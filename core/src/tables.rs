@@ -125,6 +125,16 @@ where
             _key: PhantomData,
         }
     }
+    /// As [`Column::with_capacity_in`], but `None` when the arena cannot
+    /// get the memory (for capacities that come from the input).
+    pub fn try_with_capacity_in(capacity: usize, arena: &'a Arena) -> Option<Self> {
+        let mut data = ArenaVec::new_in(arena);
+        data.try_reserve_exact(capacity).ok()?;
+        Some(Column {
+            data,
+            _key: PhantomData,
+        })
+    }
     /// A column of `len` copies of `value`.
     pub fn filled_in(len: usize, value: V, arena: &'a Arena) -> Self
     where

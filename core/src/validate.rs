@@ -45,12 +45,16 @@
 //!   param's: `Branch(inst)`.
 //! * `DisallowedBranchArg` is checked by `cfg::check_critical_edges`,
 //!   where regalloc2 checks it too.
+//! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
+//!   constraint naming `PReg::invalid()`, a `Reuse` of a fixed-register
+//!   or late use: stricter than regalloc2, which accepts them and then panics or
+//!   returns a wrong allocation (DESIGN.md, "Bad input").
 
 use crate::cfg::CfgInfo;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
-    Block, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind, PReg,
-    RegAllocError, RegClass, VReg,
+    Block, Function, Inst, InstRange, MachineEnv, Operand, OperandConstraint, OperandKind,
+    OperandPos, PReg, PRegSet, RegAllocError, RegClass, VReg,
 };
 
 /// Most operands one instruction may have (a `u16` slot index other than
@@ -79,17 +83,258 @@ impl DefSite {
 
 /// Checks operands, branch arguments and (with `validate_ssa`) SSA form.
 /// See the module doc for the rules and their errors.
+/// Also checks the [`MachineEnv`] ([`check_env`]).
 pub fn validate<F: Function>(
     func: &F,
-    _env: &MachineEnv,
+    env: &MachineEnv,
     cfg: &CfgInfo<'_>,
     validate_ssa: bool,
     arena: &Arena,
 ) -> Result<(), RegAllocError> {
+    validate_and_count(func, env, cfg, validate_ssa, arena).map(|_| ())
+}
+
+/// As [`validate`], and returns a bound on the vregs the function names:
+/// every vreg index in an operand, block param or branch argument is below
+/// it, and it is at most `num_vregs` (within about twice the largest index
+/// named, so memory follows the vregs used, not the count declared). The
+/// later phases size their per-vreg tables from it through [`UsedVregs`].
+pub fn validate_and_count<F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'_>,
+    validate_ssa: bool,
+    arena: &Arena,
+) -> Result<usize, RegAllocError> {
+    check_env(env)?;
     let num_vregs = func.num_vregs();
-    let mut defs: Column<usize, DefSite> = Column::filled_in(num_vregs, DefSite::NONE, arena);
-    let mut classes: Column<usize, u8> = Column::filled_in(num_vregs, NO_CLASS, arena);
-    check_operands(func, cfg, validate_ssa, &mut defs, &mut classes, arena)
+    // The per-vreg columns start at a size that covers the usual numbering
+    // (vregs a little above twice the instructions) and grow on demand, up
+    // to `num_vregs` (see `VregColumns::grow`).
+    let limit = num_vregs.min(MAX_VREGS);
+    let initial = limit.min(func.num_insts().saturating_mul(2).saturating_add(256));
+    let mut columns = VregColumns {
+        defs: Column::new_in(arena),
+        classes: Column::new_in(arena),
+        limit,
+    };
+    columns.grow_to(initial)?;
+    check_operands(func, cfg, validate_ssa, &mut columns, arena)?;
+    Ok(columns.classes.len())
+}
+
+/// Bounds on the counts that size the allocator's memory, checked by
+/// [`check_sizes`] before anything is allocated.
+///
+/// `num_vregs` may be at most [`MAX_VREGS`] (`VReg::MAX + 1`: every index
+/// below it fits a `VReg`); instructions and blocks at most [`MAX_INSTS`]
+/// (a program point, `2 * inst + 1`, must fit a `u32` with room to spare).
+pub const MAX_VREGS: usize = VReg::MAX + 1;
+/// Most instructions (and blocks) a function may have; see [`MAX_VREGS`].
+pub const MAX_INSTS: usize = 1 << 30;
+
+/// Checks the counts that size memory against [`MAX_VREGS`] and
+/// [`MAX_INSTS`], before any table is allocated.
+///
+/// * `num_vregs` above `VReg::MAX + 1`: `SSA(VReg::invalid(),
+///   Inst::invalid())` (no such vreg can be named).
+/// * `num_insts` or `num_blocks` above `MAX_INSTS`: `BB(Block::invalid())`.
+///
+/// regalloc2 has no such check: it tries to allocate the tables and
+/// panics or aborts when that fails.
+pub fn check_sizes<F: Function>(func: &F) -> Result<(), RegAllocError> {
+    if func.num_vregs() > MAX_VREGS {
+        return Err(RegAllocError::SSA(VReg::invalid(), Inst::invalid()));
+    }
+    if func.num_insts() > MAX_INSTS || func.num_blocks() > MAX_INSTS {
+        return Err(RegAllocError::BB(Block::invalid()));
+    }
+    Ok(())
+}
+
+/// Checks the [`MachineEnv`]: every allocatable register (preferred or
+/// non-preferred) is a real register (not `PReg::invalid()`) of its list's
+/// class and listed once (not in both lists of its class); a scratch
+/// register is of its class, real, and not allocatable; a fixed stack slot
+/// is real, listed once, neither allocatable nor a scratch register.
+///
+/// A bad environment is `TooManyLiveRegs`: regalloc2 0.15.2 has no error
+/// for it (it accepts such an environment and may return an allocation
+/// that uses one register for two values), and `TooManyLiveRegs` is the
+/// one variant about the registers available rather than the function's
+/// code. Stricter than regalloc2, deliberately: each of these makes the
+/// allocator's output wrong, not just poor.
+pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
+    let bad = Err(RegAllocError::TooManyLiveRegs);
+    let mut allocatable = PRegSet::empty();
+    for class in RegClass::ALL {
+        let preferred = env.preferred_regs_by_class[class as usize];
+        let non_preferred = env.non_preferred_regs_by_class[class as usize];
+        for reg in preferred.into_iter().chain(non_preferred) {
+            if reg == PReg::invalid() || reg.class() != class || allocatable.contains(reg) {
+                return bad;
+            }
+            allocatable.add(reg);
+        }
+    }
+    let mut named = allocatable;
+    for class in RegClass::ALL {
+        if let Some(reg) = env.scratch_by_class[class as usize] {
+            if reg == PReg::invalid() || reg.class() != class || named.contains(reg) {
+                return bad;
+            }
+            named.add(reg);
+        }
+    }
+    for &reg in &env.fixed_stack_slots {
+        if reg == PReg::invalid() || named.contains(reg) {
+            return bad;
+        }
+        named.add(reg);
+    }
+    Ok(())
+}
+
+/// The two per-vreg columns of the pass, grown on demand: their length is
+/// a bound on the vreg indices seen so far, never above `limit`
+/// (`min(num_vregs, MAX_VREGS)`).
+struct VregColumns<'a> {
+    defs: Column<'a, usize, DefSite>,
+    classes: Column<'a, usize, u8>,
+    limit: usize,
+}
+
+impl VregColumns<'_> {
+    /// Makes room for `index` (which must be below `limit`): at least
+    /// doubles the columns, so a function naming its vregs in increasing
+    /// order grows them O(log n) times.
+    #[inline(never)]
+    fn grow(&mut self, index: usize) -> Result<(), RegAllocError> {
+        debug_assert!(index < self.limit);
+        let len = self.classes.len();
+        self.grow_to((index + 1).max(len.saturating_mul(2)).min(self.limit))
+    }
+
+    /// Grows both columns to `len`; failing to get the memory is
+    /// `TooManyLiveRegs` (see DESIGN.md, "Bad input").
+    fn grow_to(&mut self, len: usize) -> Result<(), RegAllocError> {
+        let more = len.saturating_sub(self.classes.len());
+        let oom = |_| RegAllocError::TooManyLiveRegs;
+        self.defs.raw_mut().try_reserve_exact(more).map_err(oom)?;
+        self.classes
+            .raw_mut()
+            .try_reserve_exact(more)
+            .map_err(oom)?;
+        self.defs.resize(len, DefSite::NONE);
+        self.classes.resize(len, NO_CLASS);
+        Ok(())
+    }
+
+    /// Makes sure `index` (checked below `num_vregs`) has a row.
+    #[inline(always)]
+    fn ensure(&mut self, index: usize) -> Result<(), RegAllocError> {
+        if index < self.classes.len() {
+            Ok(())
+        } else {
+            self.grow(index)
+        }
+    }
+}
+
+/// `func` with `num_vregs` lowered to the bound [`validate`] returns, so
+/// the phases after validation size their per-vreg tables by the vregs
+/// the function names rather than the count it declares (a function may
+/// declare 2^30 vregs and use 200). Everything else is `func`'s.
+pub struct UsedVregs<'f, F: Function> {
+    func: &'f F,
+    num_vregs: usize,
+}
+
+impl<F: Function> core::fmt::Debug for UsedVregs<'_, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UsedVregs")
+            .field("num_vregs", &self.num_vregs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'f, F: Function> UsedVregs<'f, F> {
+    /// `func` seen with `num_vregs` vregs (the bound from [`validate`]).
+    pub fn new(func: &'f F, num_vregs: usize) -> Self {
+        debug_assert!(num_vregs <= func.num_vregs());
+        UsedVregs { func, num_vregs }
+    }
+}
+
+impl<F: Function> Function for UsedVregs<'_, F> {
+    #[inline(always)]
+    fn num_insts(&self) -> usize {
+        self.func.num_insts()
+    }
+    #[inline(always)]
+    fn num_blocks(&self) -> usize {
+        self.func.num_blocks()
+    }
+    #[inline(always)]
+    fn entry_block(&self) -> Block {
+        self.func.entry_block()
+    }
+    #[inline(always)]
+    fn block_insns(&self, block: Block) -> InstRange {
+        self.func.block_insns(block)
+    }
+    #[inline(always)]
+    fn block_succs(&self, block: Block) -> &[Block] {
+        self.func.block_succs(block)
+    }
+    #[inline(always)]
+    fn block_preds(&self, block: Block) -> &[Block] {
+        self.func.block_preds(block)
+    }
+    #[inline(always)]
+    fn block_params(&self, block: Block) -> &[VReg] {
+        self.func.block_params(block)
+    }
+    #[inline(always)]
+    fn is_ret(&self, insn: Inst) -> bool {
+        self.func.is_ret(insn)
+    }
+    #[inline(always)]
+    fn is_branch(&self, insn: Inst) -> bool {
+        self.func.is_branch(insn)
+    }
+    #[inline(always)]
+    fn branch_blockparams(&self, block: Block, insn: Inst, succ_idx: usize) -> &[VReg] {
+        self.func.branch_blockparams(block, insn, succ_idx)
+    }
+    #[inline(always)]
+    fn inst_operands(&self, insn: Inst) -> &[Operand] {
+        self.func.inst_operands(insn)
+    }
+    #[inline(always)]
+    fn inst_clobbers(&self, insn: Inst) -> PRegSet {
+        self.func.inst_clobbers(insn)
+    }
+    #[inline(always)]
+    fn num_vregs(&self) -> usize {
+        self.num_vregs
+    }
+    #[inline(always)]
+    fn debug_value_labels(&self) -> &[(VReg, Inst, Inst, u32)] {
+        self.func.debug_value_labels()
+    }
+    #[inline(always)]
+    fn spillslot_size(&self, regclass: RegClass) -> usize {
+        self.func.spillslot_size(regclass)
+    }
+    #[inline(always)]
+    fn multi_spillslot_named_by_last_slot(&self) -> bool {
+        self.func.multi_spillslot_named_by_last_slot()
+    }
+    #[inline(always)]
+    fn allow_multiple_vreg_defs(&self) -> bool {
+        self.func.allow_multiple_vreg_defs()
+    }
 }
 
 /// A use check the pass could not decide when it got there (the vreg's
@@ -203,8 +448,7 @@ fn check_operands<F: Function>(
     func: &F,
     cfg: &CfgInfo<'_>,
     validate_ssa: bool,
-    defs: &mut Column<usize, DefSite>,
-    classes: &mut Column<usize, u8>,
+    columns: &mut VregColumns<'_>,
     arena: &Arena,
 ) -> Result<(), RegAllocError> {
     let num_vregs = func.num_vregs();
@@ -223,11 +467,12 @@ fn check_operands<F: Function>(
             if index >= num_vregs || param.bits() & 3 == 3 {
                 return Err(err);
             }
-            observe_class(classes, index, param.class()).map_err(|()| err.clone())?;
-            if defs[index].block.is_valid() {
+            columns.ensure(index)?;
+            observe_class(&mut columns.classes, index, param.class()).map_err(|()| err.clone())?;
+            if columns.defs[index].block.is_valid() {
                 return Err(err);
             }
-            defs[index] = DefSite {
+            columns.defs[index] = DefSite {
                 block,
                 key: 2 * first,
             };
@@ -239,11 +484,11 @@ fn check_operands<F: Function>(
             }
             let key = 2 * u64::from(inst.0) + 1;
             for &op in operands {
-                check_operand(op, operands, inst, num_vregs, classes)?;
+                check_operand(op, operands, inst, num_vregs, columns)?;
                 let index = raw_vreg_index(op);
                 if op.kind() != OperandKind::Def {
                     if index != VReg::MAX {
-                        uses.check(cfg, defs, index, block, key, || {
+                        uses.check(cfg, &columns.defs, index, block, key, || {
                             if validate_ssa {
                                 RegAllocError::SSA(op.vreg(), inst)
                             } else {
@@ -253,7 +498,7 @@ fn check_operands<F: Function>(
                     }
                     continue;
                 }
-                let site = &mut defs[index];
+                let site = &mut columns.defs[index];
                 if site.block.is_valid() {
                     let same_inst = site.key == key;
                     if !(allow_same_inst_defs && same_inst) {
@@ -276,18 +521,20 @@ fn check_operands<F: Function>(
                     if arg.vreg() >= num_vregs || arg.bits() & 3 == 3 {
                         return Err(err);
                     }
-                    observe_class(classes, arg.vreg(), arg.class()).map_err(|()| err)?;
+                    columns.ensure(arg.vreg())?;
+                    observe_class(&mut columns.classes, arg.vreg(), arg.class())
+                        .map_err(|()| err)?;
                     if arg.class() != param.class() {
                         return Err(RegAllocError::Branch(last));
                     }
-                    uses.check(cfg, defs, arg.vreg(), block, arg_key, || {
+                    uses.check(cfg, &columns.defs, arg.vreg(), block, arg_key, || {
                         RegAllocError::EntryLivein
                     });
                 }
             }
         }
     }
-    uses.finish(cfg, defs)
+    uses.finish(cfg, &columns.defs)
 }
 
 /// Checks one operand's encoding, vreg index, class and constraint.
@@ -303,15 +550,18 @@ fn check_operand(
     operands: &[Operand],
     inst: Inst,
     num_vregs: usize,
-    classes: &mut Column<usize, u8>,
+    columns: &mut VregColumns<'_>,
 ) -> Result<(), RegAllocError> {
     let bits = op.bits();
     let index = raw_vreg_index(op);
     let class_code = ((bits >> 32) & 3) as u8;
     let constraint_code = (bits >> 36) & 0b111_1111;
-    let plain_or_fixed = constraint_code <= 2 || constraint_code >= 0b100_0000;
-    if plain_or_fixed && class_code != 3 && index < num_vregs.min(VReg::MAX) {
-        let seen = &mut classes[index];
+    // Fixed to hardware encoding 63 (`PReg::invalid()` in the Int class)
+    // takes the full check.
+    let plain_or_fixed =
+        constraint_code <= 2 || (constraint_code >= 0b100_0000 && constraint_code != 0b111_1111);
+    if plain_or_fixed && class_code != 3 && index < columns.classes.len().min(VReg::MAX) {
+        let seen = &mut columns.classes[index];
         if *seen == class_code {
             return Ok(());
         }
@@ -320,7 +570,7 @@ fn check_operand(
             return Ok(());
         }
     }
-    check_operand_in_full(op, operands, inst, num_vregs, classes)
+    check_operand_in_full(op, operands, inst, num_vregs, columns)
 }
 
 #[inline(never)]
@@ -329,7 +579,7 @@ fn check_operand_in_full(
     operands: &[Operand],
     inst: Inst,
     num_vregs: usize,
-    classes: &mut Column<usize, u8>,
+    columns: &mut VregColumns<'_>,
 ) -> Result<(), RegAllocError> {
     let index = raw_vreg_index(op);
     let class_code = (op.bits() >> 32) & 3;
@@ -343,23 +593,36 @@ fn check_operand_in_full(
         return Err(report());
     }
     if index == VReg::MAX {
-        // Only `fixed_nonallocatable` may use the reserved index.
+        // Only `fixed_nonallocatable` may use the reserved index (p63 too:
+        // regalloc2's own fuzzing generator names it there).
         return match op.constraint() {
             OperandConstraint::FixedReg(_) if op.kind() == OperandKind::Use => Ok(()),
             _ => Err(report()),
         };
     }
+    if op.constraint() == OperandConstraint::FixedReg(PReg::invalid()) {
+        // A vreg fixed to a register no environment can allocate.
+        return Err(report());
+    }
     if index >= num_vregs {
         return Err(report());
     }
-    observe_class(classes, index, op.class()).map_err(|()| report())?;
+    columns.ensure(index)?;
+    observe_class(&mut columns.classes, index, op.class()).map_err(|()| report())?;
     match op.constraint() {
         OperandConstraint::Reuse(target) => {
+            // The input must be a plain early use: one fixed to a register
+            // would put the def in that register too, which its own
+            // constraint does not say, and a late one is still read after
+            // the def overwrote it (regalloc2 accepts both and returns an
+            // allocation its checker rejects).
             let ok = op.kind() == OperandKind::Def
                 && operands.get(target).is_some_and(|&input| {
                     input.kind() == OperandKind::Use
                         && input.class() == op.class()
                         && raw_vreg_index(input) != VReg::MAX
+                        && !matches!(input.constraint(), OperandConstraint::FixedReg(_))
+                        && input.pos() == OperandPos::Early
                 });
             if !ok {
                 return Err(report());

@@ -93,27 +93,28 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 }
 
 /// Decodes one regalloc2-tool file from bytes; `path` names it in errors.
+///
+/// Three steps, none of which can end the run: the bytes are decoded into
+/// [`RawFunction`], a field-for-field mirror of upstream's
+/// `SerializableFunction` (whose fields are private), and every length and
+/// index the trait methods rely on is checked there ([`check_shape`]);
+/// only then are they decoded as the real `SerializableFunction` and
+/// converted, under a panic guard as the last line of defence (a panic is
+/// an error naming the file).
 pub fn decode(path: &Path, group: &str, bytes: &[u8]) -> Result<CorpusFunction, LoadError> {
-    // The byte limit keeps a corrupt length prefix from asking for more
-    // memory than the file could describe.
-    let upstream: ra2::serialize::SerializableFunction = bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .allow_trailing_bytes()
-        .with_limit(bytes.len() as u64 * 64 + 4096)
-        .deserialize(bytes)
-        .map_err(|e| LoadError {
-            path: path.to_path_buf(),
-            message: format!("not a regalloc2-tool function (regalloc2 0.15.2 bincode): {e}"),
-        })?;
-    let shape_error = check_shape(&upstream);
-    if let Some(message) = shape_error {
-        return Err(LoadError {
-            path: path.to_path_buf(),
-            message,
-        });
-    }
-    let func = upstream::function(&upstream);
-    let env = upstream::env(upstream.machine_env());
+    let error = |message: String| LoadError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let raw: RawFunction = deserialize(bytes).map_err(&error)?;
+    check_shape(&raw).map_err(&error)?;
+    let upstream: ra2::serialize::SerializableFunction = deserialize(bytes).map_err(&error)?;
+    let converted = crate::commands::guard::guarded(|| {
+        let func = upstream::function(&upstream);
+        let env = upstream::env(upstream.machine_env());
+        (func, env)
+    });
+    let (func, env) = converted.map_err(|panic| error(format!("loader {panic}")))?;
     Ok(CorpusFunction {
         path: path.to_path_buf(),
         group: group.to_string(),
@@ -123,28 +124,112 @@ pub fn decode(path: &Path, group: &str, bytes: &[u8]) -> Result<CorpusFunction, 
     })
 }
 
-/// Checks what the conversion itself relies on (block and instruction
-/// ranges in bounds), so a decodable but inconsistent file is reported
-/// instead of panicking; everything else is the validator's job.
-fn check_shape(f: &ra2::serialize::SerializableFunction) -> Option<String> {
-    use ra2::Function as _;
-    let num_insts = f.num_insts();
-    if f.spillslot_size(ra2::RegClass::Int) == usize::MAX {
-        return Some("bad spill slot sizes".into());
+/// bincode 1.x as regalloc2-tool writes it.
+fn deserialize<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    // The byte limit keeps a corrupt length prefix from asking for more
+    // memory than the file could describe.
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .allow_trailing_bytes()
+        .with_limit(bytes.len() as u64 * 64 + 4096)
+        .deserialize(bytes)
+        .map_err(|e| format!("not a regalloc2-tool function (regalloc2 0.15.2 bincode): {e}"))
+}
+
+/// `regalloc2::serialize::SerializableFunction`'s fields, in its order and
+/// with its types, so that the same bytes decode into both and the loader
+/// can check them before any upstream trait method indexes them (tests
+/// also use it to write malformed files).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct RawFunction {
+    pub machine_env: ra2::MachineEnv,
+    pub entry_block: ra2::Block,
+    pub insts: Vec<RawInst>,
+    /// Each block's `InstRange(from, to)`.
+    pub blocks: Vec<(ra2::Inst, ra2::Inst)>,
+    pub block_preds: Vec<Vec<ra2::Block>>,
+    pub block_succs: Vec<Vec<ra2::Block>>,
+    pub block_params_in: Vec<Vec<ra2::VReg>>,
+    pub block_params_out: Vec<Vec<Vec<ra2::VReg>>>,
+    pub num_vregs: usize,
+    pub debug_value_labels: Vec<(ra2::VReg, ra2::Inst, ra2::Inst, u32)>,
+    pub spillslot_size: Vec<usize>,
+    pub multi_spillslot_named_by_last_slot: bool,
+    pub allow_multiple_vreg_defs: bool,
+}
+
+/// Upstream's private `InstData`.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct RawInst {
+    pub op: RawOpcode,
+    pub operands: Vec<ra2::Operand>,
+    pub clobbers: ra2::PRegSet,
+}
+
+/// Upstream's private `InstOpcode` (same variants, same order).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub enum RawOpcode {
+    Op,
+    Ret,
+    Branch,
+}
+
+/// Checks every length and index the upstream trait methods and the
+/// conversion index with: one entry per block in each per-block list,
+/// one argument list per successor, three spill-slot sizes, instruction
+/// ranges inside the instructions, block indices inside the blocks. What
+/// a valid function needs beyond that (the ranges partition the
+/// instructions, SSA, ...) is the allocators' validation's job.
+pub fn check_shape(f: &RawFunction) -> Result<(), String> {
+    let num_blocks = f.blocks.len();
+    let num_insts = f.insts.len();
+    if f.spillslot_size.len() != 3 {
+        return Err(format!(
+            "{} spill slot sizes (one per register class: 3)",
+            f.spillslot_size.len()
+        ));
     }
-    for b in 0..f.num_blocks() {
-        let range = f.block_insns(ra2::Block::new(b));
-        let mut it = range.iter();
-        if let Some(last) = it.next_back() {
-            if last.index() >= num_insts {
-                return Some(format!("block {b} ends past the last instruction"));
-            }
+    for (name, len) in [
+        ("block_preds", f.block_preds.len()),
+        ("block_succs", f.block_succs.len()),
+        ("block_params_in", f.block_params_in.len()),
+        ("block_params_out", f.block_params_out.len()),
+    ] {
+        if len != num_blocks {
+            return Err(format!("{name} has {len} entries for {num_blocks} blocks"));
         }
     }
-    if f.entry_block().index() >= f.num_blocks().max(1) {
-        return Some("entry block out of range".into());
+    if f.entry_block.index() >= num_blocks {
+        return Err(format!(
+            "entry block {} out of range",
+            f.entry_block.index()
+        ));
     }
-    None
+    for b in 0..num_blocks {
+        let (from, to) = f.blocks[b];
+        if from.index() > to.index() || to.index() > num_insts {
+            return Err(format!(
+                "block {b} has instructions {}..{} of {num_insts}",
+                from.index(),
+                to.index()
+            ));
+        }
+        let succs = f.block_succs[b].len();
+        let outs = f.block_params_out[b].len();
+        if outs != succs {
+            return Err(format!(
+                "block {b} has {outs} branch argument lists for {succs} successors"
+            ));
+        }
+        let bad_block = f.block_succs[b]
+            .iter()
+            .chain(&f.block_preds[b])
+            .find(|x| x.index() >= num_blocks);
+        if let Some(x) = bad_block {
+            return Err(format!("block {b} names block {} out of range", x.index()));
+        }
+    }
+    Ok(())
 }
 
 /// Reads and decodes one file.

@@ -540,3 +540,81 @@ fn compile_run_checks_the_argument_count() {
         );
     }
 }
+
+/// Issue 13's acceptance line: a directory with a valid corpus file and
+/// two files upstream's `SerializableFunction` methods would panic on (an
+/// empty spill-slot-size vector; a block with fewer branch-argument lists
+/// than successors), built here from the valid one. Both allocators: exit
+/// 1, both bad files named with their errors, the valid file passed.
+#[test]
+fn malformed_corpus_files_are_failures_and_the_run_goes_on() {
+    use regarena_tools::corpus::RawFunction;
+    let dir = temp_dir("malformed13");
+    let src = sample_dir().join("bz2/bz2-aarch64-10.bin");
+    let bytes = std::fs::read(&src).expect("sample file");
+    std::fs::write(dir.join("a-valid.bin"), &bytes).expect("write");
+    let raw: RawFunction = bincode::deserialize(&bytes).expect("decodes");
+
+    let mut no_sizes: RawFunction = bincode::deserialize(&bytes).expect("decodes");
+    no_sizes.spillslot_size.clear();
+    std::fs::write(
+        dir.join("b-no-spillslot-sizes.bin"),
+        bincode::serialize(&no_sizes).expect("serialize"),
+    )
+    .expect("write");
+
+    let mut short_args: RawFunction = bincode::deserialize(&bytes).expect("decodes");
+    let block = (0..raw.block_succs.len())
+        .find(|&b| !raw.block_succs[b].is_empty())
+        .expect("a block with a successor");
+    short_args.block_params_out[block].pop();
+    std::fs::write(
+        dir.join("c-short-block-params-out.bin"),
+        bincode::serialize(&short_args).expect("serialize"),
+    )
+    .expect("write");
+
+    for allocator in ["ours", "upstream"] {
+        let path = dir.to_str().expect("utf-8");
+        let out = regarena(&["check", "--allocator", allocator, path]);
+        let text = stdout(&out);
+        println!("--allocator {allocator}:\n{text}");
+        assert_eq!(out.status.code(), Some(1), "{allocator}: {text}");
+        let failed = |name: &str, error: &str| {
+            text.lines()
+                .any(|l| l.starts_with("failed ") && l.contains(name) && l.contains(error))
+        };
+        assert!(
+            failed("b-no-spillslot-sizes.bin", "0 spill slot sizes"),
+            "{allocator}: {text}"
+        );
+        let succs = raw.block_succs[block].len();
+        let expected = format!(
+            "block {block} has {} branch argument lists for {succs} successors",
+            succs - 1
+        );
+        assert!(
+            failed("c-short-block-params-out.bin", &expected),
+            "{allocator}: {text}"
+        );
+        assert!(!text.contains("a-valid.bin"), "{allocator}: {text}");
+        assert!(
+            text.lines()
+                .any(|l| l == "checked 3 functions: 1 passed, 2 failed"),
+            "{allocator}: {text}"
+        );
+
+        let out = regarena(&["check", "--allocator", allocator, "--json", path]);
+        assert_eq!(out.status.code(), Some(1));
+        let report = parse_json(&out);
+        assert_eq!(report["passed"], 1, "{report}");
+        let files: Vec<String> = failures(&report).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files[0].ends_with("b-no-spillslot-sizes.bin"), "{files:?}");
+        assert!(
+            files[1].ends_with("c-short-block-params-out.bin"),
+            "{files:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

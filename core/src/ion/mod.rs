@@ -172,8 +172,14 @@ pub(crate) fn run_phases<'a, F: Function>(
     arena: &'a Arena,
     output: &mut Output,
 ) -> Result<Finished<'a>, RegAllocError> {
+    // Counts that size memory, within their documented bounds.
+    crate::validate::check_sizes(func)?;
     let cfg = crate::cfg::analyze(func, arena)?;
-    crate::validate::validate(func, env, &cfg, options.validate_ssa, arena)?;
+    let used_vregs =
+        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, arena)?;
+    // From here on, per-vreg tables are sized by the vregs the function
+    // names, not the count it declares.
+    let func = &crate::validate::UsedVregs::new(func, used_vregs);
     let mut tables = IonTables::new_in(arena, func.num_vregs(), func.num_insts());
     let mut stats = Stats::default();
     // Exact live-in/live-out sets per block.
@@ -199,7 +205,7 @@ pub(crate) fn run_phases<'a, F: Function>(
     }
     // Stack slots for the spill sets that need one.
     let num_spillslots =
-        spill::allocate_spillslots(func, arena, &mut tables.spillsets, &mut tables.spillslots);
+        spill::allocate_spillslots(func, arena, &mut tables.spillsets, &mut tables.spillslots)?;
     // Allocations, moves and the rest of the output.
     moves::insert_moves(
         func,

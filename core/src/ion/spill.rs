@@ -26,7 +26,7 @@ use smallvec::SmallVec;
 
 use crate::ion::data::{CodeRange, SpillSets, SpillSlotId, SpillSlots};
 use crate::tables::{Arena, ArenaVec};
-use crate::{Allocation, Function, RegClass, SpillSlot};
+use crate::{Allocation, Function, RegAllocError, RegClass, SpillSlot};
 
 /// How many existing slots a spill set tries before getting a new one.
 pub const MAX_PROBES: usize = 10;
@@ -45,13 +45,17 @@ struct SizeGroup<'a> {
 /// stack position of every slot; returns the number of slot units used
 /// (the function's `num_spillslots`).
 ///
-/// Sets never `required` keep `SpillSlotId::invalid()`.
+/// Sets never `required` keep `SpillSlotId::invalid()`. When the slots do
+/// not fit the `SpillSlot` index range (at most `SpillSlot::MAX + 1`
+/// units; an absurd `spillslot_size` gets there with one slot), the
+/// function cannot be given a frame: `TooManyLiveRegs` (regalloc2 returns
+/// `Ok` with a slot count its own checker then rejects).
 pub fn allocate_spillslots<'a, F: Function>(
     func: &F,
     arena: &'a Arena,
     spillsets: &mut SpillSets<'a>,
     spillslots: &mut SpillSlots<'a>,
-) -> usize {
+) -> Result<usize, RegAllocError> {
     spillslots.ranges.clear();
     spillslots.size.clear();
     spillslots.alloc.clear();
@@ -73,8 +77,9 @@ pub fn allocate_spillslots<'a, F: Function>(
         if !spilled[class as usize] {
             continue;
         }
-        // A size of 0 would make slots alias; treat it as 1.
-        let size = func.spillslot_size(class).max(1) as u32;
+        // A size of 0 would make slots alias; treat it as 1. A size past
+        // `u32::MAX` stays past `SpillSlot::MAX`, so layout refuses it.
+        let size = func.spillslot_size(class).clamp(1, u32::MAX as usize) as u32;
         group_of_class[class as usize] = match groups.iter().position(|g| g.size == size) {
             Some(group) => group,
             None => {
@@ -153,12 +158,13 @@ fn find_free_slot(
 }
 
 /// Gives every slot its `Allocation::stack` position: larger sizes first,
-/// each slot aligned to its size; returns the total size.
+/// each slot aligned to its size; returns the total size, or
+/// `TooManyLiveRegs` past `SpillSlot::MAX + 1` units.
 fn lay_out_slots<F: Function>(
     func: &F,
     groups: &mut [SizeGroup<'_>],
     spillslots: &mut SpillSlots<'_>,
-) -> usize {
+) -> Result<usize, RegAllocError> {
     let named_by_last = func.multi_spillslot_named_by_last_slot();
     // Sizes are distinct across groups, so this order is total.
     groups.sort_by_key(|group| core::cmp::Reverse(group.size));
@@ -167,6 +173,11 @@ fn lay_out_slots<F: Function>(
         let size = group.size as usize;
         for &slot in group.slots.iter() {
             offset = offset.next_multiple_of(size);
+            // Every unit of the slot must have an index (sizes are at most
+            // `u32::MAX`, offsets at most `SpillSlot::MAX + 1`: no overflow).
+            if offset + size > SpillSlot::MAX + 1 {
+                return Err(RegAllocError::TooManyLiveRegs);
+            }
             let name = if named_by_last {
                 offset + size - 1
             } else {
@@ -176,7 +187,7 @@ fn lay_out_slots<F: Function>(
             offset += size;
         }
     }
-    offset
+    Ok(offset)
 }
 
 #[cfg(test)]
@@ -268,7 +279,7 @@ mod tests {
         // Float has the same size as Int: it may share Int slots.
         let d = set(&mut sets, RegClass::Float, cr(20, 30), true);
         let mut slots = SpillSlots::new_in(&arena);
-        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
 
         assert_eq!(sets.slot[a], sets.slot[b]);
         assert_ne!(sets.slot[a], sets.slot[c]);
@@ -290,7 +301,7 @@ mod tests {
         let vector = set(&mut sets, RegClass::Vector, cr(40, 50), true);
         let vector2 = set(&mut sets, RegClass::Vector, cr(45, 60), true);
         let mut slots = SpillSlots::new_in(&arena);
-        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
 
         // Ranges are disjoint across classes, but sizes differ: no sharing.
         assert_ne!(sets.slot[int], sets.slot[float]);
@@ -314,7 +325,7 @@ mod tests {
         let float = set(&mut sets, RegClass::Float, cr(0, 10), true);
         let vector = set(&mut sets, RegClass::Vector, cr(0, 10), true);
         let mut slots = SpillSlots::new_in(&arena);
-        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
 
         assert_eq!(stack_index(&slots, &sets, vector), 3);
         assert_eq!(stack_index(&slots, &sets, float), 5);
@@ -341,7 +352,7 @@ mod tests {
         twelve_slots(&mut sets, &[0]);
         let late = set(&mut sets, RegClass::Int, cr(60, 70), true);
         let mut slots = SpillSlots::new_in(&arena);
-        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
         // Slot 11 conflicts; the second probe wraps to slot 0, which fits.
         assert_eq!(sets.slot[late], SpillSlotId::new(0));
         assert_eq!(total, 12);
@@ -360,7 +371,7 @@ mod tests {
         // The next search starts at the new slot, which fits.
         let next = set(&mut sets, RegClass::Int, cr(50, 55), true);
         let mut slots = SpillSlots::new_in(&arena);
-        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+        let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
         assert_eq!(sets.slot[late], SpillSlotId::new(12));
         assert_eq!(sets.slot[next], SpillSlotId::new(12));
         assert_eq!(total, 13);
@@ -391,7 +402,7 @@ mod tests {
                 set(&mut sets, class, range, rng.below(4) != 0);
             }
             let mut slots = SpillSlots::new_in(&arena);
-            let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+            let total = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
             check(&f, &sets, &slots, total);
             // Far fewer slots than spilled sets: sharing happened.
             let required = sets.required.iter().filter(|&&r| r).count();
@@ -403,7 +414,7 @@ mod tests {
 
             let first: Vec<SpillSlotId> = sets.slot.iter().copied().collect();
             let allocs: Vec<Allocation> = slots.alloc.iter().copied().collect();
-            let again = allocate_spillslots(&f, &arena, &mut sets, &mut slots);
+            let again = allocate_spillslots(&f, &arena, &mut sets, &mut slots).unwrap();
             assert_eq!(again, total);
             assert!(sets.slot.iter().copied().eq(first));
             assert!(slots.alloc.iter().copied().eq(allocs));

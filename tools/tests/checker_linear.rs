@@ -25,11 +25,11 @@ fn inst(kind: InstKind, operands: Vec<Operand>) -> InstData {
     }
 }
 
+/// One block: its params, instructions, successors and branch args.
+type BlockSpec = (Vec<VReg>, Vec<InstData>, Vec<usize>, Vec<Vec<VReg>>);
+
 /// Builds a function from blocks given as (params, insts, succs, args).
-fn function(
-    num_vregs: usize,
-    blocks: Vec<(Vec<VReg>, Vec<InstData>, Vec<usize>, Vec<Vec<VReg>>)>,
-) -> FunctionData {
+fn function(num_vregs: usize, blocks: Vec<BlockSpec>) -> FunctionData {
     let mut insts = Vec::new();
     let mut data = Vec::new();
     for (params, body, succs, args) in blocks {

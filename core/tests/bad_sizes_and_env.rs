@@ -86,7 +86,7 @@ fn run(func: &FunctionData, env: &MachineEnv) -> Result<Output, RegAllocError> {
     let fresh = regarena::run(func, env, &options);
     let mut ctx = regarena::Ctx::default();
     regarena::run_with_ctx(&straight(12), &self::env(), &options, &mut ctx).expect("warm-up");
-    let warm = regarena::run_with_ctx(func, env, &options, &mut ctx).map(|o| o.clone());
+    let warm = regarena::run_with_ctx(func, env, &options, &mut ctx).cloned();
     match (&fresh, &warm) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a.allocs, b.allocs);
@@ -216,7 +216,8 @@ fn checker_reports_too_many_spill_slots_without_aborting() {
 
 #[test]
 fn malformed_machine_envs_are_refused() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut MachineEnv)>)> = vec![
+    type EnvFault = Box<dyn Fn(&mut MachineEnv)>;
+    let cases: Vec<(&str, EnvFault)> = vec![
         (
             "scratch also allocatable",
             Box::new(|e| e.scratch_by_class[0] = Some(int(1))),

@@ -1,5 +1,5 @@
-//! The Ion allocator (`regarena::run`) on random functions, proved by both
-//! checkers:
+//! Both allocators (`Algorithm::Ion` and `Algorithm::Fastalloc`, one
+//! test each) on random functions, proved by both checkers:
 //! (a) 10,000 functions from upstream regalloc2's fuzzing generator
 //!     (`regalloc2::fuzzing::func::Func`, options as upstream's
 //!     `ion_checker` fuzz target), converted with `regarena_tools::upstream`;
@@ -24,7 +24,7 @@ use regalloc2::fuzzing::func::{machine_env, Func, Options};
 use regarena::checker::Checker;
 use regarena::gen::{generate_from_seed, GenOptions};
 use regarena::tables::Arena;
-use regarena::{Ctx, FunctionData, MachineEnv, Output, RegallocOptions};
+use regarena::{Algorithm, Ctx, FunctionData, MachineEnv, Output, RegallocOptions};
 use regarena_tools::upstream::{self as up, ra2};
 
 /// splitmix64: deterministic bytes for `Unstructured` and size choices.
@@ -45,9 +45,10 @@ impl Rng {
 
 const FUNCTIONS: u64 = 10_000;
 
-fn options() -> RegallocOptions {
+fn options(algorithm: Algorithm) -> RegallocOptions {
     RegallocOptions {
         validate_ssa: true,
+        algorithm,
         ..Default::default()
     }
 }
@@ -108,6 +109,7 @@ fn same_output(a: &Output, b: &Output) -> Result<(), &'static str> {
 /// Returns `Ok(Some(edits))` for an allocated function, `Ok(None)` for one
 /// the validator owes an error, `Err(reason)` for a failure.
 fn allocate_and_prove<U: ra2::Function>(
+    algorithm: Algorithm,
     func: &FunctionData,
     env: &MachineEnv,
     upstream_func: &U,
@@ -116,7 +118,7 @@ fn allocate_and_prove<U: ra2::Function>(
     ctx: &mut Ctx,
 ) -> Result<Option<usize>, String> {
     let first = catch_unwind(AssertUnwindSafe(|| {
-        regarena::run_with_ctx(func, env, &options(), ctx).cloned()
+        regarena::run_with_ctx(func, env, &options(algorithm), ctx).cloned()
     }))
     .map_err(|_| "panic in regarena::run".to_string())?;
     let out = match first {
@@ -134,14 +136,16 @@ fn allocate_and_prove<U: ra2::Function>(
         }
     };
     let second = catch_unwind(AssertUnwindSafe(|| {
-        regarena::run_with_ctx(func, env, &options(), ctx).cloned()
+        regarena::run_with_ctx(func, env, &options(algorithm), ctx).cloned()
     }))
     .map_err(|_| "panic in the second (warm) run".to_string())?
     .map_err(|e| format!("second (warm) run fails: {e:?}"))?;
     same_output(&out, &second).map_err(|what| format!("warm rerun differs in {what}"))?;
-    let fresh = catch_unwind(AssertUnwindSafe(|| regarena::run(func, env, &options())))
-        .map_err(|_| "panic in the fresh run".to_string())?
-        .map_err(|e| format!("fresh run fails: {e:?}"))?;
+    let fresh = catch_unwind(AssertUnwindSafe(|| {
+        regarena::run(func, env, &options(algorithm))
+    }))
+    .map_err(|_| "panic in the fresh run".to_string())?
+    .map_err(|e| format!("fresh run fails: {e:?}"))?;
     same_output(&out, &fresh).map_err(|what| format!("fresh run differs in {what}"))?;
 
     let mut checker = Checker::new(func, env);
@@ -213,6 +217,15 @@ fn upstream_function(seed: u64) -> Option<Func> {
 
 #[test]
 fn upstream_generator_functions_allocate_and_check() {
+    upstream_generator(Algorithm::Ion);
+}
+
+#[test]
+fn upstream_generator_functions_allocate_and_check_fastalloc() {
+    upstream_generator(Algorithm::Fastalloc);
+}
+
+fn upstream_generator(algorithm: Algorithm) {
     let up_env = machine_env();
     let env = up::env(&up_env);
     // About a quarter of the byte strings run dry before the generator
@@ -245,14 +258,21 @@ fn upstream_generator_functions_allocate_and_check() {
                 }))
                 .unwrap_or(true)
             };
-            let result =
-                allocate_and_prove(&func, &env, &upstream_func, &up_env, upstream_fails, ctx);
+            let result = allocate_and_prove(
+                algorithm,
+                &func,
+                &env,
+                &upstream_func,
+                &up_env,
+                upstream_fails,
+                ctx,
+            );
             record(&mut tally, seed, func.insts.len(), result);
             tally
         })
         .reduce(Tally::default, Tally::merge);
     tally.failures.sort();
-    report("upstream generator", &tally);
+    report(&format!("upstream generator, {algorithm:?}"), &tally);
     assert_eq!(
         tally.allocated + tally.rejected_by_validator,
         FUNCTIONS as usize
@@ -275,6 +295,15 @@ fn our_options(seed: u64) -> GenOptions {
 
 #[test]
 fn our_generator_functions_allocate_and_check() {
+    our_generator(Algorithm::Ion);
+}
+
+#[test]
+fn our_generator_functions_allocate_and_check_fastalloc() {
+    our_generator(Algorithm::Fastalloc);
+}
+
+fn our_generator(algorithm: Algorithm) {
     let mut tally = (0..FUNCTIONS)
         .into_par_iter()
         .map_init(Ctx::default, |ctx, seed| {
@@ -285,14 +314,21 @@ fn our_generator_functions_allocate_and_check() {
             // Our generator only emits valid functions, so any error is a
             // failure unless the validator rejects it (a generator bug
             // caught by `gen_valid.rs`).
-            let result =
-                allocate_and_prove(&func, &env, &upstream_func, &upstream_env, || true, ctx);
+            let result = allocate_and_prove(
+                algorithm,
+                &func,
+                &env,
+                &upstream_func,
+                &upstream_env,
+                || true,
+                ctx,
+            );
             record(&mut tally, seed, func.insts.len(), result);
             tally
         })
         .reduce(Tally::default, Tally::merge);
     tally.failures.sort();
-    report("our generator", &tally);
+    report(&format!("our generator, {algorithm:?}"), &tally);
     assert_eq!(
         tally.allocated, FUNCTIONS as usize,
         "every generated function allocates"

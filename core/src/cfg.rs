@@ -131,7 +131,39 @@ impl CfgInfo<'_> {
 // Kept out of line so profiles show the phase (one call per run).
 #[inline(never)]
 pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a>, RegAllocError> {
-    let (insn_block, block_entry, block_exit) = check_blocks(func, arena)?;
+    analyze_in(func, arena, Detail::Full)
+}
+
+/// As [`analyze`] (the same checks, so the same errors), for the
+/// single-pass allocator, which reads only `postorder` and `dominates`:
+/// `loop_header`, `loop_depth`, `insn_loop_depth`, `insn_block`,
+/// `block_entry` and `block_exit` are left empty. About a fifth of the
+/// front end's work, skipped on a tier that exists to be cheap.
+#[inline(never)]
+pub fn analyze_for_single_pass<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+) -> Result<CfgInfo<'a>, RegAllocError> {
+    analyze_in(func, arena, Detail::Dominators)
+}
+
+/// How much of [`CfgInfo`] to compute (the checks are the same).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Everything (Ion).
+    Full,
+    /// Postorder, RPO numbers and the dominator tree only.
+    Dominators,
+}
+
+#[inline(always)]
+fn analyze_in<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+    detail: Detail,
+) -> Result<CfgInfo<'a>, RegAllocError> {
+    let full = detail == Detail::Full;
+    let (insn_block, block_entry, block_exit) = check_blocks(func, arena, full)?;
     let (preds_start, preds_sorted) = check_edge_lists(func, arena)?;
     check_branch_arity(func)?;
     let postorder = compute_postorder(func, arena)?;
@@ -144,6 +176,26 @@ pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a
     }
     let idom = compute_idom(func, &postorder, &rpo_index, arena);
     let (dom_pre, dom_last) = number_dominator_tree(func.entry_block(), &idom, arena);
+    if !full {
+        let info = CfgInfo {
+            postorder,
+            rpo_index,
+            idom,
+            dom_pre,
+            dom_last,
+            loop_header: Column::new_in(arena),
+            loop_depth: Column::new_in(arena),
+            insn_block,
+            insn_loop_depth: Column::new_in(arena),
+            block_entry,
+            block_exit,
+            preds_start,
+            preds_sorted,
+        };
+        #[cfg(debug_assertions)]
+        info.check_invariants(func.entry_block());
+        return Ok(info);
+    }
     let (loop_header, loop_depth) =
         compute_loop_depth(func, &postorder, &rpo_index, &dom_pre, &dom_last, arena);
     let mut insn_loop_depth = Column::with_capacity_in(insn_block.len(), arena);
@@ -178,8 +230,9 @@ pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a
 /// partition `0..num_insts` in block order with no empty block, each block
 /// ends in its only branch or return, a return block has no successors,
 /// and every successor and predecessor index is in range. On success
-/// returns what the same pass finds: the block of each instruction and
-/// each block's entry and exit points.
+/// returns what the same pass finds (when `with_points`; else three empty
+/// columns): the block of each instruction and each block's entry and exit
+/// points.
 ///
 /// Errors: `BB(entry)` for no blocks or an entry out of range; `BB(succ)`
 /// for a successor out of range (as regalloc2's postorder reports it);
@@ -188,6 +241,7 @@ pub fn analyze<'a, F: Function>(func: &F, arena: &'a Arena) -> Result<CfgInfo<'a
 pub fn check_blocks<'a, F: Function>(
     func: &F,
     arena: &'a Arena,
+    with_points: bool,
 ) -> Result<
     (
         Column<'a, Inst, Block>,
@@ -206,10 +260,11 @@ pub fn check_blocks<'a, F: Function>(
     // memory is an error (`TooManyLiveRegs`, see validate::check_sizes),
     // not an abort.
     let oom = || RegAllocError::TooManyLiveRegs;
+    let rows = |n: usize| if with_points { n } else { 0 };
     let mut insn_block: Column<Inst, Block> =
-        Column::try_with_capacity_in(num_insts, arena).ok_or_else(oom)?;
-    let mut block_entry = Column::try_with_capacity_in(num_blocks, arena).ok_or_else(oom)?;
-    let mut block_exit = Column::try_with_capacity_in(num_blocks, arena).ok_or_else(oom)?;
+        Column::try_with_capacity_in(rows(num_insts), arena).ok_or_else(oom)?;
+    let mut block_entry = Column::try_with_capacity_in(rows(num_blocks), arena).ok_or_else(oom)?;
+    let mut block_exit = Column::try_with_capacity_in(rows(num_blocks), arena).ok_or_else(oom)?;
     // The index where the next block must start.
     let mut next_start: u64 = 0;
     for b in (0..num_blocks).map(Block::new) {
@@ -243,11 +298,13 @@ pub fn check_blocks<'a, F: Function>(
         {
             return Err(RegAllocError::BB(b));
         }
-        // Ranges are contiguous and within `num_insts`: the column stays
-        // within its capacity.
-        insn_block.raw_mut().resize(to as usize, b);
-        block_entry.push(ProgPoint::before(Inst::new(from as usize)));
-        block_exit.push(ProgPoint::after(last));
+        if with_points {
+            // Ranges are contiguous and within `num_insts`: the column
+            // stays within its capacity.
+            insn_block.raw_mut().resize(to as usize, b);
+            block_entry.push(ProgPoint::before(Inst::new(from as usize)));
+            block_exit.push(ProgPoint::after(last));
+        }
     }
     if next_start != num_insts as u64 {
         // Instructions after the last block belong to no block.

@@ -1,4 +1,4 @@
-//! Runs only regarena's Ion (or, with `PROFILE_UPSTREAM=1`, only upstream's) over a corpus, `REPEAT` times with one warm
+//! Runs only regarena's Ion (`PROFILE_ALGO=fastalloc`: its single-pass allocator) (or, with `PROFILE_UPSTREAM=1`, only upstream's) over a corpus, `REPEAT` times with one warm
 //! `Ctx`, for profilers (`perf record`, `valgrind --tool=callgrind`).
 //!
 //! `PROFILE_HASH=1` also prints one digest of every output (unchanged by
@@ -37,12 +37,23 @@ fn main() {
     let options = RegallocOptions {
         verbose_log: false,
         validate_ssa: false,
-        algorithm: regarena::Algorithm::Ion,
+        // `PROFILE_ALGO=fastalloc`: the single-pass allocator on both sides.
+        algorithm: if std::env::var("PROFILE_ALGO").as_deref() == Ok("fastalloc") {
+            regarena::Algorithm::Fastalloc
+        } else {
+            regarena::Algorithm::Ion
+        },
     };
     let upstream = std::env::var_os("PROFILE_UPSTREAM").is_some();
     let mut ctx = Ctx::default();
     let mut up_ctx = upstream::ra2::Ctx::default();
-    let up_options = upstream::ra2::RegallocOptions::default();
+    let up_options = upstream::ra2::RegallocOptions {
+        algorithm: match options.algorithm {
+            regarena::Algorithm::Fastalloc => upstream::ra2::Algorithm::Fastalloc,
+            _ => upstream::ra2::Algorithm::Ion,
+        },
+        ..upstream::ra2::RegallocOptions::default()
+    };
     // `PROFILE_INTERLEAVE=1`: run the other allocator on each function
     // just before the measured one, as `regarena compare` does (so the
     // measured side starts with caches holding the other's data); the

@@ -4,7 +4,8 @@
 //! own), on regarena's arena, validation and move resolver.
 //!
 //! Pipeline (`run`), one call per step:
-//! `cfg::analyze` → `validate::validate` (the same checks, in the same
+//! `validate::check_sizes` → `cfg::analyze_for_single_pass` →
+//! `validate::validate_and_count` (the same checks, in the same
 //! order, as Ion: the same input gives the same error) → the tables
 //! ([`state`]) → every block in postorder ([`block`], which runs
 //! [`inst`] on each instruction from last to first) → the edits in
@@ -59,8 +60,12 @@ pub(crate) fn run_in<F: Function>(
     arena: &Arena,
     output: &mut Output,
 ) -> Result<(), RegAllocError> {
-    let cfg = crate::cfg::analyze(func, arena)?;
-    crate::validate::validate(func, env, &cfg, options.validate_ssa, arena)?;
+    crate::validate::check_sizes(func)?;
+    let cfg = crate::cfg::analyze_for_single_pass(func, arena)?;
+    let used_vregs =
+        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, arena)?;
+    // Per-vreg tables sized by the vregs the function names.
+    let func = &crate::validate::UsedVregs::new(func, used_vregs);
 
     output.edits.clear();
     output.allocs.clear();

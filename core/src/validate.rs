@@ -71,13 +71,13 @@ const NO_CLASS: u8 = u8::MAX;
 #[derive(Clone, Copy, Debug)]
 struct DefSite {
     block: Block,
-    key: u64,
+    key: u32,
 }
 
 impl DefSite {
     const NONE: DefSite = DefSite {
         block: Block(u32::MAX),
-        key: u64::MAX,
+        key: u32::MAX,
     };
 }
 
@@ -106,6 +106,9 @@ pub fn validate_and_count<F: Function>(
     validate_ssa: bool,
     arena: &Arena,
 ) -> Result<usize, RegAllocError> {
+    // Position keys (`2 * inst + 2` at most) fit a `u32` within the
+    // instruction bound.
+    check_sizes(func)?;
     check_env(env)?;
     let num_vregs = func.num_vregs();
     // The per-vreg columns start at a size that covers the usual numbering
@@ -343,7 +346,7 @@ struct PendingUse {
     seq: u64,
     index: usize,
     block: Block,
-    key: u64,
+    key: u32,
     error: RegAllocError,
 }
 
@@ -359,7 +362,7 @@ struct UseChecks<'a> {
 impl UseChecks<'_> {
     /// Whether the def at `site` reaches a use at `key` in `block`.
     #[inline]
-    fn reaches(cfg: &CfgInfo<'_>, site: DefSite, block: Block, key: u64) -> bool {
+    fn reaches(cfg: &CfgInfo<'_>, site: DefSite, block: Block, key: u32) -> bool {
         site.block.is_valid()
             && if site.block == block {
                 site.key < key
@@ -375,7 +378,7 @@ impl UseChecks<'_> {
         defs: &Column<usize, DefSite>,
         index: usize,
         block: Block,
-        key: u64,
+        key: u32,
         error: impl FnOnce() -> RegAllocError,
     ) {
         let seq = self.seq;
@@ -460,7 +463,7 @@ fn check_operands<F: Function>(
     };
     for block in (0..func.num_blocks()).map(Block::new) {
         let insts = func.block_insns(block);
-        let first = u64::from(insts.first().0);
+        let first = insts.first().0;
         for &param in func.block_params(block) {
             let index = param.vreg();
             let err = RegAllocError::SSA(param, Inst::invalid());
@@ -482,7 +485,7 @@ fn check_operands<F: Function>(
             if operands.len() > MAX_OPERANDS {
                 return Err(RegAllocError::TooManyOperands);
             }
-            let key = 2 * u64::from(inst.0) + 1;
+            let key = 2 * inst.0 + 1;
             for &op in operands {
                 check_operand(op, operands, inst, num_vregs, columns)?;
                 let index = raw_vreg_index(op);
@@ -513,7 +516,7 @@ fn check_operands<F: Function>(
         // read after the branch's own defs.
         let last = insts.last();
         if func.is_branch(last) {
-            let arg_key = 2 * u64::from(last.0) + 2;
+            let arg_key = 2 * last.0 + 2;
             for (i, &succ) in func.block_succs(block).iter().enumerate() {
                 let params = func.block_params(succ);
                 for (&arg, &param) in func.branch_blockparams(block, last, i).iter().zip(params) {

@@ -261,28 +261,14 @@ fn distribute_uses<'a>(
 /// first, so walking the ids downwards lists each vreg's ranges in program
 /// order (sorted if blocks are laid out out of order). Each entry copies
 /// its range's final extent.
-fn list_ranges_by_vreg<'a>(arena: &'a Arena, ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
-    let mut counts: Column<VRegId, u32> = Column::filled_in(vregs.ranges.len(), 0, arena);
-    for &v in ranges.vreg.iter() {
-        counts[v] += 1;
-    }
-    let mut in_order = true;
-    for ((lr, &range), &v) in ranges.range.iter_enumerated().zip(ranges.vreg.iter()).rev() {
-        let list = &mut vregs.ranges[v];
-        if list.capacity() == 0 {
-            // The first entry placed: size the list once.
-            list.reserve_exact(counts[v] as usize);
-        }
-        in_order &= list.last().is_none_or(|prev| prev.range.from <= range.from);
-        list.push(LiveRangeListEntry { range, index: lr });
-    }
-    if !in_order {
-        for list in vregs.ranges.iter_mut() {
-            if list.windows(2).any(|w| w[0].range.from > w[1].range.from) {
-                list.sort_unstable_by_key(|entry| entry.range.from);
-            }
-        }
-    }
+fn list_ranges_by_vreg<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
+    let rows = ranges
+        .range
+        .iter_enumerated()
+        .zip(ranges.vreg.iter())
+        .rev()
+        .map(|((index, &range), &v)| (v, LiveRangeListEntry { range, index }));
+    vregs.ranges.rebuild(rows, |entry| entry.range.from);
 }
 
 fn slot_of(index: usize) -> Result<u16, RegAllocError> {
@@ -561,7 +547,7 @@ pub fn build_liveranges<'a, F: Function>(
     // Lists were built back to front: put uses and per-vreg range lists in
     // program order.
     distribute_uses(arena, ranges, &use_log);
-    list_ranges_by_vreg(arena, ranges, vregs);
+    list_ranges_by_vreg(ranges, vregs);
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 

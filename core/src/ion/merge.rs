@@ -256,9 +256,20 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
     let count = tables
         .vregs
         .ranges
-        .iter()
-        .filter(|list| !list.is_empty())
+        .iter_enumerated()
+        .filter(|(_, list)| !list.is_empty())
         .count();
+    // Splits add bundles later (on the dev corpus about one per ten made
+    // here; a large function gets room for twice as many, as a column
+    // that outgrows its room is copied). Spill sets are one per bundle
+    // made here: splits share their parent's.
+    let split_room = if func.num_insts() >= crate::ion::data::LARGE_FUNCTION_INSTS {
+        2 * count
+    } else {
+        count / 4 + 8
+    };
+    tables.bundles.reserve(count + split_room);
+    tables.spillsets.reserve(count);
     let first_bundle = tables.bundles.push_empty(count, arena);
     let placeholder = CodeRange::new(
         ProgPoint::before(Inst::new(0)),

@@ -32,14 +32,13 @@ mod tests;
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
-    bundle_props, BundleId, Bundles, IonTables, LiveRangeListEntry, LiveRanges, PRegs, VRegId,
-    VRegs,
+    bundle_props, BundleId, Bundles, IonTables, LiveRangeListEntry, LiveRanges, PRegs, VRegs,
 };
 use crate::ion::merge::compute_requirement;
 use crate::ion::queue::AllocationQueue;
 use crate::ion::requirement::{Requirement, RequirementConflictAt};
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, ArenaVec};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
 use probe::{ConflictBound, FreeScan, Probe, RegTraversal, SoughtRegs};
 use props::is_minimal;
@@ -104,7 +103,7 @@ pub fn process_bundles<'a, F: Function>(
     alloc.stats.final_bundle_count = alloc.tables.bundles.len();
     alloc.stats.spill_bundle_count = alloc.spilled.len();
     alloc.try_allocating_regs_for_spilled_bundles();
-    relist_vreg_ranges(arena, &tables.ranges, &mut tables.vregs);
+    relist_vreg_ranges(&tables.ranges, &mut tables.vregs);
     Ok(())
 }
 
@@ -131,39 +130,20 @@ fn skip_busy_points() -> bool {
 /// an insertion per piece linear in the list, quadratic in all for a
 /// long-lived vreg cut many times (lists of 10,000 ranges at 10^6
 /// instructions).
-pub(crate) fn relist_vreg_ranges<'a>(
-    arena: &'a Arena,
-    ranges: &LiveRanges<'a>,
-    vregs: &mut VRegs<'a>,
-) {
-    let mut counts: Column<VRegId, u32> = Column::filled_in(vregs.ranges.len(), 0, arena);
-    for (&vreg, &bundle) in ranges.vreg.iter().zip(ranges.bundle.iter()) {
-        if bundle.is_valid() {
-            counts[vreg] += 1;
-        }
-    }
-    for (list, &count) in vregs.ranges.iter_mut().zip(counts.iter()) {
-        list.clear();
-        list.reserve_exact(count as usize);
-    }
+pub(crate) fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
     // Ranges built by `liveranges` have ids in reverse program order, so
     // walking down lists most vregs already sorted.
     let rows = ranges
         .range
         .iter_enumerated()
         .zip(ranges.vreg.iter())
-        .zip(ranges.bundle.iter());
-    for (((index, &range), &vreg), &bundle) in rows.rev() {
-        if bundle.is_valid() {
-            vregs.ranges[vreg].push(LiveRangeListEntry { range, index });
-        }
-    }
-    let key = |entry: &LiveRangeListEntry| (entry.range.from, entry.range.to, entry.index);
-    for list in vregs.ranges.iter_mut() {
-        if list.windows(2).any(|pair| key(&pair[0]) > key(&pair[1])) {
-            list.sort_unstable_by_key(key);
-        }
-    }
+        .zip(ranges.bundle.iter())
+        .rev()
+        .filter(|(_, &bundle)| bundle.is_valid())
+        .map(|(((index, &range), &vreg), _)| (vreg, LiveRangeListEntry { range, index }));
+    vregs.ranges.rebuild(rows, |entry| {
+        (entry.range.from, entry.range.to, entry.index)
+    });
 }
 
 /// The loop's state: the tables it works on and its own scratch.

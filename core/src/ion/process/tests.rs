@@ -117,10 +117,11 @@ impl<'a> Fixture<'a> {
             );
             t.ranges.uses_spill_weight[lr] += weight;
         }
-        t.vregs.ranges[vreg].push(LiveRangeListEntry { range, index: lr });
         t.vregs.class[vreg] = Some(RegClass::Int);
         let bundle = t.bundles.push(self.arena);
         t.ranges.bundle[lr] = bundle;
+        // The vreg lists are built whole, from the range table.
+        super::relist_vreg_ranges(&t.ranges, &mut t.vregs);
         t.bundles.ranges[bundle].push(LiveRangeListEntry { range, index: lr });
         let spillset = t.spillsets.push(RegClass::Int, range);
         t.bundles.spillset[bundle] = spillset;

@@ -124,7 +124,15 @@ impl Report {
 pub fn report<F: Function>(func: &F, env: &MachineEnv) -> Result<Report, RegAllocError> {
     let arena = Arena::new();
     let mut output = Output::default();
-    let finished = super::run_phases(func, env, &RegallocOptions::default(), &arena, &mut output)?;
+    let mut scratch = Arena::new();
+    let finished = super::run_phases(
+        func,
+        env,
+        &RegallocOptions::default(),
+        &arena,
+        &mut scratch,
+        &mut output,
+    )?;
     Ok(collect(&finished.tables, output))
 }
 

@@ -111,6 +111,11 @@ pub struct Ctx {
     /// (`get_mut`), so a shared `&Ctx` gives no access to it at all and
     /// sharing one between threads cannot race; every run takes `&mut Ctx`.
     arena: SyncWrapper<Arena>,
+    /// Tables that die within a phase (validation's per-vreg columns, the
+    /// liveness sets, move insertion's lists) live here; it is reset
+    /// between those phases, so the run's peak holds the largest of them,
+    /// not their sum.
+    scratch: SyncWrapper<Arena>,
 }
 
 impl core::fmt::Debug for Ctx {
@@ -134,11 +139,13 @@ pub(crate) fn run<F: Function>(
     if options.algorithm == crate::Algorithm::Fastalloc {
         return crate::fastalloc::run_in(func, env, options, arena, &mut ctx.output);
     }
+    let scratch = ctx.scratch.get_mut();
+    reset_arena(scratch);
     // The tables live wholly in the arena, which the next run resets:
     // dropping them would only walk every per-range, per-bundle and
     // per-vreg list to hand its bytes back to a bump allocator that
     // ignores them.
-    run_phases(func, env, options, arena, &mut ctx.output).map(core::mem::forget)
+    run_phases(func, env, options, arena, scratch, &mut ctx.output).map(core::mem::forget)
 }
 
 /// Empties the arena for the next run. bumpalo keeps only its last chunk
@@ -164,28 +171,33 @@ pub(crate) struct Finished<'a> {
 }
 
 /// Every phase in order, in `arena` (which the caller has reset), writing
-/// `output`; returns the final tables for inspection.
+/// `output`; returns the final tables for inspection. Phase-local tables
+/// go to `scratch`, reset between phases.
 pub(crate) fn run_phases<'a, F: Function>(
     func: &F,
     env: &MachineEnv,
     options: &RegallocOptions,
     arena: &'a Arena,
+    scratch: &mut Arena,
     output: &mut Output,
 ) -> Result<Finished<'a>, RegAllocError> {
     // Counts that size memory, within their documented bounds.
     crate::validate::check_sizes(func)?;
     let cfg = crate::cfg::analyze(func, arena)?;
     let used_vregs =
-        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, arena)?;
+        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch)?;
+    scratch.reset();
     // From here on, per-vreg tables are sized by the vregs the function
     // names, not the count it declares.
     let func = &crate::validate::UsedVregs::new(func, used_vregs);
     let mut tables = IonTables::new_in(arena, func.num_vregs(), func.num_insts());
     let mut stats = Stats::default();
     // Exact live-in/live-out sets per block.
-    let liveness = liveness::compute_liveness(func, &cfg, arena, &mut stats)?;
+    let liveness = liveness::compute_liveness(func, &cfg, scratch, &mut stats)?;
     // Ranges, uses, reservations, block-param edges, multi-fixed fixups.
     liveranges::build_liveranges(func, env, &cfg, &liveness, arena, &mut tables, &mut stats)?;
+    drop(liveness);
+    scratch.reset();
     // One bundle per vreg, merged across reuses and block params.
     merge::merge_vreg_bundles(func, arena, &mut tables);
     let mut queue = AllocationQueue::new_in(arena);
@@ -211,7 +223,7 @@ pub(crate) fn run_phases<'a, F: Function>(
         func,
         env,
         &cfg,
-        arena,
+        scratch,
         &tables,
         num_spillslots,
         output,

@@ -300,10 +300,15 @@ fn rows_from_segments<'a>(
 
 /// Computes exact live-in/live-out sets; fails with `EntryLivein` when a
 /// vreg is read on some path from the entry before being written.
+///
+/// The result lives in `arena`; the work tables (per-vreg mention marks,
+/// links, walk marks, segments) in `temp`, which the caller may reset
+/// once this returns.
 pub fn compute_liveness<'a, F: Function>(
     func: &F,
     cfg: &CfgInfo<'_>,
     arena: &'a Arena,
+    temp: &Arena,
     stats: &mut Stats,
 ) -> Result<Liveness<'a>, RegAllocError> {
     let num_blocks = func.num_blocks();
@@ -313,7 +318,7 @@ pub fn compute_liveness<'a, F: Function>(
     // Step 1: generating and killing blocks of each vreg, as linked lists
     // in one node array; `live_across` lists the vregs with a generating
     // block (the only ones live into any block).
-    let mentions: &mut [Mentions] = arena.alloc_slice_fill_copy(
+    let mentions: &mut [Mentions] = temp.alloc_slice_fill_copy(
         num_vregs,
         Mentions {
             seen_in: NONE,
@@ -321,8 +326,8 @@ pub fn compute_liveness<'a, F: Function>(
             kill_head: NONE,
         },
     );
-    let mut links: ArenaVec<BlockLink> = ArenaVec::with_capacity_in(num_vregs, arena);
-    let mut live_across: ArenaVec<u32> = ArenaVec::new_in(arena);
+    let mut links: ArenaVec<BlockLink> = ArenaVec::with_capacity_in(num_vregs, temp);
+    let mut live_across: ArenaVec<u32> = ArenaVec::new_in(temp);
     for b in 0..num_blocks {
         let block = Block::new(b);
         let stamp = b as u32;
@@ -356,11 +361,11 @@ pub fn compute_liveness<'a, F: Function>(
     // blocks are marked for the walk but not recorded: see `Liveness`.)
     // A block's mark holds the walk's stamp above the flag bits: flags
     // under an older stamp read as clear, so no walk clears its marks.
-    let marks: &mut [u32] = arena.alloc_slice_fill_copy(num_blocks, 0);
+    let marks: &mut [u32] = temp.alloc_slice_fill_copy(num_blocks, 0);
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
-    let mut out_blocks: ArenaVec<u32> = ArenaVec::new_in(arena);
-    let mut segments: ArenaVec<(u32, u32)> = ArenaVec::with_capacity_in(live_across.len(), arena);
-    let mut stack: ArenaVec<u32> = ArenaVec::new_in(arena);
+    let mut out_blocks: ArenaVec<u32> = ArenaVec::new_in(temp);
+    let mut segments: ArenaVec<(u32, u32)> = ArenaVec::with_capacity_in(live_across.len(), temp);
+    let mut stack: ArenaVec<u32> = ArenaVec::new_in(temp);
     let entry = func.entry_block().index();
     // Walk numbers start at 1 (0 is the initial mark). Should they run out
     // of bits (2^29 walks), the marks are cleared and numbering restarts.
@@ -490,7 +495,7 @@ mod tests {
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(&func, &arena).unwrap();
         let mut stats = Stats::default();
-        let result = compute_liveness(&func, &cfg, &arena, &mut stats);
+        let result = compute_liveness(&func, &cfg, &arena, &arena, &mut stats);
         assert_eq!(result.err(), Some(RegAllocError::EntryLivein));
     }
 
@@ -519,7 +524,7 @@ mod tests {
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(&func, &arena).unwrap();
         let mut stats = Stats::default();
-        let live = compute_liveness(&func, &cfg, &arena, &mut stats).unwrap();
+        let live = compute_liveness(&func, &cfg, &arena, &arena, &mut stats).unwrap();
         let last = Block::new(n);
         assert_eq!(
             live_in_of(&func, &live, last),

@@ -214,14 +214,14 @@ fn add_use(
 /// scan runs backwards); a list that is still out of order (blocks laid
 /// out out of order) is sorted.
 fn distribute_uses<'a>(
-    arena: &'a Arena,
+    temp: &Arena,
     ranges: &mut LiveRanges<'a>,
     use_log: &[(LiveRangeId, Use)],
 ) {
     // A counting sort: each range's span starts where the previous range's
     // ends, then the log (in reverse: program order) fills the spans.
     let (pool, spans) = ranges.uses.spans_mut();
-    let mut counts: Column<LiveRangeId, u32> = Column::filled_in(spans.len(), 0, arena);
+    let mut counts: Column<LiveRangeId, u32> = Column::filled_in(spans.len(), 0, temp);
     for (lr, _) in use_log {
         counts[*lr] += 1;
     }
@@ -286,6 +286,7 @@ pub fn build_liveranges<'a, F: Function>(
     cfg: &CfgInfo<'_>,
     liveness: &Liveness<'_>,
     arena: &'a Arena,
+    temp: &Arena,
     tables: &mut IonTables<'a>,
     stats: &mut Stats,
 ) -> Result<(), RegAllocError> {
@@ -314,16 +315,16 @@ pub fn build_liveranges<'a, F: Function>(
     // earliest so far in program order). Uses and reservations are logged
     // in scan order and put in place after the scan.
     let mut current: Column<VRegId, LiveRangeId> =
-        Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
+        Column::filled_in(num_vregs, LiveRangeId::invalid(), temp);
     let mut last_range: Column<VRegId, LiveRangeId> =
-        Column::filled_in(num_vregs, LiveRangeId::invalid(), arena);
-    let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(arena);
+        Column::filled_in(num_vregs, LiveRangeId::invalid(), temp);
+    let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(temp);
     let mut use_log: ArenaVec<(LiveRangeId, Use)> =
-        ArenaVec::with_capacity_in(func.num_insts() * 3, arena);
-    let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(arena);
+        ArenaVec::with_capacity_in(func.num_insts() * 3, temp);
+    let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(temp);
     // Vregs named by two operands of one instruction: the only ones that
     // can have two uses at one point (see `fixup_multi_fixed_vregs`).
-    let mut repeated_vregs: ArenaVec<VRegId> = ArenaVec::new_in(arena);
+    let mut repeated_vregs: ArenaVec<VRegId> = ArenaVec::new_in(temp);
 
     for b in (0..func.num_blocks()).rev() {
         let block = Block::new(b);
@@ -546,7 +547,7 @@ pub fn build_liveranges<'a, F: Function>(
 
     // Lists were built back to front: put uses and per-vreg range lists in
     // program order.
-    distribute_uses(arena, ranges, &use_log);
+    distribute_uses(temp, ranges, &use_log);
     list_ranges_by_vreg(ranges, vregs);
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
@@ -559,7 +560,7 @@ pub fn build_liveranges<'a, F: Function>(
         ranges,
         pregs,
         multi_fixed_reg_fixups,
-        arena,
+        temp,
     )?;
     // Every reservation is known: lay them out for the probes.
     pregs.reserved.seal();
@@ -804,9 +805,9 @@ pub(crate) mod testing {
         let cfg = crate::cfg::analyze(func, &arena).expect("cfg");
         crate::validate::validate(func, &env, &cfg, true, &arena).expect("valid");
         let mut stats = Stats::default();
-        let liveness = compute_liveness(func, &cfg, &arena, &mut stats).expect("liveness");
+        let liveness = compute_liveness(func, &cfg, &arena, &arena, &mut stats).expect("liveness");
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
-        super::build_liveranges(func, &env, &cfg, &liveness, &arena, &mut tables, &mut stats)
+        super::build_liveranges(func, &env, &cfg, &liveness, &arena, &arena, &mut tables, &mut stats)
             .expect("liveranges");
         merge::merge_vreg_bundles(func, &arena, &mut tables);
         tables.check_invariants().expect("invariants");

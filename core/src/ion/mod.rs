@@ -193,10 +193,21 @@ pub(crate) fn run_phases<'a, F: Function>(
     let mut tables = IonTables::new_in(arena, func.num_vregs(), func.num_insts());
     let mut stats = Stats::default();
     // Exact live-in/live-out sets per block.
-    let liveness = liveness::compute_liveness(func, &cfg, scratch, &mut stats)?;
+    // (Its work tables go to scratch; the live-out rows to the main arena,
+    // as the live-range scan's own work tables take the scratch next.)
+    let liveness = liveness::compute_liveness(func, &cfg, arena, scratch, &mut stats)?;
+    scratch.reset();
     // Ranges, uses, reservations, block-param edges, multi-fixed fixups.
-    liveranges::build_liveranges(func, env, &cfg, &liveness, arena, &mut tables, &mut stats)?;
-    drop(liveness);
+    liveranges::build_liveranges(
+        func,
+        env,
+        &cfg,
+        &liveness,
+        arena,
+        scratch,
+        &mut tables,
+        &mut stats,
+    )?;
     scratch.reset();
     // One bundle per vreg, merged across reuses and block params.
     merge::merge_vreg_bundles(func, arena, &mut tables);

@@ -22,10 +22,10 @@ fn front_phases_hold_invariants_on_the_corpus() {
         regarena::validate::validate(func, &cf.env, &cfg, true, &arena)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut stats = Stats::default();
-        let live = liveness::compute_liveness(func, &cfg, &arena, &mut stats)
+        let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
-        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &mut tables, &mut stats)
+        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &arena, &mut tables, &mut stats)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         merge::merge_vreg_bundles(func, &arena, &mut tables);
         let mut queue = AllocationQueue::new_in(&arena);
@@ -89,9 +89,9 @@ fn front_counts_match_upstream_on_the_corpus() {
         let func = &cf.func;
         let cfg = regarena::cfg::analyze(func, &arena).unwrap();
         let mut stats = Stats::default();
-        let live = liveness::compute_liveness(func, &cfg, &arena, &mut stats).unwrap();
+        let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats).unwrap();
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
-        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &mut tables, &mut stats)
+        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &arena, &mut tables, &mut stats)
             .unwrap();
         merge::merge_vreg_bundles(func, &arena, &mut tables);
         let mut queue = AllocationQueue::new_in(&arena);

@@ -51,19 +51,20 @@ pub struct Scratch<'a> {
     pub claims: inst::Claims,
 }
 
-/// Allocates `func` into `output`, every table in `arena` (which the
-/// caller has reset).
+/// Allocates `func` into `output`, every table in `arena` but validation's
+/// columns, which go to `scratch` (both reset by the caller).
 pub(crate) fn run_in<F: Function>(
     func: &F,
     env: &MachineEnv,
     options: &RegallocOptions,
     arena: &Arena,
+    scratch: &Arena,
     output: &mut Output,
 ) -> Result<(), RegAllocError> {
     crate::validate::check_sizes(func)?;
     let cfg = crate::cfg::analyze_for_single_pass(func, arena)?;
     let used_vregs =
-        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, arena)?;
+        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch)?;
     // Per-vreg tables sized by the vregs the function names.
     let func = &crate::validate::UsedVregs::new(func, used_vregs);
 

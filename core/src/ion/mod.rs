@@ -136,11 +136,11 @@ pub(crate) fn run<F: Function>(
 ) -> Result<(), RegAllocError> {
     let arena = ctx.arena.get_mut();
     reset_arena(arena);
-    if options.algorithm == crate::Algorithm::Fastalloc {
-        return crate::fastalloc::run_in(func, env, options, arena, &mut ctx.output);
-    }
     let scratch = ctx.scratch.get_mut();
     reset_arena(scratch);
+    if options.algorithm == crate::Algorithm::Fastalloc {
+        return crate::fastalloc::run_in(func, env, options, arena, scratch, &mut ctx.output);
+    }
     // The tables live wholly in the arena, which the next run resets:
     // dropping them would only walk every per-range, per-bundle and
     // per-vreg list to hand its bytes back to a bump allocator that

@@ -26,7 +26,7 @@
 //! it): `spilled` is final when the definition is reached.
 
 use crate::fastalloc::edits::{EntryFixup, MoveSet};
-use crate::fastalloc::inst::{self, Claims, Classes, InstCtx};
+use crate::fastalloc::inst::{self, Classes, InstCtx};
 use crate::fastalloc::state::{Regs, State};
 use crate::fastalloc::Scratch;
 use crate::{Allocation, Block, Function, Inst, OperandKind, PRegSet, ProgPoint, RegAllocError};
@@ -51,13 +51,14 @@ pub fn alloc_block<'a, F: Function>(
         let is_branch = inst == last && func.is_branch(inst);
         scratch.branch_defs.clear();
         let owned_after = state.pregs.owned;
-        scratch.claims = Claims {
-            early: PRegSet::empty(),
-            late: PRegSet::empty(),
-            defs: PRegSet::empty(),
-            pinned: PRegSet::empty(),
-            clobbers: func.inst_clobbers(inst),
-        };
+        // Field by field: a whole-struct assignment of these 160 bytes
+        // compiled to a `memcpy` call per instruction.
+        let claims = &mut scratch.claims;
+        claims.early = PRegSet::empty();
+        claims.late = PRegSet::empty();
+        claims.defs = PRegSet::empty();
+        claims.pinned = PRegSet::empty();
+        claims.clobbers = func.inst_clobbers(inst);
         let mut cx = InstCtx {
             inst,
             ops,

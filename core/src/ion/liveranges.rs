@@ -213,11 +213,7 @@ fn add_use(
 /// allocated at its exact size and filled last-logged first, which is program order (the
 /// scan runs backwards); a list that is still out of order (blocks laid
 /// out out of order) is sorted.
-fn distribute_uses<'a>(
-    temp: &Arena,
-    ranges: &mut LiveRanges<'a>,
-    use_log: &[(LiveRangeId, Use)],
-) {
+fn distribute_uses<'a>(temp: &Arena, ranges: &mut LiveRanges<'a>, use_log: &[(LiveRangeId, Use)]) {
     // A counting sort: each range's span starts where the previous range's
     // ends, then the log (in reverse: program order) fills the spans.
     let (pool, spans) = ranges.uses.spans_mut();
@@ -807,8 +803,17 @@ pub(crate) mod testing {
         let mut stats = Stats::default();
         let liveness = compute_liveness(func, &cfg, &arena, &arena, &mut stats).expect("liveness");
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
-        super::build_liveranges(func, &env, &cfg, &liveness, &arena, &arena, &mut tables, &mut stats)
-            .expect("liveranges");
+        super::build_liveranges(
+            func,
+            &env,
+            &cfg,
+            &liveness,
+            &arena,
+            &arena,
+            &mut tables,
+            &mut stats,
+        )
+        .expect("liveranges");
         merge::merge_vreg_bundles(func, &arena, &mut tables);
         tables.check_invariants().expect("invariants");
         check(&tables, &liveness, &stats)

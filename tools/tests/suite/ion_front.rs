@@ -25,8 +25,17 @@ fn front_phases_hold_invariants_on_the_corpus() {
         let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
-        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &arena, &mut tables, &mut stats)
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        liveranges::build_liveranges(
+            func,
+            &cf.env,
+            &cfg,
+            &live,
+            &arena,
+            &arena,
+            &mut tables,
+            &mut stats,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         merge::merge_vreg_bundles(func, &arena, &mut tables);
         let mut queue = AllocationQueue::new_in(&arena);
         merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
@@ -91,8 +100,17 @@ fn front_counts_match_upstream_on_the_corpus() {
         let mut stats = Stats::default();
         let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats).unwrap();
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
-        liveranges::build_liveranges(func, &cf.env, &cfg, &live, &arena, &arena, &mut tables, &mut stats)
-            .unwrap();
+        liveranges::build_liveranges(
+            func,
+            &cf.env,
+            &cfg,
+            &live,
+            &arena,
+            &arena,
+            &mut tables,
+            &mut stats,
+        )
+        .unwrap();
         merge::merge_vreg_bundles(func, &arena, &mut tables);
         let mut queue = AllocationQueue::new_in(&arena);
         merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);

@@ -152,7 +152,8 @@ fn add_range<'a>(
         t.spillslots.ranges.push(Default::default());
         t.spillsets.slot[spillset] = slot;
     }
-    t.vregs.ranges[vid].push(LiveRangeListEntry { range, index: lr });
+    // The vreg lists are built whole, from the range table.
+    regarena::ion::process::relist_vreg_ranges(&t.ranges, &mut t.vregs);
     t.vregs.class[vid] = Some(RegClass::Int);
     lr
 }

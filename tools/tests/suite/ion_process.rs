@@ -18,8 +18,17 @@ fn run_through_process(func: &regarena::FunctionData, env: &MachineEnv) -> Resul
     let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
     let mut stats = Stats::default();
     let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats).map_err(err)?;
-    liveranges::build_liveranges(func, env, &cfg, &live, &arena, &arena, &mut tables, &mut stats)
-        .map_err(err)?;
+    liveranges::build_liveranges(
+        func,
+        env,
+        &cfg,
+        &live,
+        &arena,
+        &arena,
+        &mut tables,
+        &mut stats,
+    )
+    .map_err(err)?;
     merge::merge_vreg_bundles(func, &arena, &mut tables);
     let mut queue = AllocationQueue::new_in(&arena);
     merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);

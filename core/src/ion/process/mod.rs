@@ -130,7 +130,7 @@ fn skip_busy_points() -> bool {
 /// an insertion per piece linear in the list, quadratic in all for a
 /// long-lived vreg cut many times (lists of 10,000 ranges at 10^6
 /// instructions).
-pub(crate) fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
+pub fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
     // Ranges built by `liveranges` have ids in reverse program order, so
     // walking down lists most vregs already sorted.
     let rows = ranges

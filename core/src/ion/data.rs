@@ -341,6 +341,9 @@ impl<'a> VRegRangeLists<'a> {
         }
         let total = start[num_vregs] as usize;
         self.entries.clear();
+        // Exactly: the second build (after `process`) is larger than the
+        // first, and doubling would leave half of it unused.
+        self.entries.reserve_exact(total);
         self.entries.resize(
             total,
             LiveRangeListEntry {
@@ -598,7 +601,7 @@ pub type PRegEntry = BundleId;
 /// way they read one or two cache lines, where one bitset per register
 /// costs a line (and, in a large function, a miss) per register.
 ///
-/// Invariant: `slot[r]` is `u32::MAX` (no slot) or `r`'s slot, `< stride`;
+/// Invariant: `slot[r]` is `u16::MAX` (no slot) or `r`'s slot, `< stride`;
 /// `words.len() == rows * stride`.
 #[derive(Debug)]
 pub struct PointGrid<'a> {
@@ -606,7 +609,7 @@ pub struct PointGrid<'a> {
     rows: usize,
     /// Number of slots: the row stride.
     stride: usize,
-    slot: Column<'a, usize, u32>,
+    slot: Column<'a, usize, u16>,
     words: ArenaVec<'a, u64>,
 }
 
@@ -618,7 +621,7 @@ impl<'a> PointGrid<'a> {
             // the last instruction's next point.
             rows: (2 * num_insts + 1).div_ceil(64),
             stride: 0,
-            slot: Column::filled_in(PReg::NUM_INDEX, u32::MAX, arena),
+            slot: Column::filled_in(PReg::NUM_INDEX, u16::MAX, arena),
             words: ArenaVec::new_in(arena),
         }
     }
@@ -626,8 +629,8 @@ impl<'a> PointGrid<'a> {
     /// Gives the registers of `regs` slots in register order (and no other
     /// register one); every bit clear.
     pub fn lay_out(&mut self, regs: PRegSet) {
-        self.slot.iter_mut().for_each(|slot| *slot = u32::MAX);
-        let mut stride = 0u32;
+        self.slot.iter_mut().for_each(|slot| *slot = u16::MAX);
+        let mut stride = 0u16;
         for preg in regs {
             self.slot[preg.index()] = stride;
             stride += 1;
@@ -646,7 +649,7 @@ impl<'a> PointGrid<'a> {
     #[inline]
     pub fn slot_of(&self, preg: PReg) -> Option<usize> {
         let slot = self.slot[preg.index()];
-        (slot != u32::MAX).then_some(slot as usize)
+        (slot != u16::MAX).then_some(slot as usize)
     }
 
     /// Sets the bit of point index `point` in `slot`.

@@ -276,6 +276,10 @@ fn slot_of(index: usize) -> Result<u16, RegAllocError> {
 
 /// Builds every vreg's live ranges and uses, the block-param edge lists,
 /// clobber and fixed-register reservations, and the multi-fixed-reg fixups.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the tables it reads and both arenas (tables in main, work tables in scratch) are each a parameter"
+)]
 pub fn build_liveranges<'a, F: Function>(
     func: &F,
     env: &MachineEnv,

@@ -259,14 +259,16 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
         .iter_enumerated()
         .filter(|(_, list)| !list.is_empty())
         .count();
-    // Splits add bundles later (on the dev corpus about one per ten made
-    // here; a large function gets room for twice as many, as a column
-    // that outgrows its room is copied). Spill sets are one per bundle
-    // made here: splits share their parent's.
+    // Splits add bundles later: on the dev corpus the table ends 1.25
+    // times this size at the median, 1.68 at the 90th percentile; room
+    // for three quarters more keeps nine functions in ten from doubling
+    // the columns. A large function gets room for twice as many, as a
+    // column that outgrows its room is copied. Spill sets are one per
+    // bundle made here: splits share their parent's.
     let split_room = if func.num_insts() >= crate::ion::data::LARGE_FUNCTION_INSTS {
         2 * count
     } else {
-        count / 4 + 8
+        count * 3 / 4 + 8
     };
     tables.bundles.reserve(count + split_room);
     tables.spillsets.reserve(count);

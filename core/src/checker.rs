@@ -939,8 +939,12 @@ impl<'a, F: Function> Analysis<'a, F> {
                             && other.pos() == OperandPos::Early
                             && other.vreg().vreg() != def.vreg().vreg()
                     }
-                    // Report each pair once, on the later operand.
-                    OperandKind::Def => other.pos() == def.pos() && o < d,
+                    // Report each pair once, on the later operand. Two defs
+                    // of one vreg (`allow_multiple_vreg_defs`) are one def
+                    // and get one location, as regalloc2 documents.
+                    OperandKind::Def => {
+                        other.pos() == def.pos() && o < d && other.vreg() != def.vreg()
+                    }
                 };
                 if conflicts {
                     let (op, alloc) = if other.kind() == OperandKind::Use {

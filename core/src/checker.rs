@@ -93,7 +93,8 @@ pub enum CheckerError {
     },
     /// The operand shares its location with a def of the same instruction
     /// that is written while the operand is still live: an early def over
-    /// an early use, or two defs written at the same point.
+    /// an early use, or two defs of different vregs written at the same
+    /// point.
     ConflictedValueInAllocation {
         inst: Inst,
         op: Operand,
@@ -923,7 +924,7 @@ impl<'a, F: Function> Analysis<'a, F> {
     }
 
     /// Early defs may not share a location with early uses, and two defs
-    /// written at the same point may not share one.
+    /// of different vregs written at the same point may not share one.
     fn check_def_conflicts(&mut self, inst: Inst, ops: &[Operand], allocs: &[Allocation]) {
         for (d, (def, &def_alloc)) in ops.iter().zip(allocs).enumerate() {
             if def.kind() != OperandKind::Def || def_alloc.is_none() {

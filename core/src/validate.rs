@@ -44,11 +44,13 @@
 //!   own defs. A branch argument whose class differs from its target
 //!   param's: `Branch(inst)`.
 //! * `DisallowedBranchArg` is checked by `cfg::check_critical_edges`,
-//!   where regalloc2 checks it too.
+//!   where regalloc2 checks it too (and, stricter, for a branch with
+//!   clobbers there).
 //! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
-//!   constraint naming `PReg::invalid()`, a `Reuse` of a fixed-register
-//!   or late use: stricter than regalloc2, which accepts them and then panics or
-//!   returns a wrong allocation (DESIGN.md, "Bad input").
+//!   constraint naming `PReg::invalid()`, a `Reuse` def that is early or
+//!   reuses a fixed-register or late use: stricter than regalloc2, which
+//!   accepts them and then panics or returns a wrong allocation
+//!   (DESIGN.md, "Bad input").
 
 use crate::cfg::CfgInfo;
 use crate::tables::{Arena, ArenaVec, Column};
@@ -611,12 +613,14 @@ fn check_operand_in_full(
     observe_class(&mut columns.classes, index, op.class()).map_err(|()| report())?;
     match op.constraint() {
         OperandConstraint::Reuse(target) => {
-            // The input must be a plain early use: one fixed to a register
+            // A late def of a plain early use: an input fixed to a register
             // would put the def in that register too, which its own
-            // constraint does not say, and a late one is still read after
-            // the def overwrote it (regalloc2 accepts both and returns an
-            // allocation its checker rejects).
+            // constraint does not say, and a late input or an early def
+            // overlap in time with the def writing the shared register
+            // (regalloc2 accepts all three and returns an allocation our
+            // checker rejects).
             let ok = op.kind() == OperandKind::Def
+                && op.pos() == OperandPos::Late
                 && operands.get(target).is_some_and(|&input| {
                     input.kind() == OperandKind::Use
                         && input.class() == op.class()

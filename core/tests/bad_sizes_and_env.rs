@@ -332,4 +332,15 @@ fn constraints_no_allocation_can_meet_are_refused() {
     // The same reuse of a plain use is fine.
     f.insts[3].operands[0] = Operand::reg_use(v(0));
     run(&f, &env()).expect("reuse of a plain use");
+    // An early reuse def (written before its own input is read).
+    f.insts[3].operands[1] = Operand::new(
+        v(3),
+        regarena::OperandConstraint::Reuse(0),
+        regarena::OperandKind::Def,
+        regarena::OperandPos::Early,
+    );
+    assert_eq!(
+        run(&f, &env()).unwrap_err(),
+        RegAllocError::SSA(v(3), Inst::new(3))
+    );
 }

@@ -137,9 +137,19 @@ fn two_defs_of_one_vreg_in_one_instruction_share_a_location() {
     );
 }
 
-/// A `Reuse` def of a late use: refused since validation learned it.
+/// A `Reuse` def of a late use (2026-12-05) and an early `Reuse` def
+/// (found 2026-12-06 on the first clean-oracle run): both overlap the
+/// def's write with the reused input's life; refused by validation.
 #[test]
-fn reuse_of_a_late_use_is_refused() {
-    let (func, env) = load("crash-4a0184dd4516715acae6b4f0d5febe98ec98c364");
-    assert!(matches!(allocate(&func, &env), Err(RegAllocError::SSA(..))));
+fn reuse_defs_that_overlap_their_input_are_refused() {
+    for name in [
+        "crash-4a0184dd4516715acae6b4f0d5febe98ec98c364",
+        "crash-fe3867255857d0d07234f5c1d2648abb69b13c9f",
+    ] {
+        let (func, env) = load(name);
+        match allocate(&func, &env) {
+            Err(RegAllocError::SSA(..)) => {}
+            other => panic!("{name}: expected SSA, got {other:?}"),
+        }
+    }
 }

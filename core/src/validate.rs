@@ -48,7 +48,8 @@
 //!   clobbers there).
 //! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
 //!   constraint naming `PReg::invalid()`, a `Reuse` def that is early or
-//!   reuses a fixed-register or late use: stricter than regalloc2, which
+//!   reuses a late use or one constrained other than `Reg` or `Any`:
+//!   stricter than regalloc2, which
 //!   accepts them and then panics or returns a wrong allocation
 //!   (DESIGN.md, "Bad input").
 
@@ -613,19 +614,23 @@ fn check_operand_in_full(
     observe_class(&mut columns.classes, index, op.class()).map_err(|()| report())?;
     match op.constraint() {
         OperandConstraint::Reuse(target) => {
-            // A late def of a plain early use: an input fixed to a register
-            // would put the def in that register too, which its own
-            // constraint does not say, and a late input or an early def
-            // overlap in time with the def writing the shared register
-            // (regalloc2 accepts all three and returns an allocation our
-            // checker rejects).
+            // A late def of a plain (`Reg` or `Any`) early use: an input
+            // fixed to a register, limited or on the stack would bind the
+            // def's location too, which its own constraint does not say (a
+            // stack input contradicts it), and a late input or an early
+            // def overlap in time with the def writing the shared register
+            // (regalloc2 accepts all of these and returns allocations the
+            // checkers reject).
             let ok = op.kind() == OperandKind::Def
                 && op.pos() == OperandPos::Late
                 && operands.get(target).is_some_and(|&input| {
                     input.kind() == OperandKind::Use
                         && input.class() == op.class()
                         && raw_vreg_index(input) != VReg::MAX
-                        && !matches!(input.constraint(), OperandConstraint::FixedReg(_))
+                        && matches!(
+                            input.constraint(),
+                            OperandConstraint::Reg | OperandConstraint::Any
+                        )
                         && input.pos() == OperandPos::Early
                 });
             if !ok {

@@ -155,3 +155,53 @@ fn reuse_defs_that_overlap_their_input_are_refused() {
         }
     }
 }
+
+/// What the branch-clobber refusal keeps: clobbers on a branch whose edge
+/// moves go after it (every successor has one predecessor, as for a
+/// call-like terminator). Generated functions with every such branch
+/// given clobbers allocate to outputs both checkers accept; a branch into
+/// a join given clobbers is refused.
+#[test]
+fn branch_clobbers_after_which_edge_moves_run_are_allocated() {
+    let opts = regarena::gen::GenOptions::default();
+    let (mut clobbered, mut refused) = (0, 0);
+    for seed in 0..300u64 {
+        let (mut func, env) = regarena::gen::generate_from_seed(seed, &opts);
+        let preds: Vec<usize> = func.blocks.iter().map(|b| b.preds.len()).collect();
+        let mut into_join = false;
+        for (b, block) in func.blocks.clone().iter().enumerate() {
+            if block.succs.is_empty() {
+                continue;
+            }
+            let last = block.insts.last().index();
+            let joins = block.succs.iter().any(|s| preds[s.index()] > 1);
+            if joins && (seed + b as u64) % 7 != 0 {
+                continue;
+            }
+            into_join |= joins;
+            let class = regarena::RegClass::Int;
+            let regs: Vec<regarena::PReg> = env.preferred_regs_by_class[class as usize]
+                .into_iter()
+                .chain(env.non_preferred_regs_by_class[class as usize])
+                .collect();
+            for (k, &r) in regs.iter().enumerate() {
+                if (k as u64 + seed) % 3 == 0 {
+                    func.insts[last].clobbers.add(r);
+                }
+            }
+            clobbered += 1;
+        }
+        match allocate(&func, &env) {
+            Ok(_) => assert!(
+                !into_join,
+                "seed {seed}: a clobbering branch into a join allocated"
+            ),
+            Err(RegAllocError::DisallowedBranchArg(_)) if into_join => refused += 1,
+            Err(e) => panic!("seed {seed}: {e:?}"),
+        }
+    }
+    assert!(
+        clobbered > 300 && refused > 0,
+        "{clobbered} branches clobbered, {refused} refused"
+    );
+}

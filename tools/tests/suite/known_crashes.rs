@@ -175,7 +175,7 @@ fn branch_clobbers_after_which_edge_moves_run_are_allocated() {
             }
             let last = block.insts.last().index();
             let joins = block.succs.iter().any(|s| preds[s.index()] > 1);
-            if joins && (seed + b as u64) % 7 != 0 {
+            if joins && !(seed + b as u64).is_multiple_of(7) {
                 continue;
             }
             into_join |= joins;
@@ -185,7 +185,7 @@ fn branch_clobbers_after_which_edge_moves_run_are_allocated() {
                 .chain(env.non_preferred_regs_by_class[class as usize])
                 .collect();
             for (k, &r) in regs.iter().enumerate() {
-                if (k as u64 + seed) % 3 == 0 {
+                if (k as u64 + seed).is_multiple_of(3) {
                     func.insts[last].clobbers.add(r);
                 }
             }

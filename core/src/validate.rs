@@ -120,11 +120,44 @@ pub fn validate_and_count<F: Function>(
         defs: Column::new_in(arena),
         classes: Column::new_in(arena),
         limit,
+        memory_limit: vreg_memory_limit(func),
     };
     columns.grow_to(initial)?;
     check_operands(func, cfg, validate_ssa, &mut columns, arena)?;
     Ok(columns.classes.len())
 }
+
+/// Vreg indices a function of this size may name: [`MIN_VREG_BOUND`] plus
+/// [`VREG_DENSITY`] per vreg mention (operand, block param, branch
+/// argument). The per-vreg tables (here and in the allocator) are indexed
+/// by vreg, so a small function naming vreg 10^9 would need gigabytes;
+/// past the bound it is `TooManyLiveRegs` (regalloc2 sizes its tables by
+/// the declared count and aborts). Compilers number vregs densely: the dev
+/// corpus stays far below.
+fn vreg_memory_limit<F: Function>(func: &F) -> usize {
+    let mut mentions = 0usize;
+    for i in 0..func.num_insts() {
+        mentions = mentions.saturating_add(func.inst_operands(Inst::new(i)).len());
+    }
+    for b in (0..func.num_blocks()).map(Block::new) {
+        mentions = mentions.saturating_add(func.block_params(b).len());
+        let insts = func.block_insns(b);
+        if !insts.is_empty() && insts.last().index() < func.num_insts() {
+            for succ in 0..func.block_succs(b).len() {
+                let args = func.branch_blockparams(b, insts.last(), succ).len();
+                mentions = mentions.saturating_add(args);
+            }
+        }
+    }
+    mentions
+        .saturating_mul(VREG_DENSITY)
+        .saturating_add(MIN_VREG_BOUND)
+}
+
+/// See [`vreg_memory_limit`].
+pub const MIN_VREG_BOUND: usize = 1 << 18;
+/// See [`vreg_memory_limit`].
+pub const VREG_DENSITY: usize = 64;
 
 /// Bounds on the counts that size the allocator's memory, checked by
 /// [`check_sizes`] before anything is allocated.
@@ -200,11 +233,13 @@ pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
 
 /// The two per-vreg columns of the pass, grown on demand: their length is
 /// a bound on the vreg indices seen so far, never above `limit`
-/// (`min(num_vregs, MAX_VREGS)`).
+/// (`min(num_vregs, MAX_VREGS)`) nor `memory_limit` (an index at or past
+/// it is `TooManyLiveRegs`, see [`vreg_memory_limit`]).
 struct VregColumns<'a> {
     defs: Column<'a, usize, DefSite>,
     classes: Column<'a, usize, u8>,
     limit: usize,
+    memory_limit: usize,
 }
 
 impl VregColumns<'_> {
@@ -214,8 +249,12 @@ impl VregColumns<'_> {
     #[inline(never)]
     fn grow(&mut self, index: usize) -> Result<(), RegAllocError> {
         debug_assert!(index < self.limit);
+        if index >= self.memory_limit {
+            return Err(RegAllocError::TooManyLiveRegs);
+        }
         let len = self.classes.len();
-        self.grow_to((index + 1).max(len.saturating_mul(2)).min(self.limit))
+        let cap = self.limit.min(self.memory_limit);
+        self.grow_to((index + 1).max(len.saturating_mul(2)).min(cap))
     }
 
     /// Grows both columns to `len`; failing to get the memory is

@@ -205,3 +205,15 @@ fn branch_clobbers_after_which_edge_moves_run_are_allocated() {
         "{clobbered} branches clobbered, {refused} refused"
     );
 }
+
+/// A 4 KB file naming a vreg near 2^30 (found 2026-12-06: the fuzzer
+/// stopped at 4.5 GB; the per-vreg tables are indexed by vreg): now
+/// `TooManyLiveRegs` from validation, past 2^18 + 64 per vreg mention.
+#[test]
+fn a_huge_vreg_index_in_a_small_file_is_refused() {
+    let (func, env) = load("oom-d8d96de849518901c66762ac14e7bf54dea821f0");
+    assert!(matches!(
+        allocate(&func, &env),
+        Err(RegAllocError::TooManyLiveRegs)
+    ));
+}

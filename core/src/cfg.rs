@@ -437,7 +437,10 @@ pub fn compute_postorder<'a, F: Function>(
 ///   than one successor: `CritEdge(p, block)`.
 /// * A block with a successor that has more than one predecessor (so the
 ///   edge moves go before the branch) whose branch has any operand:
-///   `DisallowedBranchArg(branch)`.
+///   `DisallowedBranchArg(branch)`. Stricter than regalloc2: the same for
+///   a branch with clobbers there, which would destroy what the edge moves
+///   just wrote (regalloc2 0.15.2 accepts it and returns an allocation
+///   that reads a clobbered register; DESIGN.md, "Bad input").
 ///
 /// Requires [`check_blocks`] and [`check_edge_lists`], whose offsets
 /// (`preds_start`) give each block's predecessor count.
@@ -461,7 +464,9 @@ pub fn check_critical_edges<F: Function>(
         }
         if func.block_succs(b).iter().any(|&s| num_preds(s) > 1) {
             let last = func.block_insns(b).last();
-            if !func.inst_operands(last).is_empty() {
+            if !func.inst_operands(last).is_empty()
+                || func.inst_clobbers(last) != crate::PRegSet::empty()
+            {
                 return Err(RegAllocError::DisallowedBranchArg(last));
             }
         }
@@ -814,6 +819,23 @@ mod tests {
                 5,
                 crate::RegClass::Int,
             )));
+        assert_eq!(
+            analyze(&f, &arena).unwrap_err(),
+            RegAllocError::DisallowedBranchArg(Inst::new(1))
+        );
+    }
+
+    #[test]
+    fn branch_clobbers_before_a_join_are_refused() {
+        // 0 -> {1, 2}; 1 -> 3; 2 -> 3: clobbers on 0's branch are fine
+        // (its successors' edge moves go after it), on 1's branch they
+        // would destroy the edge moves into 3.
+        let mut f = graph(&[&[1, 2], &[3], &[3], &[]]);
+        let arena = Arena::new();
+        let r5 = crate::PReg::new(5, crate::RegClass::Int);
+        f.insts[0].clobbers.add(r5);
+        analyze(&f, &arena).unwrap();
+        f.insts[1].clobbers.add(r5);
         assert_eq!(
             analyze(&f, &arena).unwrap_err(),
             RegAllocError::DisallowedBranchArg(Inst::new(1))

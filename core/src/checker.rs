@@ -14,26 +14,32 @@
 //!   as a stack location); spill slots are below `num_spillslots`; moves are not
 //!   stack to stack.
 //! - *Values*, by forward dataflow: every use reads a location that holds
-//!   the vreg it names on every path. The abstract state maps each location
-//!   (a register or a spill slot) to the set of vregs whose current value
-//!   it holds. Sets meet by intersection at joins; an unknown location is the
-//!   empty set. Edits copy sets, defs make their location hold exactly the
-//!   defined vreg (and drop it everywhere else: it is a new value), clobbers
-//!   empty their registers, and a branch's block arguments give their
-//!   locations the successor's matching block params on that edge.
+//!   the vreg it names on every path. The facts are "location `l` (a
+//!   register or a spill slot) holds vreg `v`'s current value"; they meet
+//!   by intersection at joins. Edits copy a location's contents, defs make
+//!   their location hold exactly the defined vreg (and no other location
+//!   hold it: it is a new value), clobbers empty their registers, and a
+//!   branch's block arguments give their locations the successor's
+//!   matching block params on that edge.
 //!
 //! The idea (symbolic values flowing through spills, reloads and moves)
 //! comes from regalloc.rs's and regalloc2's checkers; this is an
-//! independent implementation with a dense location numbering, a reverse
-//! index from vregs to locations (so a def's removal is proportional to the
-//! copies of that vreg, not to the number of locations), block-entry states
-//! as sorted fact lists, and stricter ordering of effects inside an
-//! instruction (see DESIGN.md, "The checker").
+//! independent implementation. The facts are kept as value labels per vreg
+//! and per location in a persistent trie (`state`), so a move is one store
+//! however many vregs name its value, and states that differ a little
+//! share their nodes and meet in time proportional to the difference. The
+//! walk goes block tree by block tree: a block whose only edge comes from
+//! a reachable block continues from that block's exit state; joins, loop
+//! headers and the entry are roots with entry states of their own, lowered
+//! to a fixpoint. Effects inside an instruction are ordered more strictly
+//! than upstream's (see DESIGN.md, "The checker").
 
 use core::fmt;
 use core::ops::Range;
 
 use smallvec::SmallVec;
+
+use state::{EntryState, ValueState};
 
 use crate::{
     Allocation, Block, Edit, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind,
@@ -87,7 +93,8 @@ pub enum CheckerError {
     },
     /// The operand shares its location with a def of the same instruction
     /// that is written while the operand is still live: an early def over
-    /// an early use, or two defs written at the same point.
+    /// an early use, or two defs of different vregs written at the same
+    /// point.
     ConflictedValueInAllocation {
         inst: Inst,
         op: Operand,
@@ -304,20 +311,6 @@ impl fmt::Display for CheckerError {
 /// is location `REG_LOCATIONS + s`.
 const REG_LOCATIONS: usize = PReg::NUM_INDEX;
 
-/// A fact of a block-entry state: location `loc` holds vreg `v`, packed as
-/// `loc << 32 | v` so that sorting orders by location, then vreg.
-type Fact = u64;
-
-#[inline]
-fn fact(loc: u32, vreg: u32) -> Fact {
-    (loc as u64) << 32 | vreg as u64
-}
-
-#[inline]
-fn fact_parts(f: Fact) -> (u32, u32) {
-    ((f >> 32) as u32, f as u32)
-}
-
 /// The output, copied into the shape the walk needs.
 #[derive(Clone, Debug, Default)]
 struct Prepared {
@@ -367,8 +360,9 @@ impl<'a, F: Function> Checker<'a, F> {
     }
 
     /// As [`Checker::run`], and the work the check did: elementary steps
-    /// (an instruction, an edit, a fact loaded, stored, met or carried
-    /// over an edge, an element a state update moved). Tests bound it to
+    /// (an instruction or operand, an edit, an edge argument, a label
+    /// stored, a trie element copied, compared or counted, a vreg scanned
+    /// for an error report). Tests bound it to
     /// keep the checker's cost linear in the function, as the allocator's.
     pub fn run_counting_work(self) -> (Result<(), CheckerErrors>, u64) {
         let prepared = match self.prepared {
@@ -484,137 +478,6 @@ fn prepare_output<F: Function>(func: &F, out: &Output) -> Prepared {
     }
 }
 
-/// The abstract state inside a block: per location, the sorted set of vreg
-/// indices it holds, and the reverse index.
-///
-/// Invariant: `v ∈ held[loc]` iff `loc ∈ holders[v]`; every location with a
-/// non-empty set is in `touched`.
-#[derive(Debug)]
-struct LocationState {
-    held: Vec<SmallVec<[u32; 4]>>,
-    holders: Vec<SmallVec<[u32; 2]>>,
-    touched: Vec<u32>,
-    is_touched: Vec<bool>,
-    /// Elementary steps taken (see [`Checker::run_counting_work`]).
-    work: u64,
-}
-
-impl LocationState {
-    fn new(num_locations: usize, num_vregs: usize) -> Self {
-        LocationState {
-            held: vec![SmallVec::new(); num_locations],
-            holders: vec![SmallVec::new(); num_vregs],
-            touched: Vec::new(),
-            is_touched: vec![false; num_locations],
-            work: 0,
-        }
-    }
-
-    fn reset(&mut self) {
-        for &loc in &self.touched {
-            for v in self.held[loc as usize].drain(..) {
-                self.holders[v as usize].clear();
-            }
-            self.is_touched[loc as usize] = false;
-        }
-        self.touched.clear();
-    }
-
-    fn load(&mut self, facts: &[Fact]) {
-        self.work += (self.touched.len() + facts.len()) as u64;
-        self.reset();
-        for &f in facts {
-            let (loc, v) = fact_parts(f);
-            self.add(loc, v);
-        }
-    }
-
-    /// Writes the state as sorted facts into `out` (cleared first).
-    fn store(&mut self, out: &mut Vec<Fact>) {
-        out.clear();
-        self.work += self.touched.len() as u64;
-        self.touched.sort_unstable();
-        for &loc in &self.touched {
-            out.extend(self.held[loc as usize].iter().map(|&v| fact(loc, v)));
-        }
-    }
-
-    fn held(&self, loc: u32) -> &[u32] {
-        &self.held[loc as usize]
-    }
-
-    fn add(&mut self, loc: u32, v: u32) {
-        let set = &mut self.held[loc as usize];
-        match set.binary_search(&v) {
-            Ok(_) => return,
-            Err(at) => {
-                // A binary search and a shift of the later elements.
-                self.work +=
-                    (usize::BITS - set.len().leading_zeros()) as u64 + (set.len() - at) as u64 + 1;
-                set.insert(at, v)
-            }
-        }
-        self.holders[v as usize].push(loc);
-        if !self.is_touched[loc as usize] {
-            self.is_touched[loc as usize] = true;
-            self.touched.push(loc);
-        }
-    }
-
-    fn clear(&mut self, loc: u32) {
-        for v in self.held[loc as usize].drain(..) {
-            let holders = &mut self.holders[v as usize];
-            self.work += holders.len() as u64 + 1;
-            if let Some(at) = holders.iter().position(|&l| l == loc) {
-                holders.swap_remove(at);
-            }
-        }
-    }
-
-    /// `v` gets a new value: no location holds the old one any more.
-    fn kill(&mut self, v: u32) {
-        for loc in self.holders[v as usize].drain(..) {
-            let set = &mut self.held[loc as usize];
-            self.work += set.len() as u64 + 1;
-            if let Ok(at) = set.binary_search(&v) {
-                set.remove(at);
-            }
-        }
-    }
-
-    fn copy(&mut self, from: u32, into: u32) {
-        if from == into {
-            return;
-        }
-        self.clear(into);
-        // `into` is empty: it takes `from`'s sorted set whole (one pass,
-        // not one sorted insertion per vreg).
-        let values = self.held[from as usize].clone();
-        self.work += values.len() as u64 + 1;
-        for &v in &values {
-            self.holders[v as usize].push(into);
-        }
-        if !values.is_empty() && !self.is_touched[into as usize] {
-            self.is_touched[into as usize] = true;
-            self.touched.push(into);
-        }
-        self.held[into as usize] = values;
-    }
-
-    /// A def: `loc` holds exactly `v`'s new value.
-    fn define(&mut self, loc: Option<u32>, v: Option<u32>) {
-        if let Some(v) = v {
-            self.kill(v);
-        }
-        if let Some(loc) = loc {
-            self.clear(loc);
-            if let Some(v) = v {
-                self.add(loc, v);
-            }
-        }
-    }
-}
-
 /// Whether a block walk only computes the state or also reports errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -633,8 +496,14 @@ struct Analysis<'a, F: Function> {
     num_vregs: usize,
     /// Every vreg as the function names it (for error messages).
     vreg_names: Vec<VReg>,
-    state: LocationState,
+    state: ValueState,
+    /// Per instruction, the index of its first operand in the function.
+    first_operand: Vec<u32>,
+    /// Per-edge scratch: the args' labels.
+    arg_labels: Vec<u32>,
     errors: Vec<CheckerError>,
+    /// Per walked block in the reporting pass, its errors in `errors`.
+    error_spans: Vec<(usize, Range<usize>)>,
     /// Elementary steps outside `state` (see [`Checker::run_counting_work`]).
     work: u64,
 }
@@ -695,15 +564,24 @@ impl<'a, F: Function> Analysis<'a, F> {
             });
         }
         let num_locations = REG_LOCATIONS + prepared.num_spillslots.min(SpillSlot::MAX + 1);
+        let mut first_operand = Vec::with_capacity(func.num_insts());
+        let mut operands = 0u32;
+        for i in 0..func.num_insts() {
+            first_operand.push(operands);
+            operands = operands.wrapping_add(func.inst_operands(Inst::new(i)).len() as u32);
+        }
         Analysis {
             func,
             scratch_regs,
             fixed_stack,
             num_vregs,
             vreg_names,
-            state: LocationState::new(num_locations, num_vregs),
+            state: ValueState::new(num_vregs, num_locations, operands.wrapping_add(1)),
+            first_operand,
+            arg_labels: Vec::new(),
             prepared,
             errors: Vec::new(),
+            error_spans: Vec::new(),
             work: 0,
         }
     }
@@ -721,6 +599,13 @@ impl<'a, F: Function> Analysis<'a, F> {
         }
     }
 
+    /// The label of the value the instruction's `index`th operand defines:
+    /// one per operand of the function, so the same def gets the same
+    /// label in every walk.
+    fn def_label(&self, inst: Inst, index: usize) -> u32 {
+        self.first_operand[inst.index()].wrapping_add(1 + index as u32)
+    }
+
     fn tracked(&self, v: VReg) -> Option<u32> {
         (v.vreg() < self.num_vregs).then_some(v.vreg() as u32)
     }
@@ -733,47 +618,29 @@ impl<'a, F: Function> Analysis<'a, F> {
         let func = self.func;
         let num_blocks = func.num_blocks();
         let rpo = reverse_postorder(func);
+        let tree_edge = tree_edges(func, &rpo);
 
-        // Fixpoint: block-entry states, lowered by meets until stable.
-        let mut entry_facts: Vec<Vec<Fact>> = vec![Vec::new(); num_blocks];
-        let mut reached = vec![false; num_blocks];
+        // Fixpoint over the tree roots' entry states, lowered by meets
+        // until stable; a root's whole tree is walked from its state.
+        let mut entries: Vec<EntryState> = vec![EntryState::default(); num_blocks];
         let mut dirty = vec![false; num_blocks];
         let entry = func.entry_block().index();
         if entry < num_blocks {
-            reached[entry] = true;
+            entries[entry].reached = true;
             dirty[entry] = true;
         }
-        let mut exit_facts = Vec::new();
-        let mut edge_facts = Vec::new();
-        let mut scratch = EdgeScratch::default();
+        let roots: Vec<usize> = rpo
+            .iter()
+            .copied()
+            .filter(|&b| tree_edge[b].is_none())
+            .collect();
         loop {
             let mut changed = false;
-            for &b in &rpo {
-                if !dirty[b] {
-                    continue;
-                }
-                dirty[b] = false;
-                changed = true;
-                self.state.load(&entry_facts[b]);
-                self.walk_block(Block::new(b), Mode::Analyze);
-                self.state.store(&mut exit_facts);
-                let block = Block::new(b);
-                for (i, &succ) in func.block_succs(block).iter().enumerate() {
-                    if succ.index() >= num_blocks {
-                        continue;
-                    }
-                    let args = branch_args(func, block, i);
-                    let params = func.block_params(succ);
-                    self.transfer_edge(&exit_facts, args, params, &mut edge_facts, &mut scratch);
-                    let s = succ.index();
-                    self.work += (exit_facts.len()
-                        + args.len()
-                        + params.len()
-                        + edge_facts.len()
-                        + entry_facts[s].len()) as u64;
-                    if meet_into(&mut entry_facts[s], &mut reached[s], &edge_facts) {
-                        dirty[s] = true;
-                    }
+            for &root in &roots {
+                if dirty[root] {
+                    dirty[root] = false;
+                    changed = true;
+                    self.walk_tree(root, &tree_edge, &mut entries, &mut dirty, Mode::Analyze);
                 }
             }
             if !changed {
@@ -781,79 +648,134 @@ impl<'a, F: Function> Analysis<'a, F> {
             }
         }
 
-        // Reporting pass, in block order; unreached blocks start unknown.
+        // Reporting pass over every tree (unreached blocks are roots that
+        // start unknown); errors are sorted into block order afterwards.
         let mut errors = core::mem::take(&mut self.prepared.errors);
-        core::mem::swap(&mut errors, &mut self.errors);
-        #[allow(
-            clippy::needless_range_loop,
-            reason = "`b` is also the block number walked and reported"
-        )]
-        for b in 0..num_blocks {
-            let block = Block::new(b);
-            self.state.load(&entry_facts[b]);
-            self.walk_block(block, Mode::Check);
-            for (i, &succ) in func.block_succs(block).iter().enumerate() {
-                let args = branch_args(func, block, i).len();
-                let params = if succ.index() < num_blocks {
-                    func.block_params(succ).len()
-                } else {
-                    0
-                };
-                if args != params {
-                    self.errors.push(CheckerError::BlockArgsMismatch {
-                        block,
-                        succ,
-                        args,
-                        params,
-                    });
-                }
+        for root in 0..num_blocks {
+            if tree_edge[root].is_none() {
+                self.walk_tree(root, &tree_edge, &mut entries, &mut dirty, Mode::Check);
             }
         }
-        core::mem::take(&mut self.errors)
+        let mut spans = core::mem::take(&mut self.error_spans);
+        spans.sort_by_key(|&(block, _)| block);
+        for (_, span) in spans {
+            errors.extend_from_slice(&self.errors[span]);
+        }
+        errors
     }
 
-    /// The facts on entry to a successor: every location holding an arg
-    /// also holds the matching param; the params' old values are gone.
-    fn transfer_edge(
-        &self,
-        exit: &[Fact],
-        args: &[VReg],
-        params: &[VReg],
-        out: &mut Vec<Fact>,
-        scratch: &mut EdgeScratch,
+    /// Walks `root`'s tree depth first from its entry state: each block
+    /// whose only edge comes from a walked block is walked next from that
+    /// block's exit state; an edge to another root meets into that root's
+    /// entry state (`Analyze`).
+    fn walk_tree(
+        &mut self,
+        root: usize,
+        tree_edge: &[Option<(u32, u32)>],
+        entries: &mut [EntryState],
+        dirty: &mut [bool],
+        mode: Mode,
     ) {
-        out.clear();
+        let func = self.func;
+        let num_blocks = func.num_blocks();
+        self.state.load(&entries[root]);
+        self.visit_block(Block::new(root), mode);
+        // (block, next successor to follow, its exit state when it has
+        // more than one successor to follow from it)
+        let mut stack: Vec<(usize, usize, Option<u32>)> = vec![(root, 0, None)];
+        while let Some(top) = stack.last_mut() {
+            let (block, i) = (top.0, top.1);
+            let succs = func.block_succs(Block::new(block));
+            let Some(&succ) = succs.get(i) else {
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            let s = succ.index();
+            if s >= num_blocks {
+                continue;
+            }
+            let in_tree = tree_edge[s] == Some((block as u32, i as u32));
+            if !in_tree && mode == Mode::Check {
+                continue;
+            }
+            // Every successor starts from this block's exit state.
+            if succs.len() > 1 {
+                match top.2 {
+                    Some(exit) => self.state.restore(exit),
+                    None => top.2 = Some(self.state.snapshot()),
+                }
+            }
+            self.rename(
+                branch_args(func, Block::new(block), i),
+                func.block_params(succ),
+            );
+            if in_tree {
+                stack.push((s, 0, None));
+                self.visit_block(succ, mode);
+                continue;
+            }
+            let entry = &mut entries[s];
+            let changed = if entry.reached {
+                self.state.meet_into(entry)
+            } else {
+                self.state.capture(entry);
+                true
+            };
+            dirty[s] |= changed;
+        }
+    }
+
+    /// On the edge into a block with params: each param takes its arg's
+    /// label (all args read first); params without an arg hold nothing.
+    fn rename(&mut self, args: &[VReg], params: &[VReg]) {
         if params.is_empty() {
-            out.extend_from_slice(exit);
             return;
         }
-        scratch.params.clear();
-        scratch.renames.clear();
-        for (&arg, &param) in args.iter().zip(params) {
-            if let (Some(a), Some(p)) = (self.tracked(arg), self.tracked(param)) {
-                scratch.renames.push((a, p));
+        self.work += (args.len() + params.len()) as u64;
+        let mut labels = core::mem::take(&mut self.arg_labels);
+        labels.clear();
+        labels.extend(
+            args.iter()
+                .take(params.len())
+                .map(|&a| self.tracked(a).map_or(0, |a| self.state.vreg_label(a))),
+        );
+        for (i, &p) in params.iter().enumerate() {
+            if let Some(p) = self.tracked(p) {
+                self.state.set_vreg(p, labels.get(i).copied().unwrap_or(0));
             }
         }
-        scratch
-            .params
-            .extend(params.iter().filter_map(|&p| self.tracked(p)));
-        scratch.params.sort_unstable();
-        scratch.renames.sort_unstable();
-        for &f in exit {
-            let (loc, v) = fact_parts(f);
-            if scratch.params.binary_search(&v).is_err() {
-                out.push(f);
-            }
-            let first = scratch.renames.partition_point(|&(a, _)| a < v);
-            for &(_, p) in scratch.renames[first..]
-                .iter()
-                .take_while(|&&(a, _)| a == v)
-            {
-                out.push(fact(loc, p));
+        self.arg_labels = labels;
+    }
+
+    /// Walks one block; in `Check` mode also checks its branch's argument
+    /// counts and files its errors under it.
+    fn visit_block(&mut self, block: Block, mode: Mode) {
+        let first_error = self.errors.len();
+        self.walk_block(block, mode);
+        if mode == Mode::Analyze {
+            return;
+        }
+        let func = self.func;
+        let num_blocks = func.num_blocks();
+        for (i, &succ) in func.block_succs(block).iter().enumerate() {
+            let args = branch_args(func, block, i).len();
+            let params = if succ.index() < num_blocks {
+                func.block_params(succ).len()
+            } else {
+                0
+            };
+            if args != params {
+                self.errors.push(CheckerError::BlockArgsMismatch {
+                    block,
+                    succ,
+                    args,
+                    params,
+                });
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        self.error_spans
+            .push((block.index(), first_error..self.errors.len()));
     }
 
     fn walk_block(&mut self, block: Block, mode: Mode) {
@@ -923,10 +845,10 @@ impl<'a, F: Function> Analysis<'a, F> {
         let Some(range) = self.prepared.alloc_ranges[inst.index()].clone() else {
             // No usable allocations (reported while preparing): the
             // instruction's defs and clobbers still destroy what they overwrite.
-            for op in func.inst_operands(inst) {
+            for (i, op) in func.inst_operands(inst).iter().enumerate() {
                 if op.kind() == OperandKind::Def {
                     let v = self.tracked(op.vreg());
-                    self.state.define(None, v);
+                    self.state.define(None, v, self.def_label(inst, i));
                 }
             }
             for preg in func.inst_clobbers(inst) {
@@ -953,10 +875,10 @@ impl<'a, F: Function> Analysis<'a, F> {
         }
 
         for pos in [OperandPos::Early, OperandPos::Late] {
-            for (op, &alloc) in ops.iter().zip(&allocs) {
+            for (i, (op, &alloc)) in ops.iter().zip(&allocs).enumerate() {
                 if is_real(op) && op.kind() == OperandKind::Def && op.pos() == pos {
                     let (loc, v) = (self.location(alloc), self.tracked(op.vreg()));
-                    self.state.define(loc, v);
+                    self.state.define(loc, v, self.def_label(inst, i));
                 }
             }
         }
@@ -983,10 +905,10 @@ impl<'a, F: Function> Analysis<'a, F> {
                 .push(CheckerError::UnknownValueInAllocation { inst, op, alloc });
             return;
         };
-        let held = self.state.held(loc);
-        if held.binary_search(&v).is_ok() {
+        if self.state.holds(loc, v) {
             return;
         }
+        let held = self.state.held(loc);
         if held.is_empty() {
             self.errors
                 .push(CheckerError::UnknownValueInAllocation { inst, op, alloc });
@@ -1002,7 +924,7 @@ impl<'a, F: Function> Analysis<'a, F> {
     }
 
     /// Early defs may not share a location with early uses, and two defs
-    /// written at the same point may not share one.
+    /// of different vregs written at the same point may not share one.
     fn check_def_conflicts(&mut self, inst: Inst, ops: &[Operand], allocs: &[Allocation]) {
         for (d, (def, &def_alloc)) in ops.iter().zip(allocs).enumerate() {
             if def.kind() != OperandKind::Def || def_alloc.is_none() {
@@ -1018,8 +940,12 @@ impl<'a, F: Function> Analysis<'a, F> {
                             && other.pos() == OperandPos::Early
                             && other.vreg().vreg() != def.vreg().vreg()
                     }
-                    // Report each pair once, on the later operand.
-                    OperandKind::Def => other.pos() == def.pos() && o < d,
+                    // Report each pair once, on the later operand. Two defs
+                    // of one vreg (`allow_multiple_vreg_defs`) are one def
+                    // and get one location, as regalloc2 documents.
+                    OperandKind::Def => {
+                        other.pos() == def.pos() && o < d && other.vreg() != def.vreg()
+                    }
                 };
                 if conflicts {
                     let (op, alloc) = if other.kind() == OperandKind::Use {
@@ -1132,14 +1058,6 @@ impl<'a, F: Function> Analysis<'a, F> {
     }
 }
 
-/// Scratch vectors of one edge transfer, kept between calls.
-#[derive(Debug, Default)]
-struct EdgeScratch {
-    params: Vec<u32>,
-    /// `(arg, param)` pairs, sorted by arg.
-    renames: Vec<(u32, u32)>,
-}
-
 fn branch_args<F: Function>(func: &F, block: Block, succ_index: usize) -> &[VReg] {
     let insts = func.block_insns(block);
     if insts.is_empty() || insts.last().index() >= func.num_insts() {
@@ -1148,24 +1066,30 @@ fn branch_args<F: Function>(func: &F, block: Block, succ_index: usize) -> &[VReg
     func.branch_blockparams(block, insts.last(), succ_index)
 }
 
-/// Lowers `entry` to its meet with `incoming` (the first arrival sets it);
-/// returns whether it changed. Both are sorted.
-fn meet_into(entry: &mut Vec<Fact>, reached: &mut bool, incoming: &[Fact]) -> bool {
-    if !*reached {
-        *reached = true;
-        entry.clear();
-        entry.extend_from_slice(incoming);
-        return true;
-    }
-    let before = entry.len();
-    let mut j = 0;
-    entry.retain(|&f| {
-        while j < incoming.len() && incoming[j] < f {
-            j += 1;
+/// Per block, the edge `(pred, successor index)` that puts it in its
+/// predecessor's tree: the only edge into it from a reachable block, when
+/// it is reachable and not the entry. Other blocks (`None`) are roots with
+/// an entry state of their own; joins, loop headers and unreachable blocks
+/// are roots.
+fn tree_edges<F: Function>(func: &F, rpo: &[usize]) -> Vec<Option<(u32, u32)>> {
+    let num_blocks = func.num_blocks();
+    let mut edges_in = vec![0u32; num_blocks];
+    let mut edge = vec![None; num_blocks];
+    for &b in rpo {
+        for (i, succ) in func.block_succs(Block::new(b)).iter().enumerate() {
+            if let Some(n) = edges_in.get_mut(succ.index()) {
+                *n = n.saturating_add(1);
+                edge[succ.index()] = Some((b as u32, i as u32));
+            }
         }
-        j < incoming.len() && incoming[j] == f
-    });
-    entry.len() != before
+    }
+    let entry = func.entry_block().index();
+    for &b in rpo {
+        if edges_in[b] != 1 || b == entry {
+            edge[b] = None;
+        }
+    }
+    edge
 }
 
 /// Blocks reachable from the entry, in reverse postorder of a depth-first
@@ -1198,6 +1122,8 @@ fn reverse_postorder<F: Function>(func: &F) -> Vec<usize> {
     order.reverse();
     order
 }
+
+mod state;
 
 #[cfg(test)]
 mod tests;

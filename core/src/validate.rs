@@ -44,11 +44,14 @@
 //!   own defs. A branch argument whose class differs from its target
 //!   param's: `Branch(inst)`.
 //! * `DisallowedBranchArg` is checked by `cfg::check_critical_edges`,
-//!   where regalloc2 checks it too.
+//!   where regalloc2 checks it too (and, stricter, for a branch with
+//!   clobbers there).
 //! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
-//!   constraint naming `PReg::invalid()`, a `Reuse` of a fixed-register
-//!   or late use: stricter than regalloc2, which accepts them and then panics or
-//!   returns a wrong allocation (DESIGN.md, "Bad input").
+//!   constraint naming `PReg::invalid()`, a `Reuse` def that is early or
+//!   reuses a late use or one constrained other than `Reg` or `Any`:
+//!   stricter than regalloc2, which
+//!   accepts them and then panics or returns a wrong allocation
+//!   (DESIGN.md, "Bad input").
 
 use crate::cfg::CfgInfo;
 use crate::tables::{Arena, ArenaVec, Column};
@@ -120,11 +123,44 @@ pub fn validate_and_count<F: Function>(
         defs: Column::new_in(arena),
         classes: Column::new_in(arena),
         limit,
+        memory_limit: vreg_memory_limit(func),
     };
     columns.grow_to(initial)?;
     check_operands(func, cfg, validate_ssa, &mut columns, arena)?;
     Ok(columns.classes.len())
 }
+
+/// Vreg indices a function of this size may name: [`MIN_VREG_BOUND`] plus
+/// [`VREG_DENSITY`] per vreg mention (operand, block param, branch
+/// argument). The per-vreg tables (here and in the allocator) are indexed
+/// by vreg, so a small function naming vreg 10^9 would need gigabytes;
+/// past the bound it is `TooManyLiveRegs` (regalloc2 sizes its tables by
+/// the declared count and aborts). Compilers number vregs densely: the dev
+/// corpus stays far below.
+fn vreg_memory_limit<F: Function>(func: &F) -> usize {
+    let mut mentions = 0usize;
+    for i in 0..func.num_insts() {
+        mentions = mentions.saturating_add(func.inst_operands(Inst::new(i)).len());
+    }
+    for b in (0..func.num_blocks()).map(Block::new) {
+        mentions = mentions.saturating_add(func.block_params(b).len());
+        let insts = func.block_insns(b);
+        if !insts.is_empty() && insts.last().index() < func.num_insts() {
+            for succ in 0..func.block_succs(b).len() {
+                let args = func.branch_blockparams(b, insts.last(), succ).len();
+                mentions = mentions.saturating_add(args);
+            }
+        }
+    }
+    mentions
+        .saturating_mul(VREG_DENSITY)
+        .saturating_add(MIN_VREG_BOUND)
+}
+
+/// See [`vreg_memory_limit`].
+pub const MIN_VREG_BOUND: usize = 1 << 18;
+/// See [`vreg_memory_limit`].
+pub const VREG_DENSITY: usize = 64;
 
 /// Bounds on the counts that size the allocator's memory, checked by
 /// [`check_sizes`] before anything is allocated.
@@ -200,11 +236,13 @@ pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
 
 /// The two per-vreg columns of the pass, grown on demand: their length is
 /// a bound on the vreg indices seen so far, never above `limit`
-/// (`min(num_vregs, MAX_VREGS)`).
+/// (`min(num_vregs, MAX_VREGS)`) nor `memory_limit` (an index at or past
+/// it is `TooManyLiveRegs`, see [`vreg_memory_limit`]).
 struct VregColumns<'a> {
     defs: Column<'a, usize, DefSite>,
     classes: Column<'a, usize, u8>,
     limit: usize,
+    memory_limit: usize,
 }
 
 impl VregColumns<'_> {
@@ -214,8 +252,12 @@ impl VregColumns<'_> {
     #[inline(never)]
     fn grow(&mut self, index: usize) -> Result<(), RegAllocError> {
         debug_assert!(index < self.limit);
+        if index >= self.memory_limit {
+            return Err(RegAllocError::TooManyLiveRegs);
+        }
         let len = self.classes.len();
-        self.grow_to((index + 1).max(len.saturating_mul(2)).min(self.limit))
+        let cap = self.limit.min(self.memory_limit);
+        self.grow_to((index + 1).max(len.saturating_mul(2)).min(cap))
     }
 
     /// Grows both columns to `len`; failing to get the memory is
@@ -614,17 +656,23 @@ fn check_operand_in_full(
     observe_class(&mut columns.classes, index, op.class()).map_err(|()| report())?;
     match op.constraint() {
         OperandConstraint::Reuse(target) => {
-            // The input must be a plain early use: one fixed to a register
-            // would put the def in that register too, which its own
-            // constraint does not say, and a late one is still read after
-            // the def overwrote it (regalloc2 accepts both and returns an
-            // allocation its checker rejects).
+            // A late def of a plain (`Reg` or `Any`) early use: an input
+            // fixed to a register, limited or on the stack would bind the
+            // def's location too, which its own constraint does not say (a
+            // stack input contradicts it), and a late input or an early
+            // def overlap in time with the def writing the shared register
+            // (regalloc2 accepts all of these and returns allocations the
+            // checkers reject).
             let ok = op.kind() == OperandKind::Def
+                && op.pos() == OperandPos::Late
                 && operands.get(target).is_some_and(|&input| {
                     input.kind() == OperandKind::Use
                         && input.class() == op.class()
                         && raw_vreg_index(input) != VReg::MAX
-                        && !matches!(input.constraint(), OperandConstraint::FixedReg(_))
+                        && matches!(
+                            input.constraint(),
+                            OperandConstraint::Reg | OperandConstraint::Any
+                        )
                         && input.pos() == OperandPos::Early
                 });
             if !ok {

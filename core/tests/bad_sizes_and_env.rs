@@ -136,6 +136,31 @@ fn huge_declared_but_few_used_vregs_allocate_by_the_used_ones() {
     }
 }
 
+#[test]
+fn a_small_function_naming_a_huge_vreg_index_is_an_error() {
+    // 12 vregs used, the last one renumbered to `index`: the per-vreg
+    // tables are indexed by vreg, so past 2^18 + 64 per vreg mention it is
+    // TooManyLiveRegs instead of gigabytes (regalloc2 aborts).
+    let rename = |index: usize| {
+        let mut f = straight(12);
+        f.num_vregs = VReg::MAX + 1;
+        let last = v(index);
+        f.insts[11].operands[0] = Operand::reg_def(last);
+        f.insts[12].operands[11] = Operand::any_use(last);
+        f
+    };
+    let within = regarena::validate::MIN_VREG_BOUND + 12;
+    let out = run(&rename(within), &env()).expect("a sparse but bounded numbering");
+    assert_eq!(out.allocs, run(&straight(12), &env()).unwrap().allocs);
+    for index in [1 << 24, VReg::MAX - 1] {
+        assert_eq!(
+            run(&rename(index), &env()).unwrap_err(),
+            RegAllocError::TooManyLiveRegs,
+            "vreg {index}"
+        );
+    }
+}
+
 /// `straight` with `num_insts` claiming more than the bound (the trait can
 /// say anything; nothing must be allocated for it).
 struct ClaimsInsts(FunctionData, usize);
@@ -332,4 +357,15 @@ fn constraints_no_allocation_can_meet_are_refused() {
     // The same reuse of a plain use is fine.
     f.insts[3].operands[0] = Operand::reg_use(v(0));
     run(&f, &env()).expect("reuse of a plain use");
+    // An early reuse def (written before its own input is read).
+    f.insts[3].operands[1] = Operand::new(
+        v(3),
+        regarena::OperandConstraint::Reuse(0),
+        regarena::OperandKind::Def,
+        regarena::OperandPos::Early,
+    );
+    assert_eq!(
+        run(&f, &env()).unwrap_err(),
+        RegAllocError::SSA(v(3), Inst::new(3))
+    );
 }

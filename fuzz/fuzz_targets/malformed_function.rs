@@ -45,7 +45,10 @@ struct Input {
 
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        let faults = u.arbitrary_iter::<Fault>()?.take(4).collect::<Result<_, _>>()?;
+        let faults = u
+            .arbitrary_iter::<Fault>()?
+            .take(4)
+            .collect::<Result<_, _>>()?;
         Ok(Input {
             generated: GeneratedFunction::arbitrary(u)?,
             faults,
@@ -70,7 +73,9 @@ fuzz_target!(|input: Input| {
     for fault in &input.faults {
         match *fault {
             Fault::NumVregs(n) => func.num_vregs = n as usize,
-            Fault::NumVregsShift(s) => func.num_vregs = 1usize.checked_shl(s as u32 % 64).unwrap_or(usize::MAX),
+            Fault::NumVregsShift(s) => {
+                func.num_vregs = 1usize.checked_shl(s as u32 % 64).unwrap_or(usize::MAX)
+            }
             Fault::SpillSlotSize(c, n) => func.spillslot_sizes[c as usize % 3] = n as usize,
             Fault::SpillSlotSizeShift(c, s) => {
                 func.spillslot_sizes[c as usize % 3] = 1usize << (s as u32 % 64)
@@ -93,7 +98,10 @@ fuzz_target!(|input: Input| {
                 if let Some(block) = pick(&mut func.blocks, b) {
                     let n = func.insts.len() as u32 + 2;
                     let (from, to) = (from % n, to % n);
-                    block.insts = InstRange::new(Inst::new(from.min(to) as usize), Inst::new(from.max(to) as usize));
+                    block.insts = InstRange::new(
+                        Inst::new(from.min(to) as usize),
+                        Inst::new(from.max(to) as usize),
+                    );
                 }
             }
             Fault::Succ(b, s, to) => {
@@ -121,7 +129,9 @@ fuzz_target!(|input: Input| {
                     }
                 }
             }
-            Fault::Entry(e) => func.entry = Block::new((e % (func.blocks.len() as u32 + 2)) as usize),
+            Fault::Entry(e) => {
+                func.entry = Block::new((e % (func.blocks.len() as u32 + 2)) as usize)
+            }
             Fault::Kind(i, k) => {
                 if let Some(inst) = pick(&mut func.insts, i) {
                     inst.kind = match k % 3 {
@@ -139,7 +149,9 @@ fuzz_target!(|input: Input| {
             Fault::Scratch(c, r) => env.scratch_by_class[c as usize % 3] = Some(preg(r)),
             Fault::FixedStack(r) => env.fixed_stack_slots.push(preg(r)),
             Fault::Preferred(c, r) => env.preferred_regs_by_class[c as usize % 3].add(preg(r)),
-            Fault::NonPreferred(c, r) => env.non_preferred_regs_by_class[c as usize % 3].add(preg(r)),
+            Fault::NonPreferred(c, r) => {
+                env.non_preferred_regs_by_class[c as usize % 3].add(preg(r))
+            }
             Fault::Label(v, from, to, l) => func.debug_value_labels.push((
                 VReg::from_bits(v),
                 Inst::new(from as usize % (func.insts.len() + 2)),
@@ -163,9 +175,6 @@ fuzz_target!(|input: Input| {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.allocs, b.allocs, "fresh and warm Ctx differ");
                 assert_eq!(a.edits, b.edits, "fresh and warm Ctx differ");
-                if branch_clobbers_with_args(&func) {
-                    continue;
-                }
                 let mut checker = regarena::checker::Checker::new(&func, &env);
                 checker.prepare(a);
                 if let Err(e) = checker.run() {
@@ -177,21 +186,3 @@ fuzz_target!(|input: Input| {
         }
     }
 });
-
-/// Known issues (found by `corpus_file`, 2026-12-05; regalloc2 0.15.2
-/// does the same): a branch whose clobbers hit the register holding one of
-/// its block arguments, and two defs of one vreg in one instruction
-/// (`allow_multiple_vreg_defs`) given one register, get allocations the
-/// checker rejects. Until they are fixed, such functions are left out of
-/// the Ok-output check; see DESIGN.md, "Fuzzing".
-fn branch_clobbers_with_args(func: &regarena::FunctionData) -> bool {
-    func.allow_multiple_vreg_defs || func.blocks.iter().any(|b| {
-        let (from, to) = b.insts.bounds();
-        let last = to.index().wrapping_sub(1);
-        to.index() > from.index()
-            && last < func.insts.len()
-            && func.insts[last].kind == regarena::owned::InstKind::Branch
-            && func.insts[last].clobbers != regarena::PRegSet::empty()
-            && b.branch_args.iter().any(|a| !a.is_empty())
-    })
-}

@@ -177,7 +177,9 @@ pub enum RawOpcode {
 /// Checks every length and index the upstream trait methods and the
 /// conversion index with: one entry per block in each per-block list,
 /// one argument list per successor, three spill-slot sizes, instruction
-/// ranges inside the instructions, block indices inside the blocks. What
+/// ranges inside the instructions, block indices inside the blocks,
+/// operands within the 43-bit encoding (`Operand::from_bits` asserts it in
+/// debug builds, upstream's and ours). What
 /// a valid function needs beyond that (the ranges partition the
 /// instructions, SSA, ...) is the allocators' validation's job.
 pub fn check_shape(f: &RawFunction) -> Result<(), String> {
@@ -204,6 +206,14 @@ pub fn check_shape(f: &RawFunction) -> Result<(), String> {
             "entry block {} out of range",
             f.entry_block.index()
         ));
+    }
+    for (i, inst) in f.insts.iter().enumerate() {
+        if let Some(op) = inst.operands.iter().find(|op| op.bits() >> 43 != 0) {
+            return Err(format!(
+                "instruction {i} has an operand with bits {:#x} past the 43-bit encoding",
+                op.bits()
+            ));
+        }
     }
     for b in 0..num_blocks {
         let (from, to) = f.blocks[b];

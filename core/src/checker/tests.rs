@@ -572,20 +572,3 @@ fn errors_are_deterministic_and_complete() {
     assert_eq!(a, b);
     assert_eq!(a.len(), 2, "{a:?}");
 }
-
-#[test]
-fn fact_lists_meet_by_intersection() {
-    let mut entry = vec![fact(0, 1), fact(0, 2), fact(3, 1)];
-    let mut reached = true;
-    assert!(meet_into(
-        &mut entry,
-        &mut reached,
-        &[fact(0, 2), fact(3, 1), fact(4, 4)]
-    ));
-    assert_eq!(entry, vec![fact(0, 2), fact(3, 1)]);
-    assert!(!meet_into(
-        &mut entry,
-        &mut reached,
-        &[fact(0, 2), fact(3, 1)]
-    ));
-}

@@ -16,3 +16,4 @@ mod ion_fuzz;
 mod ion_moves;
 mod ion_process;
 mod ion_scaling;
+mod known_crashes;

@@ -76,7 +76,10 @@ pub fn process_bundles<'a, F: Function>(
         // Most ranges end up in a tree, and splits add about a quarter
         // more on the dev corpus: reserving that once keeps the node
         // columns from doubling (and leaving their old rows behind).
-        tables.pregs.trees.reserve_for(tables.ranges.len() + tables.ranges.len() / 4);
+        tables
+            .pregs
+            .trees
+            .reserve_for(tables.ranges.len() + tables.ranges.len() / 4);
     }
     let mut alloc = Allocator {
         env,

@@ -368,6 +368,11 @@ impl<'a> VRegRangeLists<'a> {
                 list.sort_unstable_by_key(&key);
             }
         }
+        debug_assert!(
+            start.windows(2).all(|w| w[0] <= w[1])
+                && start[num_vregs] as usize == self.entries.len(),
+            "vreg range rows out of order"
+        );
     }
 }
 
@@ -1280,5 +1285,57 @@ mod range_uses_tests {
         for pair in spans.windows(2) {
             assert!(pair[0].start + pair[0].len <= pair[1].start, "{spans:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod vreg_range_lists_tests {
+    use super::*;
+    use crate::Inst;
+
+    fn entry(from: usize, to: usize, index: usize) -> LiveRangeListEntry {
+        LiveRangeListEntry {
+            range: CodeRange::new(
+                ProgPoint::before(Inst::new(from)),
+                ProgPoint::before(Inst::new(to)),
+            ),
+            index: LiveRangeId::new(index),
+        }
+    }
+
+    /// A rebuild places every entry in its vreg's row, sorts only the rows
+    /// out of order, leaves other rows empty, and a second (larger) build
+    /// replaces the first entirely.
+    #[test]
+    fn rebuild_lists_rows_by_vreg_and_sorts() {
+        let arena = Arena::new();
+        let mut lists = VRegRangeLists::new_in(&arena, 4);
+        let key = |e: &LiveRangeListEntry| (e.range.from, e.index);
+        let rows = [
+            (VRegId::new(2), entry(5, 6, 0)),
+            (VRegId::new(0), entry(1, 2, 1)),
+            (VRegId::new(2), entry(1, 3, 2)),
+        ];
+        lists.rebuild(rows.iter().copied(), key);
+        assert_eq!(lists.len(), 4);
+        assert_eq!(&lists[VRegId::new(0)], &[entry(1, 2, 1)]);
+        assert!(lists[VRegId::new(1)].is_empty());
+        assert_eq!(&lists[VRegId::new(2)], &[entry(1, 3, 2), entry(5, 6, 0)]);
+        assert!(lists[VRegId::new(3)].is_empty());
+        assert!(lists.get(VRegId::new(4)).is_none());
+
+        let more = [
+            (VRegId::new(3), entry(7, 8, 3)),
+            (VRegId::new(1), entry(2, 4, 4)),
+            (VRegId::new(3), entry(8, 9, 5)),
+            (VRegId::new(1), entry(0, 1, 6)),
+        ];
+        lists.rebuild(more.iter().copied(), key);
+        assert!(lists[VRegId::new(0)].is_empty());
+        assert_eq!(&lists[VRegId::new(1)], &[entry(0, 1, 6), entry(2, 4, 4)]);
+        assert!(lists[VRegId::new(2)].is_empty());
+        assert_eq!(&lists[VRegId::new(3)], &[entry(7, 8, 3), entry(8, 9, 5)]);
+        let total: usize = lists.iter_enumerated().map(|(_, l)| l.len()).sum();
+        assert_eq!(total, more.len());
     }
 }

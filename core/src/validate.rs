@@ -47,7 +47,7 @@
 //!   where regalloc2 checks it too (and, stricter, for a branch with
 //!   clobbers there).
 //! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
-//!   constraint naming `PReg::invalid()`, a `Reuse` def that is early or
+//!   constraint naming `PReg::invalid()` or a scratch register, a `Reuse` def that is early or
 //!   reuses a late use or one constrained other than `Reg` or `Any`:
 //!   stricter than regalloc2, which
 //!   accepts them and then panics or returns a wrong allocation
@@ -124,6 +124,7 @@ pub fn validate_and_count<F: Function>(
         classes: Column::new_in(arena),
         limit,
         memory_limit: vreg_memory_limit(func),
+        scratch: env.scratch_by_class.iter().flatten().copied().collect(),
     };
     columns.grow_to(initial)?;
     check_operands(func, cfg, validate_ssa, &mut columns, arena)?;
@@ -243,6 +244,9 @@ struct VregColumns<'a> {
     classes: Column<'a, usize, u8>,
     limit: usize,
     memory_limit: usize,
+    /// The environment's scratch registers, to which no vreg may be fixed
+    /// (kept here because every operand check has the columns at hand).
+    scratch: PRegSet,
 }
 
 impl VregColumns<'_> {
@@ -603,8 +607,12 @@ fn check_operand(
     let constraint_code = (bits >> 36) & 0b111_1111;
     // Fixed to hardware encoding 63 (`PReg::invalid()` in the Int class)
     // takes the full check.
-    let plain_or_fixed =
-        constraint_code <= 2 || (constraint_code >= 0b100_0000 && constraint_code != 0b111_1111);
+    // So does any fixed register when the environment has a scratch
+    // register (it may be that one).
+    let plain_or_fixed = constraint_code <= 2
+        || (constraint_code >= 0b100_0000
+            && constraint_code != 0b111_1111
+            && columns.scratch == PRegSet::empty());
     if plain_or_fixed && class_code != 3 && index < columns.classes.len().min(VReg::MAX) {
         let seen = &mut columns.classes[index];
         if *seen == class_code {
@@ -645,9 +653,15 @@ fn check_operand_in_full(
             _ => Err(report()),
         };
     }
-    if op.constraint() == OperandConstraint::FixedReg(PReg::invalid()) {
-        // A vreg fixed to a register no environment can allocate.
-        return Err(report());
+    if let OperandConstraint::FixedReg(preg) = op.constraint() {
+        // A vreg fixed to a register no environment can allocate, or to
+        // the scratch register: the allocator uses that one freely between
+        // instructions, so a value may only pass through it, yet both
+        // allocators keep a fixed-scratch vreg's whole live range there
+        // (regalloc2's checker does not object; ours does).
+        if preg == PReg::invalid() || columns.scratch.contains(preg) {
+            return Err(report());
+        }
     }
     if index >= num_vregs {
         return Err(report());

@@ -217,3 +217,22 @@ fn a_huge_vreg_index_in_a_small_file_is_refused() {
         Err(RegAllocError::TooManyLiveRegs)
     ));
 }
+
+/// A vreg fixed to the environment's scratch register (found 2026-12-06,
+/// 17 min into the fourth run): both allocators keep the vreg's whole live
+/// range in the scratch register, which the allocator may use between any
+/// two instructions; regarena's checker rejects that. Refused.
+#[test]
+fn a_vreg_fixed_to_the_scratch_register_is_refused() {
+    let (func, env) = load("crash-640488258190dda6e097fd1ec67b6a3a7568f7d4");
+    let scratch = env.scratch_by_class[0].expect("an Int scratch register");
+    match allocate(&func, &env) {
+        Err(RegAllocError::SSA(v, inst)) => {
+            let fixed = func.insts[inst.index()].operands.iter().any(|op| {
+                op.vreg() == v && op.constraint() == regarena::OperandConstraint::FixedReg(scratch)
+            });
+            assert!(fixed, "{v:?} at {inst:?}");
+        }
+        other => panic!("expected SSA, got {other:?}"),
+    }
+}

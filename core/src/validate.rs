@@ -47,7 +47,9 @@
 //!   where regalloc2 checks it too (and, stricter, for a branch with
 //!   clobbers there).
 //! * Sizes and the machine ([`check_sizes`], [`check_env`]), a fixed
-//!   constraint naming `PReg::invalid()` or a scratch register, a `Reuse` def that is early or
+//!   constraint naming `PReg::invalid()` or a scratch register, fixed
+//!   constraints no allocation can meet ([`check_fixed_registers`]), a
+//!   `Reuse` def that is early or
 //!   reuses a late use or one constrained other than `Reg` or `Any`:
 //!   stricter than regalloc2, which
 //!   accepts them and then panics or returns a wrong allocation
@@ -556,6 +558,7 @@ fn check_operands<F: Function>(
                 }
                 *site = DefSite { block, key };
             }
+            check_fixed_registers(func, inst, operands)?;
         }
         // Branch arguments: range, class, and matching the target param's
         // class (their count was checked by `cfg::check_branch_arity`);
@@ -584,6 +587,70 @@ fn check_operands<F: Function>(
         }
     }
     uses.finish(cfg, &columns.defs)
+}
+
+/// Fixed-register constraints of one instruction that no allocation can
+/// meet: two vregs fixed to one register where both must be there at once
+/// (two uses; two defs; a use and a def unless the use is early and the
+/// def late), or a def or late use fixed to a register the instruction
+/// clobbers (regalloc2 documents that as illegal). `SSA(vreg, inst)` for
+/// the later operand; regalloc2 accepts these and returns an allocation
+/// that reads the wrong value.
+fn check_fixed_registers<F: Function>(
+    func: &F,
+    inst: Inst,
+    operands: &[Operand],
+) -> Result<(), RegAllocError> {
+    // (register index, operand index), for vreg operands fixed to one.
+    let mut fixed: smallvec::SmallVec<[(usize, usize); 8]> = smallvec::SmallVec::new();
+    let mut needs_clobber_check = false;
+    for (i, op) in operands.iter().enumerate() {
+        if let OperandConstraint::FixedReg(preg) = op.constraint() {
+            if raw_vreg_index(*op) != VReg::MAX {
+                fixed.push((preg.index(), i));
+                needs_clobber_check |=
+                    op.kind() == OperandKind::Def || op.pos() == OperandPos::Late;
+            }
+        }
+    }
+    if needs_clobber_check {
+        let clobbers = func.inst_clobbers(inst);
+        for &(_, i) in &fixed {
+            let op = operands[i];
+            let late_or_def = op.kind() == OperandKind::Def || op.pos() == OperandPos::Late;
+            if let OperandConstraint::FixedReg(preg) = op.constraint() {
+                if late_or_def && clobbers.contains(preg) {
+                    return Err(RegAllocError::SSA(op.vreg(), inst));
+                }
+            }
+        }
+    }
+    if fixed.len() < 2 {
+        return Ok(());
+    }
+    fixed.sort_unstable();
+    for group in fixed.chunk_by(|a, b| a.0 == b.0) {
+        let (mut use_vreg, mut def_vreg) = (None, None);
+        let (mut late_use, mut early_def) = (false, false);
+        for &(_, i) in group {
+            let op = operands[i];
+            let v = op.vreg().vreg();
+            let conflict = match op.kind() {
+                OperandKind::Use => {
+                    late_use |= op.pos() == OperandPos::Late;
+                    *use_vreg.get_or_insert(v) != v
+                }
+                OperandKind::Def => {
+                    early_def |= op.pos() == OperandPos::Early;
+                    *def_vreg.get_or_insert(v) != v
+                }
+            };
+            if conflict || (use_vreg.is_some() && def_vreg.is_some() && (late_use || early_def)) {
+                return Err(RegAllocError::SSA(op.vreg(), inst));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks one operand's encoding, vreg index, class and constraint.

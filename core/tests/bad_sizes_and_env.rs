@@ -357,6 +357,103 @@ fn constraints_no_allocation_can_meet_are_refused() {
     // The same reuse of a plain use is fine.
     f.insts[3].operands[0] = Operand::reg_use(v(0));
     run(&f, &env()).expect("reuse of a plain use");
+    // Fixed-register constraints no allocation can meet.
+    let fixed = |ops: Vec<Operand>, clobbers: &[usize]| {
+        let mut f = straight(3);
+        f.num_vregs = 5;
+        f.insts.insert(
+            3,
+            InstData {
+                kind: InstKind::Op,
+                operands: ops,
+                clobbers: clobbers.iter().map(|&r| int(r)).collect(),
+            },
+        );
+        f.blocks[0].insts = InstRange::new(Inst::new(0), Inst::new(f.insts.len()));
+        run(&f, &env())
+    };
+    let late = |v, r| {
+        Operand::new(
+            v,
+            regarena::OperandConstraint::FixedReg(int(r)),
+            regarena::OperandKind::Use,
+            regarena::OperandPos::Late,
+        )
+    };
+    let early_def = |v, r| {
+        Operand::new(
+            v,
+            regarena::OperandConstraint::FixedReg(int(r)),
+            regarena::OperandKind::Def,
+            regarena::OperandPos::Early,
+        )
+    };
+    for (ops, clobbers, bad) in [
+        // Two vregs used in one register.
+        (
+            vec![
+                Operand::reg_fixed_use(v(0), int(1)),
+                Operand::reg_fixed_use(v(1), int(1)),
+            ],
+            vec![],
+            Some(v(1)),
+        ),
+        // Two defs in one register.
+        (
+            vec![
+                Operand::reg_fixed_def(v(3), int(1)),
+                Operand::reg_fixed_def(v(4), int(1)),
+            ],
+            vec![],
+            Some(v(4)),
+        ),
+        // A late use and a def, an early use and an early def.
+        (
+            vec![late(v(0), 1), Operand::reg_fixed_def(v(3), int(1))],
+            vec![],
+            Some(v(3)),
+        ),
+        (
+            vec![Operand::reg_fixed_use(v(0), int(1)), early_def(v(3), 1)],
+            vec![],
+            Some(v(3)),
+        ),
+        // A def in a clobbered register.
+        (
+            vec![Operand::reg_fixed_def(v(3), int(2))],
+            vec![2],
+            Some(v(3)),
+        ),
+        // Fine: an early use and a late def; one vreg used twice; an
+        // early use of a clobbered register.
+        (
+            vec![
+                Operand::reg_fixed_use(v(0), int(1)),
+                Operand::reg_fixed_def(v(3), int(1)),
+            ],
+            vec![],
+            None,
+        ),
+        (
+            vec![
+                Operand::reg_fixed_use(v(0), int(1)),
+                Operand::reg_fixed_use(v(0), int(1)),
+            ],
+            vec![],
+            None,
+        ),
+        (vec![Operand::reg_fixed_use(v(0), int(2))], vec![2], None),
+    ] {
+        match bad {
+            Some(bad) => assert_eq!(
+                fixed(ops, &clobbers).unwrap_err(),
+                RegAllocError::SSA(bad, Inst::new(3))
+            ),
+            None => {
+                fixed(ops, &clobbers).expect("a meetable fixed constraint");
+            }
+        }
+    }
     // An early reuse def (written before its own input is read).
     f.insts[3].operands[1] = Operand::new(
         v(3),

@@ -236,3 +236,17 @@ fn a_vreg_fixed_to_the_scratch_register_is_refused() {
         other => panic!("expected SSA, got {other:?}"),
     }
 }
+
+/// Two vregs used fixed to one register in one instruction (found
+/// 2026-12-06, 24 min into the fifth run; this is the "one vreg fixed to
+/// two registers" crash's real shape: v192 is fixed to p7 and p6 and v235
+/// to p7 and p1). No allocation can meet it; both allocators return one
+/// that reads the wrong value. Refused.
+#[test]
+fn two_vregs_fixed_to_one_register_at_once_are_refused() {
+    let (func, env) = load("crash-a17a00eb5cb54759d011b911845646207ab89427");
+    match allocate(&func, &env) {
+        Err(RegAllocError::SSA(v, inst)) => assert_eq!((v.vreg(), inst.index()), (235, 27)),
+        other => panic!("expected SSA, got {other:?}"),
+    }
+}

@@ -228,7 +228,8 @@ fn analyze_in<'a, F: Function>(
 
 /// Checks that there are blocks, the entry is one of them, block ranges
 /// partition `0..num_insts` in block order with no empty block, each block
-/// ends in its only branch or return, a return block has no successors,
+/// ends in a branch or return (that it is the block's only one is left to
+/// validation's walk over the instructions), a return block has no successors,
 /// and every successor and predecessor index is in range. On success
 /// returns what the same pass finds (when `with_points`; else three empty
 /// columns): the block of each instruction and each block's entry and exit
@@ -275,11 +276,10 @@ pub fn check_blocks<'a, F: Function>(
         }
         next_start = to;
         let last = Inst::new(to as usize - 1);
-        for inst in (from..to - 1).map(|i| Inst::new(i as usize)) {
-            if func.is_branch(inst) || func.is_ret(inst) {
-                return Err(RegAllocError::BB(b));
-            }
-        }
+        // A branch or return before the last instruction is refused by
+        // `validate::check_operands`, in its pass over the instructions
+        // (one walk over them instead of two; nothing before it looks at
+        // an instruction other than a block's last).
         let is_ret = func.is_ret(last);
         if !(is_ret || func.is_branch(last)) {
             return Err(RegAllocError::BB(b));

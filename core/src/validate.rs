@@ -96,7 +96,7 @@ pub fn validate<F: Function>(
     validate_ssa: bool,
     arena: &Arena,
 ) -> Result<(), RegAllocError> {
-    validate_and_count(func, env, cfg, validate_ssa, arena).map(|_| ())
+    validate_and_count(func, env, cfg, validate_ssa, arena, None).map(|_| ())
 }
 
 /// As [`validate`], and returns a bound on the vregs the function names:
@@ -104,12 +104,17 @@ pub fn validate<F: Function>(
 /// it, and it is at most `num_vregs` (within about twice the largest index
 /// named, so memory follows the vregs used, not the count declared). The
 /// later phases size their per-vreg tables from it through [`UsedVregs`].
+///
+/// With `offsets`, also fills it as [`crate::Output::inst_alloc_offsets`]
+/// (each instruction's first operand slot), from the same walk over the
+/// instructions: the single-pass allocator then need not walk them again.
 pub fn validate_and_count<F: Function>(
     func: &F,
     env: &MachineEnv,
     cfg: &CfgInfo<'_>,
     validate_ssa: bool,
     arena: &Arena,
+    offsets: Option<&mut Vec<u32>>,
 ) -> Result<usize, RegAllocError> {
     // Position keys (`2 * inst + 2` at most) fit a `u32` within the
     // instruction bound.
@@ -125,11 +130,11 @@ pub fn validate_and_count<F: Function>(
         defs: Column::new_in(arena),
         classes: Column::new_in(arena),
         limit,
-        memory_limit: vreg_memory_limit(func),
+        memory_limit: None,
         scratch: env.scratch_by_class.iter().flatten().copied().collect(),
     };
     columns.grow_to(initial)?;
-    check_operands(func, cfg, validate_ssa, &mut columns, arena)?;
+    check_operands(func, cfg, validate_ssa, &mut columns, arena, offsets)?;
     Ok(columns.classes.len())
 }
 
@@ -240,12 +245,14 @@ pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
 /// The two per-vreg columns of the pass, grown on demand: their length is
 /// a bound on the vreg indices seen so far, never above `limit`
 /// (`min(num_vregs, MAX_VREGS)`) nor `memory_limit` (an index at or past
-/// it is `TooManyLiveRegs`, see [`vreg_memory_limit`]).
+/// it is `TooManyLiveRegs`, see [`vreg_memory_limit`]; computed at the
+/// first growth, as it takes a walk over every instruction that the usual
+/// function, whose vregs fit the first size, never needs).
 struct VregColumns<'a> {
     defs: Column<'a, usize, DefSite>,
     classes: Column<'a, usize, u8>,
     limit: usize,
-    memory_limit: usize,
+    memory_limit: Option<usize>,
     /// The environment's scratch registers, to which no vreg may be fixed
     /// (kept here because every operand check has the columns at hand).
     scratch: PRegSet,
@@ -256,13 +263,16 @@ impl VregColumns<'_> {
     /// doubles the columns, so a function naming its vregs in increasing
     /// order grows them O(log n) times.
     #[inline(never)]
-    fn grow(&mut self, index: usize) -> Result<(), RegAllocError> {
+    fn grow<F: Function>(&mut self, index: usize, func: &F) -> Result<(), RegAllocError> {
         debug_assert!(index < self.limit);
-        if index >= self.memory_limit {
+        let memory_limit = *self
+            .memory_limit
+            .get_or_insert_with(|| vreg_memory_limit(func));
+        if index >= memory_limit {
             return Err(RegAllocError::TooManyLiveRegs);
         }
         let len = self.classes.len();
-        let cap = self.limit.min(self.memory_limit);
+        let cap = self.limit.min(memory_limit);
         self.grow_to((index + 1).max(len.saturating_mul(2)).min(cap))
     }
 
@@ -283,11 +293,11 @@ impl VregColumns<'_> {
 
     /// Makes sure `index` (checked below `num_vregs`) has a row.
     #[inline(always)]
-    fn ensure(&mut self, index: usize) -> Result<(), RegAllocError> {
+    fn ensure<F: Function>(&mut self, index: usize, func: &F) -> Result<(), RegAllocError> {
         if index < self.classes.len() {
             Ok(())
         } else {
-            self.grow(index)
+            self.grow(index, func)
         }
     }
 }
@@ -501,6 +511,7 @@ fn check_operands<F: Function>(
     validate_ssa: bool,
     columns: &mut VregColumns<'_>,
     arena: &Arena,
+    mut offsets: Option<&mut Vec<u32>>,
 ) -> Result<(), RegAllocError> {
     let num_vregs = func.num_vregs();
     let allow_same_inst_defs = func.allow_multiple_vreg_defs() && !validate_ssa;
@@ -509,6 +520,11 @@ fn check_operands<F: Function>(
         first_failure: None,
         pending: ArenaVec::new_in(arena),
     };
+    let mut operand_slots = 0u32;
+    if let Some(offsets) = offsets.as_deref_mut() {
+        offsets.clear();
+        offsets.reserve(func.num_insts());
+    }
     for block in (0..func.num_blocks()).map(Block::new) {
         let insts = func.block_insns(block);
         let first = insts.first().0;
@@ -518,7 +534,7 @@ fn check_operands<F: Function>(
             if index >= num_vregs || param.bits() & 3 == 3 {
                 return Err(err);
             }
-            columns.ensure(index)?;
+            columns.ensure(index, func)?;
             observe_class(&mut columns.classes, index, param.class()).map_err(|()| err.clone())?;
             if columns.defs[index].block.is_valid() {
                 return Err(err);
@@ -528,14 +544,29 @@ fn check_operands<F: Function>(
                 key: 2 * first,
             };
         }
+        let last = insts.last();
         for inst in insts.iter() {
+            // A block's only branch or return is its last instruction
+            // (`cfg::check_blocks` checked the last one; the others are
+            // checked here, in the walk that reads them anyway).
+            if inst != last && (func.is_branch(inst) || func.is_ret(inst)) {
+                return Err(RegAllocError::BB(block));
+            }
             let operands = func.inst_operands(inst);
             if operands.len() > MAX_OPERANDS {
                 return Err(RegAllocError::TooManyOperands);
             }
+            if let Some(offsets) = offsets.as_deref_mut() {
+                offsets.push(operand_slots);
+                // At most 2^30 instructions of 2^16 operands: no overflow
+                // of a `u32` is possible only with the sum checked.
+                operand_slots = operand_slots
+                    .checked_add(operands.len() as u32)
+                    .ok_or(RegAllocError::TooManyOperands)?;
+            }
             let key = 2 * inst.0 + 1;
             for &op in operands {
-                check_operand(op, operands, inst, num_vregs, columns)?;
+                check_operand(func, op, operands, inst, num_vregs, columns)?;
                 let index = raw_vreg_index(op);
                 if op.kind() != OperandKind::Def {
                     if index != VReg::MAX {
@@ -563,7 +594,6 @@ fn check_operands<F: Function>(
         // Branch arguments: range, class, and matching the target param's
         // class (their count was checked by `cfg::check_branch_arity`);
         // read after the branch's own defs.
-        let last = insts.last();
         if func.is_branch(last) {
             let arg_key = 2 * last.0 + 2;
             for (i, &succ) in func.block_succs(block).iter().enumerate() {
@@ -573,7 +603,7 @@ fn check_operands<F: Function>(
                     if arg.vreg() >= num_vregs || arg.bits() & 3 == 3 {
                         return Err(err);
                     }
-                    columns.ensure(arg.vreg())?;
+                    columns.ensure(arg.vreg(), func)?;
                     observe_class(&mut columns.classes, arg.vreg(), arg.class())
                         .map_err(|()| err)?;
                     if arg.class() != param.class() {
@@ -661,7 +691,8 @@ fn check_fixed_registers<F: Function>(
 /// which decides exactly as if the fast path did not exist (the fast path
 /// changes nothing unless it accepts).
 #[inline(always)]
-fn check_operand(
+fn check_operand<F: Function>(
+    func: &F,
     op: Operand,
     operands: &[Operand],
     inst: Inst,
@@ -690,11 +721,12 @@ fn check_operand(
             return Ok(());
         }
     }
-    check_operand_in_full(op, operands, inst, num_vregs, columns)
+    check_operand_in_full(func, op, operands, inst, num_vregs, columns)
 }
 
 #[inline(never)]
-fn check_operand_in_full(
+fn check_operand_in_full<F: Function>(
+    func: &F,
     op: Operand,
     operands: &[Operand],
     inst: Inst,
@@ -733,7 +765,7 @@ fn check_operand_in_full(
     if index >= num_vregs {
         return Err(report());
     }
-    columns.ensure(index)?;
+    columns.ensure(index, func)?;
     observe_class(&mut columns.classes, index, op.class()).map_err(|()| report())?;
     match op.constraint() {
         OperandConstraint::Reuse(target) => {

@@ -63,24 +63,32 @@ pub(crate) fn run_in<F: Function>(
 ) -> Result<(), RegAllocError> {
     crate::validate::check_sizes(func)?;
     let cfg = crate::cfg::analyze_for_single_pass(func, arena)?;
-    let used_vregs =
-        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch)?;
+    // Validation's walk over the instructions also lays out the operand
+    // slots (`inst_alloc_offsets`).
+    let used_vregs = crate::validate::validate_and_count(
+        func,
+        env,
+        &cfg,
+        options.validate_ssa,
+        scratch,
+        Some(&mut output.inst_alloc_offsets),
+    )?;
     // Per-vreg tables sized by the vregs the function names.
     let func = &crate::validate::UsedVregs::new(func, used_vregs);
 
     output.edits.clear();
     output.allocs.clear();
-    output.inst_alloc_offsets.clear();
     output.debug_locations.clear();
     output.num_spillslots = 0;
     let num_insts = func.num_insts();
-    output.inst_alloc_offsets.reserve(num_insts);
-    let mut total = 0u32;
-    for i in 0..num_insts {
-        output.inst_alloc_offsets.push(total);
-        total += func.inst_operands(crate::Inst::new(i)).len() as u32;
-    }
-    output.allocs.resize(total as usize, Allocation::none());
+    let total = match num_insts.checked_sub(1) {
+        Some(last) => {
+            let last_inst = crate::Inst::new(last);
+            output.inst_alloc_offsets[last] as usize + func.inst_operands(last_inst).len()
+        }
+        None => 0,
+    };
+    output.allocs.resize(total, Allocation::none());
 
     let regs = Regs::new_in(env, arena);
     let mut state = State {

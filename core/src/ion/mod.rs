@@ -185,7 +185,7 @@ pub(crate) fn run_phases<'a, F: Function>(
     crate::validate::check_sizes(func)?;
     let cfg = crate::cfg::analyze(func, arena)?;
     let used_vregs =
-        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch)?;
+        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch, None)?;
     scratch.reset();
     // From here on, per-vreg tables are sized by the vregs the function
     // names, not the count it declares.

@@ -167,14 +167,20 @@ fn analyze_in<'a, F: Function>(
     let (preds_start, preds_sorted) = check_edge_lists(func, arena)?;
     check_branch_arity(func)?;
     let postorder = compute_postorder(func, arena)?;
-    check_critical_edges(func, &preds_start)?;
+    check_critical_edges(func, &preds_start, &preds_sorted)?;
 
     let num_blocks = func.num_blocks();
     let mut rpo_index = Column::filled_in(num_blocks, u32::MAX, arena);
     for (i, &b) in postorder.iter().rev().enumerate() {
         rpo_index[b] = i as u32;
     }
-    let idom = compute_idom(func, &postorder, &rpo_index, arena);
+    let idom = compute_idom(
+        func.entry_block(),
+        &postorder,
+        &rpo_index,
+        (&preds_start, &preds_sorted),
+        arena,
+    );
     let (dom_pre, dom_last) = number_dominator_tree(func.entry_block(), &idom, arena);
     if !full {
         let info = CfgInfo {
@@ -447,6 +453,7 @@ pub fn compute_postorder<'a, F: Function>(
 pub fn check_critical_edges<F: Function>(
     func: &F,
     preds_start: &[u32],
+    preds_sorted: &[Block],
 ) -> Result<(), RegAllocError> {
     let entry = func.entry_block();
     let num_preds = |b: Block| {
@@ -454,11 +461,13 @@ pub fn check_critical_edges<F: Function>(
     };
     for b in (0..func.num_blocks()).map(Block::new) {
         if num_preds(b) > 1 {
-            if let Some(&p) = func
-                .block_preds(b)
-                .iter()
-                .find(|&&p| func.block_succs(p).len() > 1)
-            {
+            // The sorted copy holds the same predecessors (checked by
+            // `check_edge_lists`) in one contiguous array; scanning it in
+            // ascending order finds the lowest-numbered offender, as
+            // regalloc2's scan of the client's sorted list does.
+            let preds =
+                &preds_sorted[preds_start[b.index()] as usize..preds_start[b.index() + 1] as usize];
+            if let Some(&p) = preds.iter().find(|&&p| func.block_succs(p).len() > 1) {
                 return Err(RegAllocError::CritEdge(p, b));
             }
         }
@@ -478,25 +487,37 @@ pub fn check_critical_edges<F: Function>(
 /// postorder, intersecting the dominator-tree paths of the processed
 /// predecessors, until nothing changes (two or three passes for reducible
 /// graphs). The entry's idom is `Block::invalid()`.
-pub fn compute_idom<'a, F: Function>(
-    func: &F,
+///
+/// Predecessors come from `check_edge_lists`' compressed lists
+/// (`(preds_start, preds_sorted)`: one contiguous array, not the client's
+/// list per block). When the first pass meets no predecessor later in
+/// reverse postorder than its block (no back edge: every predecessor was
+/// final when read), that pass's result is final and the confirming pass
+/// is skipped.
+pub fn compute_idom<'a>(
+    entry: Block,
     postorder: &[Block],
     rpo_index: &Column<'_, Block, u32>,
+    (preds_start, preds_sorted): (&[u32], &[Block]),
     arena: &'a Arena,
 ) -> Column<'a, Block, Block> {
-    let entry = func.entry_block();
-    let mut idom = Column::filled_in(func.num_blocks(), Block::invalid(), arena);
+    let mut idom = Column::filled_in(rpo_index.len(), Block::invalid(), arena);
     // During the iteration the entry is its own idom, which ends the walks.
     idom[entry] = entry;
     let mut changed = true;
+    let mut first_pass = true;
     while changed {
         changed = false;
+        let mut back_edge = false;
         for &b in postorder.iter().rev() {
             if b == entry {
                 continue;
             }
             let mut new_idom = Block::invalid();
-            for &p in func.block_preds(b) {
+            let preds =
+                &preds_sorted[preds_start[b.index()] as usize..preds_start[b.index() + 1] as usize];
+            for &p in preds {
+                back_edge |= rpo_index[p] >= rpo_index[b];
                 if idom[p].is_invalid() {
                     continue; // Not processed yet in this pass.
                 }
@@ -511,6 +532,10 @@ pub fn compute_idom<'a, F: Function>(
                 changed = true;
             }
         }
+        if first_pass && !back_edge {
+            break;
+        }
+        first_pass = false;
     }
     idom[entry] = Block::invalid();
     idom

@@ -39,7 +39,7 @@ use core::ops::Range;
 
 use smallvec::SmallVec;
 
-use state::{EntryState, ValueState};
+use state::{EntryState, Snapshot, ValueState};
 
 use crate::{
     Allocation, Block, Edit, Function, Inst, MachineEnv, Operand, OperandConstraint, OperandKind,
@@ -640,6 +640,7 @@ impl<'a, F: Function> Analysis<'a, F> {
                 if dirty[root] {
                     dirty[root] = false;
                     changed = true;
+                    self.state.collect_garbage(&mut entries);
                     self.walk_tree(root, &tree_edge, &mut entries, &mut dirty, Mode::Analyze);
                 }
             }
@@ -653,6 +654,7 @@ impl<'a, F: Function> Analysis<'a, F> {
         let mut errors = core::mem::take(&mut self.prepared.errors);
         for root in 0..num_blocks {
             if tree_edge[root].is_none() {
+                self.state.collect_garbage(&mut entries);
                 self.walk_tree(root, &tree_edge, &mut entries, &mut dirty, Mode::Check);
             }
         }
@@ -682,7 +684,7 @@ impl<'a, F: Function> Analysis<'a, F> {
         self.visit_block(Block::new(root), mode);
         // (block, next successor to follow, its exit state when it has
         // more than one successor to follow from it)
-        let mut stack: Vec<(usize, usize, Option<u32>)> = vec![(root, 0, None)];
+        let mut stack: Vec<(usize, usize, Option<Snapshot>)> = vec![(root, 0, None)];
         while let Some(top) = stack.last_mut() {
             let (block, i) = (top.0, top.1);
             let succs = func.block_succs(Block::new(block));

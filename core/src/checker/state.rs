@@ -17,14 +17,19 @@
 //! in a few registers, meet in time proportional to that difference, not
 //! to everything live.
 //!
+//! How many variables carry each label (the meet needs it) is a second
+//! persistent trie in the same nodes, keyed by label and kept in step by
+//! every store, so taking a block's entry state is taking two roots: no
+//! walk over everything the state labels (which, with every vreg defined
+//! so far labelled, made the checker quadratic in blocks times vregs, and
+//! ran a 10^6-instruction function out of memory).
+//!
 //! Labels stay consistent within one walk of a tree of blocks (equal
 //! labels, equal values on the walked path): a walk starts from an entry
 //! state whose labels are fresh meet labels or labels of defs that come
 //! before the tree's root in reverse postorder (a root's first arrival is
 //! always from such a block), and a tree's blocks run once per walk, so no
 //! def in the tree finds its own label already in the state.
-
-use std::collections::HashMap;
 
 /// Label of no value: an unknown location, or an untracked vreg.
 const NONE: u32 = 0;
@@ -35,16 +40,26 @@ const WIDTH: usize = 1 << WIDTH_BITS;
 /// Node 0 is the empty node: all labels `NONE`, all children node 0.
 type Node = [u32; WIDTH];
 
-/// A block-entry state: a frozen trie root, and how many variables carry
-/// each label (the meet needs to know whether a label's whole class
-/// moved together).
+/// Levels above the leaves of the count trie: its keys are whole `u32`
+/// labels (7 levels of 5 bits).
+const COUNT_LEVELS: u32 = 6;
+
+/// A frozen state: the root of its labels and the root of its label
+/// counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Snapshot {
+    labels: u32,
+    counts: u32,
+}
+
+/// A block-entry state: a frozen state, whose counts tell the meet
+/// whether a label's whole class moved together.
 #[derive(Clone, Debug, Default)]
 pub(super) struct EntryState {
     /// Whether an edge has reached the block yet (the entry block is
     /// reached from the start, knowing nothing).
     pub reached: bool,
-    root: u32,
-    members: HashMap<u32, u32>,
+    state: Snapshot,
 }
 
 /// The state of a walk over a persistent trie, and the trie's nodes.
@@ -59,6 +74,8 @@ pub(super) struct ValueState {
     levels: u32,
     num_vregs: u32,
     root: u32,
+    /// Root of the count trie: label -> variables carrying it.
+    count_root: u32,
     /// Labels past every def's (`1 + operand index`), for meets' splits.
     next_label: u32,
     /// Scratch of `meet_into`: `(label in entry, label here, variable)`.
@@ -66,7 +83,12 @@ pub(super) struct ValueState {
     /// Elementary steps: label stores, node elements copied, compared or
     /// counted.
     pub work: u64,
+    /// Nodes alive after the last [`ValueState::collect_garbage`].
+    live_after_collection: usize,
 }
+
+/// Fewest nodes (128 bytes each) before garbage is worth collecting.
+const MIN_NODES_TO_COLLECT: usize = 1 << 16;
 
 impl ValueState {
     /// A state of `num_vregs` vregs and `num_locations` locations, with
@@ -84,30 +106,102 @@ impl ValueState {
             levels,
             num_vregs: num_vregs as u32,
             root: 0,
+            count_root: 0,
             next_label: first_free_label.max(1),
             diffs: Vec::new(),
             work: 0,
+            live_after_collection: 1,
         }
+    }
+
+    /// Between walks, when the trie has more than doubled since the last
+    /// collection: keeps only the nodes the entry states' roots reach.
+    ///
+    /// Stores after a snapshot copy their path, and the copies of a walk
+    /// that ends are garbage; without this, a function of 10^6
+    /// instructions, whose trees are walked more than once on the way to
+    /// the fixpoint, grows the trie by gigabytes. Collecting when the
+    /// trie doubles keeps it within twice the live nodes plus one walk's
+    /// copies, and costs time linear in the live nodes, amortized against
+    /// the copies that made the garbage. Labels and sharing are kept:
+    /// every state reads the same after as before.
+    pub fn collect_garbage(&mut self, entries: &mut [EntryState]) {
+        let threshold = (2 * self.live_after_collection).max(MIN_NODES_TO_COLLECT);
+        if self.nodes.len() >= threshold {
+            self.collect(entries);
+        }
+    }
+
+    /// The collection itself (see [`ValueState::collect_garbage`]).
+    fn collect(&mut self, entries: &mut [EntryState]) {
+        let mut moved = vec![u32::MAX; self.nodes.len()];
+        let mut kept: Vec<Node> = Vec::with_capacity(self.live_after_collection.max(1) * 2);
+        kept.push([NONE; WIDTH]);
+        moved[0] = 0;
+        for entry in entries.iter_mut() {
+            let state = &mut entry.state;
+            state.labels = self.keep(state.labels, self.levels, &mut moved, &mut kept);
+            state.counts = self.keep(state.counts, COUNT_LEVELS, &mut moved, &mut kept);
+        }
+        self.root = self.keep(self.root, self.levels, &mut moved, &mut kept);
+        self.count_root = self.keep(self.count_root, COUNT_LEVELS, &mut moved, &mut kept);
+        self.work += (kept.len() * WIDTH) as u64;
+        self.live_after_collection = kept.len();
+        self.nodes = kept;
+        // Every kept node is shared with an entry state: none may be
+        // written in place.
+        self.owner.clear();
+        self.owner.resize(self.nodes.len(), 0);
+        self.epoch += 1;
+    }
+
+    /// The index in `kept` of a copy of `node` (at `level`; 0 holds
+    /// labels) and of everything under it, each node copied once.
+    fn keep(&self, node: u32, level: u32, moved: &mut [u32], kept: &mut Vec<Node>) -> u32 {
+        if moved[node as usize] != u32::MAX {
+            return moved[node as usize];
+        }
+        let mut copy = self.nodes[node as usize];
+        if level > 0 {
+            for child in copy.iter_mut() {
+                *child = self.keep(*child, level - 1, moved, kept);
+            }
+        }
+        kept.push(copy);
+        let index = (kept.len() - 1) as u32;
+        moved[node as usize] = index;
+        index
     }
 
     /// Freezes the current state and returns it, to come back to with
     /// [`ValueState::restore`].
-    pub fn snapshot(&mut self) -> u32 {
+    pub fn snapshot(&mut self) -> Snapshot {
         self.epoch += 1;
-        self.root
+        Snapshot {
+            labels: self.root,
+            counts: self.count_root,
+        }
     }
 
-    pub fn restore(&mut self, snapshot: u32) {
-        self.root = snapshot;
+    pub fn restore(&mut self, snapshot: Snapshot) {
+        self.root = snapshot.labels;
+        self.count_root = snapshot.counts;
     }
 
     pub fn load(&mut self, entry: &EntryState) {
-        self.root = entry.root;
+        self.restore(entry.state);
     }
 
     fn get(&self, var: u32) -> u32 {
-        let mut node = self.root;
-        for level in (0..=self.levels).rev() {
+        self.get_in(self.root, self.levels, var)
+    }
+
+    /// The value at `key` in the trie under `root` with `levels` levels
+    /// above its leaves.
+    fn get_in(&self, root: u32, levels: u32, key: u32) -> u32 {
+        let var = key;
+        let mut node = root;
+        for level in (0..=levels).rev() {
             node = self.nodes[node as usize][(var >> (WIDTH_BITS * level)) as usize % WIDTH];
             if node == 0 {
                 return NONE;
@@ -131,10 +225,17 @@ impl ValueState {
     /// Sets `var` to `label` in the trie under `root`, copying shared
     /// nodes; returns the new root.
     fn store(&mut self, root: u32, var: u32, label: u32) -> u32 {
+        self.store_in(root, self.levels, var, label)
+    }
+
+    /// Sets `key` to `value` in the trie under `root` (with `levels`
+    /// levels), copying shared nodes; returns the new root.
+    fn store_in(&mut self, root: u32, levels: u32, key: u32, value: u32) -> u32 {
+        let (var, label) = (key, value);
         self.work += 1;
         let top = self.owned(root);
         let mut node = top;
-        for level in (1..=self.levels).rev() {
+        for level in (1..=levels).rev() {
             let slot = (var >> (WIDTH_BITS * level)) as usize % WIDTH;
             let child = self.owned(self.nodes[node as usize][slot]);
             self.nodes[node as usize][slot] = child;
@@ -145,9 +246,30 @@ impl ValueState {
     }
 
     fn set(&mut self, var: u32, label: u32) {
-        if self.get(var) != label {
+        let old = self.get(var);
+        if old != label {
             self.root = self.store(self.root, var, label);
+            self.count_root = self.add_count(self.count_root, old, -1);
+            self.count_root = self.add_count(self.count_root, label, 1);
         }
+    }
+
+    /// How many variables carry `label` in the counts under `counts`.
+    fn count(&self, counts: u32, label: u32) -> u32 {
+        self.get_in(counts, COUNT_LEVELS, label)
+    }
+
+    /// Adds `delta` to `label`'s count under `counts` (nothing for
+    /// `NONE`, which is not counted); returns the new root.
+    fn add_count(&mut self, counts: u32, label: u32, delta: i64) -> u32 {
+        if label == NONE {
+            return counts;
+        }
+        let old = i64::from(self.count(counts, label));
+        // Every variable carrying a label was counted when it got it.
+        debug_assert!(old + delta >= 0, "label {label} count {old} + {delta}");
+        let new = (old + delta).clamp(0, i64::from(u32::MAX)) as u32;
+        self.store_in(counts, COUNT_LEVELS, label, new)
     }
 
     fn loc_var(&self, loc: u32) -> u32 {
@@ -204,25 +326,10 @@ impl ValueState {
         }
     }
 
-    /// Sets `entry` to the current state (its first arrival).
+    /// Sets `entry` to the current state (its first arrival): two roots.
     pub fn capture(&mut self, entry: &mut EntryState) {
         entry.reached = true;
-        entry.root = self.snapshot();
-        entry.members.clear();
-        let mut stack = vec![(entry.root, self.levels)];
-        while let Some((node, level)) = stack.pop() {
-            self.work += WIDTH as u64;
-            for &x in &self.nodes[node as usize] {
-                if x == NONE {
-                    continue;
-                }
-                if level == 0 {
-                    *entry.members.entry(x).or_default() += 1;
-                } else {
-                    stack.push((x, level - 1));
-                }
-            }
-        }
+        entry.state = self.snapshot();
     }
 
     /// Collects `(entry label, current label, variable)` wherever the two
@@ -258,7 +365,7 @@ impl ValueState {
     /// visited.
     pub fn meet_into(&mut self, entry: &mut EntryState) -> bool {
         self.diffs.clear();
-        self.diff(entry.root, self.root, self.levels, 0);
+        self.diff(entry.state.labels, self.root, self.levels, 0);
         if self.diffs.is_empty() {
             return false;
         }
@@ -266,13 +373,14 @@ impl ValueState {
         self.work += diffs.len() as u64;
         diffs.sort_unstable();
         self.epoch += 1;
-        let mut root = entry.root;
+        let mut root = entry.state.labels;
+        let mut counts = entry.state.counts;
         let mut changed = false;
         let mut i = 0;
         while i < diffs.len() {
             let label = diffs[i].0;
             let class_end = i + diffs[i..].partition_point(|d| d.0 == label);
-            let whole = entry.members.get(&label).copied() == Some((class_end - i) as u32);
+            let whole = self.count(counts, label) == (class_end - i) as u32;
             let one_part = diffs[class_end - 1].1 == diffs[i].1;
             if whole && one_part && diffs[i].1 != NONE {
                 i = class_end;
@@ -288,22 +396,20 @@ impl ValueState {
                 } else {
                     let new = self.next_label;
                     self.next_label = self.next_label.wrapping_add(1).max(1);
-                    *entry.members.entry(new).or_default() += size;
                     new
                 };
-                if let Some(n) = entry.members.get_mut(&label) {
-                    *n -= size.min(*n);
-                    if *n == 0 {
-                        entry.members.remove(&label);
-                    }
-                }
+                counts = self.add_count(counts, new, i64::from(size));
+                counts = self.add_count(counts, label, -i64::from(size));
                 for d in &diffs[i..part_end] {
                     root = self.store(root, d.2, new);
                 }
                 i = part_end;
             }
         }
-        entry.root = root;
+        entry.state = Snapshot {
+            labels: root,
+            counts,
+        };
         self.epoch += 1;
         self.diffs = diffs;
         changed
@@ -314,15 +420,15 @@ impl ValueState {
 impl EntryState {
     /// Its facts as sorted `(location, vreg)` pairs.
     fn facts(&self, state: &mut ValueState, locations: u32) -> Vec<(u32, u32)> {
-        let saved = state.root;
-        state.root = self.root;
+        let saved = state.snapshot();
+        state.load(self);
         let mut facts = Vec::new();
         for loc in 0..locations {
             for v in state.held(loc) {
                 facts.push((loc, v));
             }
         }
-        state.root = saved;
+        state.restore(saved);
         facts
     }
 }
@@ -364,5 +470,39 @@ mod tests {
         assert!(state.holds(0, 2) && state.holds(3, 1));
         state.restore(start);
         assert!(state.holds(3, 2));
+    }
+
+    #[test]
+    fn garbage_collection_keeps_every_entry_state_and_the_counts() {
+        let mut state = ValueState::new(40, 40, 1000);
+        let mut entries = vec![EntryState::default(); 3];
+        for (i, entry) in entries.iter_mut().enumerate() {
+            state.load(&EntryState::default());
+            for v in 0..40u32 {
+                state.define(Some((v + i as u32) % 40), Some(v), 1 + v + 40 * i as u32);
+            }
+            // Garbage: stores after the capture, then dropped.
+            state.capture(entry);
+            for v in 0..40u32 {
+                state.copy(v, (v + 1) % 40);
+            }
+        }
+        let before: Vec<_> = entries.iter().map(|e| e.facts(&mut state, 40)).collect();
+        let nodes_before = state.nodes.len();
+        state.collect(&mut entries);
+        assert!(
+            state.nodes.len() < nodes_before,
+            "the walks' copies are dropped"
+        );
+        let after: Vec<_> = entries.iter().map(|e| e.facts(&mut state, 40)).collect();
+        assert_eq!(before, after);
+        // The counts survive too: a second arrival equal to the first
+        // changes nothing (the meet finds every class whole).
+        state.load(&entries[1]);
+        let mut again = entries[1].clone();
+        assert!(!state.meet_into(&mut again));
+        // And one that moves a value splits its class.
+        state.copy(0, 5);
+        assert!(state.meet_into(&mut again));
     }
 }

@@ -9,7 +9,8 @@
 //! both paths) labels each variable by its pair of labels, injectively;
 //! see [`ValueState::meet_into`].
 //!
-//! The labels live in a persistent trie of 32-wide nodes, so states share
+//! The labels live in a persistent trie of 8-wide nodes (32 bytes: a store after a snapshot
+//! copies little; 32-wide nodes made the checker slower and larger), so states share
 //! every node they have not changed: loading a block-entry state, or going
 //! back to a branch point, is taking a root; a store copies the nodes on
 //! its path (once per node until the next snapshot); a meet compares only
@@ -34,15 +35,15 @@
 /// Label of no value: an unknown location, or an untracked vreg.
 const NONE: u32 = 0;
 
-const WIDTH_BITS: u32 = 5;
+const WIDTH_BITS: u32 = 3;
 const WIDTH: usize = 1 << WIDTH_BITS;
 
 /// Node 0 is the empty node: all labels `NONE`, all children node 0.
 type Node = [u32; WIDTH];
 
 /// Levels above the leaves of the count trie: its keys are whole `u32`
-/// labels (7 levels of 5 bits).
-const COUNT_LEVELS: u32 = 6;
+/// labels (11 levels of 3 bits).
+const COUNT_LEVELS: u32 = 10;
 
 /// A frozen state: the root of its labels and the root of its label
 /// counts.
@@ -87,7 +88,7 @@ pub(super) struct ValueState {
     live_after_collection: usize,
 }
 
-/// Fewest nodes (128 bytes each) before garbage is worth collecting.
+/// Fewest nodes (32 bytes each) before garbage is worth collecting.
 const MIN_NODES_TO_COLLECT: usize = 1 << 16;
 
 impl ValueState {

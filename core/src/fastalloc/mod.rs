@@ -9,7 +9,8 @@
 //! order, as Ion: the same input gives the same error) → the tables
 //! ([`state`]) → every block in postorder ([`block`], which runs
 //! [`inst`] on each instruction from last to first) → the edits in
-//! program order ([`edits`]) → `Output`.
+//! program order ([`edits`]) → the debug value locations ([`debug`]) →
+//! `Output`.
 //!
 //! What it reads and writes per step is on each file. No liveness
 //! analysis is needed: blocks are visited in postorder, so the uses of a
@@ -18,6 +19,7 @@
 //! when it is reached.
 
 pub mod block;
+pub mod debug;
 pub mod edits;
 pub mod inst;
 pub mod state;
@@ -126,6 +128,7 @@ pub(crate) fn run_in<F: Function>(
         &mut output.edits,
     )?;
     output.num_spillslots = state.frame.num_slots;
+    debug::write_debug_locations(func, &cfg, &state.vregs, arena, output);
     let stats = Stats {
         edits_count: output.edits.len(),
         ..Stats::default()

@@ -296,3 +296,93 @@ fn invalid_input_gets_the_same_error_as_ion() {
         Err(RegAllocError::TooManyLiveRegs)
     );
 }
+
+#[test]
+fn debug_locations_name_the_slot_of_a_spilled_value_only() {
+    // v0 is live across a call that clobbers every register, so its
+    // definition stores it to its slot; v1 lives in a register only.
+    let mut call = op(vec![]);
+    call.clobbers = (0..8).map(p).collect::<PRegSet>();
+    let mut func = function(
+        2,
+        vec![B(
+            vec![],
+            vec![
+                op(vec![Operand::reg_def(v(0))]),
+                call,
+                op(vec![Operand::reg_use(v(0)), Operand::reg_def(v(1))]),
+                ret(vec![Operand::reg_use(v(1))]),
+            ],
+            vec![],
+        )],
+    );
+    func.debug_value_labels = vec![
+        (v(0), crate::Inst::new(0), crate::Inst::new(4), 7),
+        (v(1), crate::Inst::new(2), crate::Inst::new(4), 8),
+    ];
+    let out = alloc_checked(&func, &env());
+    // The store after the def names the slot.
+    let stored: Vec<Allocation> = out
+        .edits
+        .iter()
+        .filter(|(point, _)| *point == crate::ProgPoint::after(crate::Inst::new(0)))
+        .map(|(_, Edit::Move { to, .. })| *to)
+        .collect();
+    assert_eq!(stored.len(), 1, "{:?}", out.edits);
+    assert!(stored[0].is_stack());
+    assert_eq!(
+        out.debug_locations,
+        vec![(
+            7,
+            crate::ProgPoint::before(crate::Inst::new(1)),
+            crate::ProgPoint::before(crate::Inst::new(4)),
+            stored[0]
+        )]
+    );
+}
+
+#[test]
+fn debug_locations_skip_blocks_the_definition_does_not_dominate() {
+    // block0 branches to block1 (defines v0, spilled across a call) and
+    // block2; both go to block3. A label over the whole function reports
+    // v0's slot in block1 only, from its store on.
+    let mut call = op(vec![]);
+    call.clobbers = (0..8).map(p).collect::<PRegSet>();
+    let mut func = function(
+        1,
+        vec![
+            B(vec![], vec![branch(vec![])], vec![(1, vec![]), (2, vec![])]),
+            B(
+                vec![],
+                vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    call,
+                    op(vec![Operand::reg_use(v(0))]),
+                    branch(vec![]),
+                ],
+                vec![(3, vec![])],
+            ),
+            B(vec![], vec![branch(vec![])], vec![(3, vec![])]),
+            B(vec![], vec![ret(vec![])], vec![]),
+        ],
+    );
+    func.debug_value_labels = vec![(v(0), crate::Inst::new(0), crate::Inst::new(7), 3)];
+    let out = alloc_checked(&func, &env());
+    let slot = out
+        .edits
+        .iter()
+        .find(|(point, _)| *point == crate::ProgPoint::after(crate::Inst::new(1)))
+        .map(|(_, Edit::Move { to, .. })| *to)
+        .expect("the def is stored");
+    assert!(slot.is_stack());
+    // Block1 is i1..i5; block2 (i5) and block3 (i6) are not dominated.
+    assert_eq!(
+        out.debug_locations,
+        vec![(
+            3,
+            crate::ProgPoint::before(crate::Inst::new(2)),
+            crate::ProgPoint::before(crate::Inst::new(5)),
+            slot
+        )]
+    );
+}

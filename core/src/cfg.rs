@@ -164,10 +164,15 @@ fn analyze_in<'a, F: Function>(
 ) -> Result<CfgInfo<'a>, RegAllocError> {
     let full = detail == Detail::Full;
     let (insn_block, block_entry, block_exit) = check_blocks(func, arena, full)?;
-    let (preds_start, preds_sorted) = check_edge_lists(func, arena)?;
-    check_branch_arity(func)?;
+    // One walk over the blocks checks the edge lists and finds the first
+    // arity and critical-edge errors, reported below in the order the
+    // separate checks run (`check_branch_arity`, postorder,
+    // `check_critical_edges`), so the error is the same.
+    let (preds_start, preds_sorted, later) = check_edges(func, arena)?;
+    later.arity.map_or(Ok(()), Err)?;
+    check_entry_params(func)?;
     let postorder = compute_postorder(func, arena)?;
-    check_critical_edges(func, &preds_start, &preds_sorted)?;
+    later.critical.map_or(Ok(()), Err)?;
 
     let num_blocks = func.num_blocks();
     let mut rpo_index = Column::filled_in(num_blocks, u32::MAX, arena);
@@ -332,6 +337,25 @@ pub fn check_edge_lists<'a, F: Function>(
     func: &F,
     arena: &'a Arena,
 ) -> Result<(ArenaVec<'a, u32>, ArenaVec<'a, Block>), RegAllocError> {
+    check_edges(func, arena).map(|(start, sources, _)| (start, sources))
+}
+
+/// The first errors [`check_branch_arity`]'s block loop and
+/// [`check_critical_edges`] would report, found during [`check_edges`].
+#[derive(Debug, Default)]
+pub struct LaterEdgeErrors {
+    pub arity: Option<RegAllocError>,
+    pub critical: Option<RegAllocError>,
+}
+
+/// [`check_edge_lists`], whose walk over the blocks also finds the first
+/// branch-arity and critical-edge errors (returned, not raised: they rank
+/// below the errors found before them, see `analyze_in`).
+#[allow(clippy::type_complexity)]
+pub fn check_edges<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+) -> Result<(ArenaVec<'a, u32>, ArenaVec<'a, Block>, LaterEdgeErrors), RegAllocError> {
     let num_blocks = func.num_blocks();
     // Bucket the successor edges by target (counting sort); within a
     // bucket the sources come out ascending because `f` is visited in order.
@@ -357,6 +381,7 @@ pub fn check_edge_lists<'a, F: Function>(
         }
     }
     let mut preds_sorted: ArenaVec<Block> = ArenaVec::new_in(arena);
+    let mut later = LaterEdgeErrors::default();
     for t in (0..num_blocks).map(Block::new) {
         let expected = &sources[start[t.index()] as usize..start[t.index() + 1] as usize];
         let preds = func.block_preds(t);
@@ -372,8 +397,15 @@ pub fn check_edge_lists<'a, F: Function>(
         if !agrees {
             return Err(RegAllocError::BB(t));
         }
+        if later.arity.is_none() {
+            later.arity = branch_arity_error(func, t);
+        }
+        if later.critical.is_none() {
+            // `expected` is `t`'s predecessor list, sorted (it agrees).
+            later.critical = critical_edge_error(func, t, &start, expected);
+        }
     }
-    Ok((start, sources))
+    Ok((start, sources, later))
 }
 
 /// Checks that a branch passes each successor exactly as many arguments as
@@ -382,16 +414,27 @@ pub fn check_edge_lists<'a, F: Function>(
 /// does. Requires [`check_blocks`].
 pub fn check_branch_arity<F: Function>(func: &F) -> Result<(), RegAllocError> {
     for b in (0..func.num_blocks()).map(Block::new) {
-        let last = func.block_insns(b).last();
-        if !func.is_branch(last) {
-            continue;
-        }
-        for (i, &succ) in func.block_succs(b).iter().enumerate() {
-            if func.branch_blockparams(b, last, i).len() != func.block_params(succ).len() {
-                return Err(RegAllocError::Branch(last));
-            }
-        }
+        branch_arity_error(func, b).map_or(Ok(()), Err)?;
     }
+    check_entry_params(func)
+}
+
+/// `Branch(last)` when `b` ends in a branch passing a successor a number
+/// of arguments other than its param count.
+fn branch_arity_error<F: Function>(func: &F, b: Block) -> Option<RegAllocError> {
+    let last = func.block_insns(b).last();
+    if !func.is_branch(last) {
+        return None;
+    }
+    let succs = func.block_succs(b);
+    let mismatch = succs.iter().enumerate().any(|(i, &succ)| {
+        func.branch_blockparams(b, last, i).len() != func.block_params(succ).len()
+    });
+    mismatch.then_some(RegAllocError::Branch(last))
+}
+
+/// `BB(entry)` when the entry block has params.
+fn check_entry_params<F: Function>(func: &F) -> Result<(), RegAllocError> {
     let entry = func.entry_block();
     if !func.block_params(entry).is_empty() {
         return Err(RegAllocError::BB(entry));
@@ -455,32 +498,45 @@ pub fn check_critical_edges<F: Function>(
     preds_start: &[u32],
     preds_sorted: &[Block],
 ) -> Result<(), RegAllocError> {
+    for b in (0..func.num_blocks()).map(Block::new) {
+        // The sorted copy holds the same predecessors (checked by
+        // `check_edge_lists`) in one contiguous array.
+        let preds =
+            &preds_sorted[preds_start[b.index()] as usize..preds_start[b.index() + 1] as usize];
+        critical_edge_error(func, b, preds_start, preds).map_or(Ok(()), Err)?;
+    }
+    Ok(())
+}
+
+/// The critical-edge rules of [`check_critical_edges`] for block `b`, whose
+/// predecessors are `preds` (sorted); `preds_start` gives every block's
+/// predecessor count.
+fn critical_edge_error<F: Function>(
+    func: &F,
+    b: Block,
+    preds_start: &[u32],
+    preds: &[Block],
+) -> Option<RegAllocError> {
     let entry = func.entry_block();
     let num_preds = |b: Block| {
         (preds_start[b.index() + 1] - preds_start[b.index()]) as usize + usize::from(b == entry)
     };
-    for b in (0..func.num_blocks()).map(Block::new) {
-        if num_preds(b) > 1 {
-            // The sorted copy holds the same predecessors (checked by
-            // `check_edge_lists`) in one contiguous array; scanning it in
-            // ascending order finds the lowest-numbered offender, as
-            // regalloc2's scan of the client's sorted list does.
-            let preds =
-                &preds_sorted[preds_start[b.index()] as usize..preds_start[b.index() + 1] as usize];
-            if let Some(&p) = preds.iter().find(|&&p| func.block_succs(p).len() > 1) {
-                return Err(RegAllocError::CritEdge(p, b));
-            }
-        }
-        if func.block_succs(b).iter().any(|&s| num_preds(s) > 1) {
-            let last = func.block_insns(b).last();
-            if !func.inst_operands(last).is_empty()
-                || func.inst_clobbers(last) != crate::PRegSet::empty()
-            {
-                return Err(RegAllocError::DisallowedBranchArg(last));
-            }
+    if num_preds(b) > 1 {
+        // Ascending order finds the lowest-numbered offender, as
+        // regalloc2's scan of the client's sorted list does.
+        if let Some(&p) = preds.iter().find(|&&p| func.block_succs(p).len() > 1) {
+            return Some(RegAllocError::CritEdge(p, b));
         }
     }
-    Ok(())
+    if func.block_succs(b).iter().any(|&s| num_preds(s) > 1) {
+        let last = func.block_insns(b).last();
+        if !func.inst_operands(last).is_empty()
+            || func.inst_clobbers(last) != crate::PRegSet::empty()
+        {
+            return Some(RegAllocError::DisallowedBranchArg(last));
+        }
+    }
+    None
 }
 
 /// Immediate dominators by Cooper–Harvey–Kennedy: iterate over reverse
@@ -924,5 +980,89 @@ mod tests {
         let mut f = base.clone();
         f.insts.push(InstData::default());
         assert_eq!(err(&f), RegAllocError::BB(Block::new(2)));
+    }
+
+    /// The checks one after the other, in the order `analyze` reports
+    /// them: what its fused walk must agree with.
+    #[cfg(feature = "arbitrary")]
+    fn separate_checks(func: &FunctionData) -> Result<(), RegAllocError> {
+        let arena = Arena::new();
+        check_blocks(func, &arena, true)?;
+        let (start, sorted) = check_edge_lists(func, &arena)?;
+        check_branch_arity(func)?;
+        compute_postorder(func, &arena)?;
+        check_critical_edges(func, &start, &sorted)?;
+        Ok(())
+    }
+
+    /// (Needs the generator, behind `arbitrary`; `cargo test --workspace`
+    /// enables it through the tools crate.)
+    #[cfg(feature = "arbitrary")]
+    #[test]
+    fn fused_edge_checks_report_what_the_separate_checks_report() {
+        let opts = crate::gen::GenOptions {
+            target_insts: 40,
+            ..crate::gen::GenOptions::default()
+        };
+        let mut errors_seen = std::collections::BTreeSet::new();
+        for seed in 0..400u64 {
+            let (mut func, _) = crate::gen::generate_from_seed(seed, &opts);
+            // One to three structural faults, chosen by the seed.
+            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut next = |n: usize| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % n.max(1) as u64) as usize
+            };
+            for _ in 0..1 + next(3) {
+                let nb = func.blocks.len();
+                let b = next(nb);
+                match next(6) {
+                    0 => {
+                        let t = Block::new(next(nb));
+                        func.blocks[b].succs.push(t);
+                        func.blocks[b].branch_args.push(Vec::new());
+                    }
+                    1 => {
+                        func.blocks[b].preds.pop();
+                    }
+                    2 => {
+                        if let Some(args) = func.blocks[b].branch_args.first_mut() {
+                            args.push(crate::VReg::new(0, crate::RegClass::Int));
+                        }
+                    }
+                    3 => {
+                        let last = func.blocks[b].insts.last().index();
+                        func.insts[last]
+                            .operands
+                            .push(crate::Operand::reg_use(crate::VReg::new(
+                                0,
+                                crate::RegClass::Int,
+                            )));
+                    }
+                    4 => {
+                        let t = next(nb);
+                        func.blocks[t].preds.push(Block::new(b));
+                        func.blocks[b].succs.push(Block::new(t));
+                        func.blocks[b].branch_args.push(Vec::new());
+                    }
+                    _ => {
+                        func.blocks[b]
+                            .params
+                            .push(crate::VReg::new(1, crate::RegClass::Int));
+                    }
+                }
+            }
+            let arena = Arena::new();
+            let fused = analyze(&func, &arena).map(|_| ());
+            let separate = separate_checks(&func);
+            assert_eq!(fused, separate, "seed {seed}");
+            if let Err(e) = fused {
+                errors_seen.insert(format!("{e:?}").split('(').next().unwrap().to_string());
+            }
+        }
+        // The faults reach more than one kind of error.
+        assert!(errors_seen.len() >= 3, "{errors_seen:?}");
     }
 }

@@ -196,7 +196,18 @@ pub enum CheckerError {
     /// The output asks for more spill slots than `SpillSlot` can name
     /// (`SpillSlot::MAX + 1`); no frame could hold them.
     TooManySpillSlots { num_spillslots: usize },
+    /// The checker's state outgrew its memory budget ([`CHECKER_NODE_BUDGET`]
+    /// trie nodes) before its fixpoint: the output is neither proved nor
+    /// refuted. Reported instead of exhausting the machine's memory
+    /// (random control flow of about 10^6 instructions gets here; see
+    /// DESIGN.md, "The checker").
+    TooLargeToCheck { nodes: usize },
 }
+
+/// Most trie nodes (32 bytes each, plus 4 of bookkeeping) the checker
+/// keeps before giving up with [`CheckerError::TooLargeToCheck`]: about
+/// 2.4 GB, and twice that while collecting garbage.
+pub const CHECKER_NODE_BUDGET: usize = 1 << 26;
 
 impl fmt::Display for CheckerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -303,6 +314,11 @@ impl fmt::Display for CheckerError {
                 f,
                 "{num_spillslots} spill slots, more than a SpillSlot can name"
             ),
+            TooLargeToCheck { nodes } => write!(
+                f,
+                "not checked: the checker's state outgrew its budget ({nodes} trie nodes, \
+                 limit {CHECKER_NODE_BUDGET}) before reaching a fixpoint"
+            ),
         }
     }
 }
@@ -336,15 +352,25 @@ pub struct Checker<'a, F: Function> {
     func: &'a F,
     env: &'a MachineEnv,
     prepared: Option<Prepared>,
+    node_budget: usize,
 }
 
 impl<'a, F: Function> Checker<'a, F> {
+    /// Sets the memory budget (trie nodes; default [`CHECKER_NODE_BUDGET`])
+    /// past which [`Checker::run`] gives up with
+    /// [`CheckerError::TooLargeToCheck`].
+    pub fn with_node_budget(mut self, nodes: usize) -> Self {
+        self.node_budget = nodes;
+        self
+    }
+
     /// A checker for `f`'s allocations under `machine_env`.
     pub fn new(f: &'a F, machine_env: &'a MachineEnv) -> Self {
         Checker {
             func: f,
             env: machine_env,
             prepared: None,
+            node_budget: CHECKER_NODE_BUDGET,
         }
     }
 
@@ -370,6 +396,7 @@ impl<'a, F: Function> Checker<'a, F> {
             None => prepare_output(self.func, &Output::default()),
         };
         let mut analysis = Analysis::new(self.func, self.env, prepared);
+        analysis.state.set_node_budget(self.node_budget);
         let errors = analysis.run();
         let work = analysis.work + analysis.state.work;
         let result = if errors.is_empty() {
@@ -642,6 +669,11 @@ impl<'a, F: Function> Analysis<'a, F> {
                     changed = true;
                     self.state.collect_garbage(&mut entries);
                     self.walk_tree(root, &tree_edge, &mut entries, &mut dirty, Mode::Analyze);
+                    if self.state.over_budget() {
+                        return vec![CheckerError::TooLargeToCheck {
+                            nodes: self.state.num_nodes(),
+                        }];
+                    }
                 }
             }
             if !changed {
@@ -656,6 +688,11 @@ impl<'a, F: Function> Analysis<'a, F> {
             if tree_edge[root].is_none() {
                 self.state.collect_garbage(&mut entries);
                 self.walk_tree(root, &tree_edge, &mut entries, &mut dirty, Mode::Check);
+                if self.state.over_budget() {
+                    return vec![CheckerError::TooLargeToCheck {
+                        nodes: self.state.num_nodes(),
+                    }];
+                }
             }
         }
         let mut spans = core::mem::take(&mut self.error_spans);
@@ -686,6 +723,9 @@ impl<'a, F: Function> Analysis<'a, F> {
         // more than one successor to follow from it)
         let mut stack: Vec<(usize, usize, Option<Snapshot>)> = vec![(root, 0, None)];
         while let Some(top) = stack.last_mut() {
+            if self.state.over_budget() {
+                return; // `run` reports it.
+            }
             let (block, i) = (top.0, top.1);
             let succs = func.block_succs(Block::new(block));
             let Some(&succ) = succs.get(i) else {

@@ -3,7 +3,11 @@
 //! Reads: the [`Function`]'s operands, block params and branch arguments,
 //! and the [`CfgInfo`] of `cfg::analyze` (which has already checked the
 //! block structure, so every block and instruction index here is in
-//! range). Writes nothing but two per-vreg scratch columns in the arena.
+//! range). Writes nothing but two per-vreg scratch columns in the arena
+//! and, for the single-pass allocator, `Output::inst_alloc_offsets` (laid
+//! out in the same walk over the instructions). The walk also refuses a
+//! branch or return before a block's last instruction (`BB(block)`), the
+//! one structural check that reads every instruction.
 //!
 //! Two kinds of checks, reported in the order regalloc2 0.15.2 reports
 //! them (its `ssa::validate_ssa` checks every def before any use), each

@@ -86,6 +86,8 @@ pub(super) struct ValueState {
     pub work: u64,
     /// Nodes alive after the last [`ValueState::collect_garbage`].
     live_after_collection: usize,
+    /// See [`ValueState::over_budget`].
+    node_budget: usize,
 }
 
 /// Fewest nodes (32 bytes each) before garbage is worth collecting.
@@ -112,7 +114,12 @@ impl ValueState {
             diffs: Vec::new(),
             work: 0,
             live_after_collection: 1,
+            node_budget: super::CHECKER_NODE_BUDGET,
         }
+    }
+
+    pub fn set_node_budget(&mut self, nodes: usize) {
+        self.node_budget = nodes;
     }
 
     /// Between walks, when the trie has more than doubled since the last
@@ -172,6 +179,17 @@ impl ValueState {
         let index = (kept.len() - 1) as u32;
         moved[node as usize] = index;
         index
+    }
+
+    /// Nodes in the trie (live or not yet collected).
+    pub fn num_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the trie has outgrown its budget (by default
+    /// [`super::CHECKER_NODE_BUDGET`]).
+    pub fn over_budget(&self) -> bool {
+        self.nodes.len() > self.node_budget
     }
 
     /// Freezes the current state and returns it, to come back to with

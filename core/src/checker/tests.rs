@@ -572,3 +572,28 @@ fn errors_are_deterministic_and_complete() {
     assert_eq!(a, b);
     assert_eq!(a.len(), 2, "{a:?}");
 }
+
+#[test]
+fn a_state_past_the_node_budget_is_reported_not_grown() {
+    // v0 = def in p0; ret uses v0 in p0: right, and proved under the
+    // default budget; a budget of one node (the empty node) cannot hold
+    // the def's label, so the checker gives up with `TooLargeToCheck`.
+    let f = function(
+        vec![block(vec![
+            op(vec![Operand::reg_def(v(0))]),
+            ret(vec![Operand::reg_use(v(0))]),
+        ])],
+        1,
+    );
+    let out = output(vec![vec![reg(0)], vec![reg(0)]], vec![]);
+    assert_eq!(check(&f, &out), Vec::new());
+    let env = env();
+    let mut checker = Checker::new(&f, &env).with_node_budget(1);
+    checker.prepare(&out);
+    let errors = checker.run().expect_err("over budget").errors;
+    assert!(
+        matches!(errors[..], [CheckerError::TooLargeToCheck { nodes }] if nodes > 1),
+        "{errors:?}"
+    );
+    assert!(errors[0].to_string().starts_with("not checked"));
+}

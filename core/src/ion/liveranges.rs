@@ -698,8 +698,20 @@ fn fix_one_point(
         if compatible {
             continue;
         }
+        // The copy must be made before the instruction reads it: edits
+        // at a Late use's point (After) run after the instruction (found
+        // by `corpus_file`, 2026-12-06; regalloc2 0.15.2 makes the same
+        // copy too late, and its checker and ours reject the result). So
+        // a Late use's copy goes Before the instruction, and its register
+        // is reserved at both points.
+        let late_use = u.operand.kind() == OperandKind::Use && u.operand.pos() == OperandPos::Late;
+        let pos = if late_use {
+            ProgPoint::before(u.pos.inst())
+        } else {
+            u.pos
+        };
         fixups.push(MultiFixedRegFixup {
-            pos: u.pos,
+            pos,
             from_slot: source_slot,
             to_slot: u.slot,
             to_preg: preg,
@@ -712,6 +724,9 @@ fn fix_one_point(
             u.operand.kind(),
             u.operand.pos(),
         );
+        if late_use {
+            reservations.push((preg, pos));
+        }
         reservations.push((preg, u.pos));
     }
     Ok(())

@@ -250,3 +250,28 @@ fn two_vregs_fixed_to_one_register_at_once_are_refused() {
         other => panic!("expected SSA, got {other:?}"),
     }
 }
+
+/// One vreg read Late in two fixed registers (2026-12-06): the copy into
+/// the second register was placed at the use's own point, after the
+/// instruction (as regalloc2 0.15.2 places it; both checkers rejected the
+/// output). It now goes before the instruction; both checkers accept.
+#[test]
+fn a_late_use_in_two_fixed_registers_is_copied_before_the_instruction() {
+    let (func, env) = load("crash-25047ae8a774d9e7aeae9f07bccfbb2dbec1fa68");
+    let has_shape = func.insts.iter().any(|inst| {
+        inst.operands.iter().enumerate().any(|(a, op)| {
+            op.kind() == regarena::OperandKind::Use
+                && op.pos() == regarena::OperandPos::Late
+                && inst.operands.iter().skip(a + 1).any(|other| {
+                    other.vreg() == op.vreg()
+                        && matches!(other.constraint(), regarena::OperandConstraint::FixedReg(_))
+                        && other.constraint() != op.constraint()
+                })
+        })
+    });
+    assert!(
+        has_shape,
+        "the file has a vreg used Late in two fixed registers"
+    );
+    allocate(&func, &env).expect("allocates to an output both checkers accept");
+}

@@ -35,8 +35,11 @@
 //!   of range defs and second defs under `validate_ssa`, and panics or
 //!   debug-asserts on the rest.
 //! * A second def is allowed only when `allow_multiple_vreg_defs()` holds,
-//!   both defs are in one instruction, and `validate_ssa` is off
-//!   (regalloc2's SSA validator ignores that flag, so we do too).
+//!   both defs are in one instruction, they are the same operand (vreg,
+//!   constraint, position: the one allocation regalloc2 documents for them
+//!   must meet both), and `validate_ssa` is off (regalloc2's SSA validator
+//!   ignores that flag, so we do too). Stricter than regalloc2, which
+//!   accepts differing defs and returns an output its checker rejects.
 //! * A use not dominated by its def: `SSA(vreg, inst)` with
 //!   `validate_ssa`, `EntryLivein` without it (regalloc2's liveness then
 //!   finds the vreg live into the entry, since a single def that does not
@@ -506,6 +509,20 @@ fn observe_class(classes: &mut Column<usize, u8>, index: usize, class: RegClass)
     }
 }
 
+/// Whether `def` is the same operand (vreg, class, constraint, position)
+/// as the first def of its vreg in `operands`. regalloc2 documents
+/// several defs of one vreg in one instruction as one def with one
+/// allocation, which defs that differ (two fixed registers, early and
+/// late) cannot have; both allocators then return an output their
+/// checkers reject, so we refuse the input instead.
+#[cold]
+fn repeats_an_earlier_def(operands: &[Operand], def: Operand) -> bool {
+    operands
+        .iter()
+        .find(|op| op.kind() == OperandKind::Def && op.vreg().vreg() == def.vreg().vreg())
+        .is_some_and(|first| first.bits() == def.bits())
+}
+
 /// The pass: def checks (operand encoding, vreg ranges and classes,
 /// constraints, single defs; fills `defs` and `classes`) fail at once,
 /// use checks go through [`UseChecks`].
@@ -588,7 +605,8 @@ fn check_operands<F: Function>(
                 let site = &mut columns.defs[index];
                 if site.block.is_valid() {
                     let same_inst = site.key == key;
-                    if !(allow_same_inst_defs && same_inst) {
+                    if !(allow_same_inst_defs && same_inst) || !repeats_an_earlier_def(operands, op)
+                    {
                         return Err(RegAllocError::SSA(op.vreg(), inst));
                     }
                 }

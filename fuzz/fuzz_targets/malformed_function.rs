@@ -2,8 +2,9 @@
 //! function and machine, then a list of faults chosen by the fuzzer breaks
 //! it (absurd counts and spill-slot sizes, operand bits, block ranges,
 //! successors, params and arguments, the entry, the machine env). regarena
-//! (fresh and warm `Ctx`) must not panic: it returns an error, or an
-//! output that regarena's checker accepts.
+//! (Ion and the single-pass allocator, each with a fresh and a warm `Ctx`)
+//! must not panic: it returns an error, or an output that regarena's
+//! checker accepts.
 
 #![no_main]
 
@@ -162,9 +163,14 @@ fuzz_target!(|input: Input| {
         }
     }
     func.recompute_preds();
-    for validate_ssa in [false, true] {
+    let modes = [false, true].into_iter().flat_map(|validate_ssa| {
+        [regarena::Algorithm::Ion, regarena::Algorithm::Fastalloc]
+            .map(|algorithm| (validate_ssa, algorithm))
+    });
+    for (validate_ssa, algorithm) in modes {
         let options = regarena::RegallocOptions {
             validate_ssa,
+            algorithm,
             ..Default::default()
         };
         let fresh = regarena::run(&func, &env, &options);

@@ -271,6 +271,12 @@ pub fn alloc_defs<F: Function>(
             if cx.ranks[i] != pass {
                 continue;
             }
+            // A repeated def (validation let through only identical
+            // ones) is the same def: it takes the first one's allocation.
+            if let Some(first) = earlier_def_of(cx.ops, i) {
+                cx.allocs[i] = cx.allocs[first];
+                continue;
+            }
             let a = def_alloc(func, regs, state, cx, op)?;
             cx.allocs[i] = a;
             if let Some(r) = a.as_reg() {
@@ -293,7 +299,7 @@ pub fn alloc_defs<F: Function>(
     // vreg, and the vreg released: before the instruction it does not
     // exist.
     for (i, &op) in cx.ops.iter().enumerate() {
-        if op.kind() != OperandKind::Def {
+        if op.kind() != OperandKind::Def || earlier_def_of(cx.ops, i).is_some() {
             continue;
         }
         let vreg = op.vreg();
@@ -319,6 +325,16 @@ pub fn alloc_defs<F: Function>(
         state.set_loc(regs, vreg, Allocation::none());
     }
     Ok(())
+}
+
+/// The index of an earlier def of `ops[i]`'s vreg in the same
+/// instruction (`allow_multiple_vreg_defs`).
+#[inline]
+fn earlier_def_of(ops: &[Operand], i: usize) -> Option<usize> {
+    let vreg = ops[i].vreg();
+    ops[..i]
+        .iter()
+        .position(|o| o.kind() == OperandKind::Def && o.vreg() == vreg)
 }
 
 /// The allocation of one definition (step 2).

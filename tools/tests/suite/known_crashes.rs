@@ -275,3 +275,134 @@ fn a_late_use_in_two_fixed_registers_is_copied_before_the_instruction() {
     );
     allocate(&func, &env).expect("allocates to an output both checkers accept");
 }
+
+/// One block: `i0` defines `v0` with `defs` (`allow_multiple_vreg_defs`),
+/// `i1` reads it in any register and returns.
+fn one_block_defining_v0_with(defs: Vec<regarena::Operand>) -> (FunctionData, MachineEnv) {
+    use regarena::owned::{BlockData, InstData};
+    use regarena::{Block, Inst, InstRange, Operand, PReg, RegClass, VReg};
+    let r = |i| PReg::new(i, RegClass::Int);
+    let func = FunctionData {
+        entry: Block::new(0),
+        insts: vec![
+            InstData {
+                kind: InstKind::Op,
+                operands: defs,
+                clobbers: PRegSet::empty(),
+            },
+            InstData {
+                kind: InstKind::Ret,
+                operands: vec![Operand::reg_use(VReg::new(0, RegClass::Int))],
+                clobbers: PRegSet::empty(),
+            },
+        ],
+        blocks: vec![BlockData {
+            insts: InstRange::new(Inst::new(0), Inst::new(2)),
+            succs: vec![],
+            preds: vec![],
+            params: vec![],
+            branch_args: vec![],
+        }],
+        num_vregs: 1,
+        debug_value_labels: vec![],
+        spillslot_sizes: [1, 1, 1],
+        multi_spillslot_named_by_last_slot: false,
+        allow_multiple_vreg_defs: true,
+    };
+    let env = MachineEnv {
+        preferred_regs_by_class: [(0..4).map(r).collect(), PRegSet::empty(), PRegSet::empty()],
+        non_preferred_regs_by_class: [PRegSet::empty(); 3],
+        scratch_by_class: [None; 3],
+        fixed_stack_slots: vec![],
+    };
+    (func, env)
+}
+
+/// Two defs of one vreg in one instruction that differ (found by
+/// `malformed_function` at a4f82d4, 2026-12-06, file
+/// `fuzz/known-crashes/malformed_function/crash-42ea0b43...`: `v0` defined
+/// Late in `p7` and Early in the non-allocatable `p48`). regalloc2
+/// documents such defs as one def with one allocation, which no allocation
+/// can be when they differ; the output both allocators gave read `v0` from
+/// a register the checker had given to the other def. Refused by
+/// validation, with either algorithm; identical repeated defs still
+/// allocate, to an output both checkers accept.
+#[test]
+fn differing_defs_of_one_vreg_in_one_instruction_are_refused() {
+    use regarena::{Algorithm, Inst, Operand, OperandPos, PReg, RegClass, VReg};
+    let v0 = VReg::new(0, RegClass::Int);
+    let r = |i| PReg::new(i, RegClass::Int);
+    let differing = [
+        // The crash's shape: late in one fixed register, early in another
+        // (outside the environment).
+        vec![
+            Operand::reg_fixed_def(v0, r(1)),
+            Operand::new(
+                v0,
+                regarena::OperandConstraint::FixedReg(r(48)),
+                regarena::OperandKind::Def,
+                OperandPos::Early,
+            ),
+        ],
+        // Two fixed registers at one position.
+        vec![
+            Operand::reg_fixed_def(v0, r(1)),
+            Operand::reg_fixed_def(v0, r(2)),
+        ],
+        // One fixed, one any register.
+        vec![Operand::reg_def(v0), Operand::reg_fixed_def(v0, r(2))],
+        // Same constraint, early and late.
+        vec![
+            Operand::reg_def(v0),
+            Operand::new(
+                v0,
+                regarena::OperandConstraint::Reg,
+                regarena::OperandKind::Def,
+                OperandPos::Early,
+            ),
+        ],
+    ];
+    for algorithm in [Algorithm::Ion, Algorithm::Fastalloc] {
+        let options = RegallocOptions {
+            algorithm,
+            ..Default::default()
+        };
+        for defs in &differing {
+            let (func, env) = one_block_defining_v0_with(defs.clone());
+            match regarena::run(&func, &env, &options) {
+                Err(RegAllocError::SSA(vreg, inst)) => {
+                    assert_eq!((vreg, inst), (v0, Inst::new(0)), "{defs:?}")
+                }
+                other => panic!("{algorithm:?} {defs:?}: expected SSA(v0, i0), got {other:?}"),
+            }
+        }
+        for defs in [
+            vec![Operand::reg_def(v0), Operand::reg_def(v0)],
+            vec![
+                Operand::reg_fixed_def(v0, r(1)),
+                Operand::reg_fixed_def(v0, r(1)),
+            ],
+        ] {
+            let (func, env) = one_block_defining_v0_with(defs.clone());
+            let out = regarena::run(&func, &env, &options)
+                .unwrap_or_else(|e| panic!("{algorithm:?} {defs:?}: {e:?}"));
+            let mut ours = Checker::new(&func, &env);
+            ours.prepare(&out);
+            if let Err(e) = ours.run() {
+                panic!("{algorithm:?} {defs:?}: regarena's checker: {e}");
+            }
+            let upf = up::UpstreamFunction::new(&func);
+            let up_env = up::env_up(&env);
+            let mut theirs = ra2::checker::Checker::new(&upf, &up_env);
+            theirs.prepare(&up::output_up(&out));
+            if let Err(e) = theirs.run() {
+                panic!("{algorithm:?} {defs:?}: upstream's checker: {e:?}");
+            }
+            let allocs = out.inst_allocs(Inst::new(0));
+            assert_eq!(
+                allocs[0], allocs[1],
+                "{algorithm:?} {defs:?}: one allocation"
+            );
+        }
+    }
+}

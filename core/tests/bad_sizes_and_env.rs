@@ -81,8 +81,30 @@ fn env() -> MachineEnv {
 
 /// Runs `func` (fresh and warm `Ctx`) and returns the result; an `Ok`
 /// output must pass the checker and be the same from both contexts.
+/// Ion's result, after checking that the single-pass allocator gives the
+/// same error (or also an output the checker accepts).
 fn run(func: &FunctionData, env: &MachineEnv) -> Result<Output, RegAllocError> {
-    let options = RegallocOptions::default();
+    let ion = run_with(func, env, regarena::Algorithm::Ion);
+    let single_pass = run_with(func, env, regarena::Algorithm::Fastalloc);
+    match (&ion, &single_pass) {
+        (Err(a), Err(b)) => assert_eq!(a, b, "Ion and Fastalloc errors differ"),
+        (Ok(_), Ok(_)) => {}
+        _ => panic!("Ion {ion:?} vs Fastalloc {single_pass:?}"),
+    }
+    ion
+}
+
+/// One algorithm with a fresh and a warm `Ctx` (identical results; an
+/// output passes the checker).
+fn run_with(
+    func: &FunctionData,
+    env: &MachineEnv,
+    algorithm: regarena::Algorithm,
+) -> Result<Output, RegAllocError> {
+    let options = RegallocOptions {
+        algorithm,
+        ..RegallocOptions::default()
+    };
     let fresh = regarena::run(func, env, &options);
     let mut ctx = regarena::Ctx::default();
     regarena::run_with_ctx(&straight(12), &self::env(), &options, &mut ctx).expect("warm-up");
@@ -205,7 +227,7 @@ fn instruction_and_block_counts_past_the_bound_are_an_error() {
 
 #[test]
 fn absurd_spill_slot_size_is_an_error_not_billions_of_slots() {
-    for size in [1usize << 33, 1 << 24, usize::MAX] {
+    for size in [1usize << 33, 1 << 24, (1 << 31) + 1, usize::MAX] {
         let mut f = straight(12);
         f.spillslot_sizes = [size, 2, 2];
         assert_eq!(

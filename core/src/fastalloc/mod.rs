@@ -127,6 +127,9 @@ pub(crate) fn run_in<F: Function>(
         &mut scratch.before,
         &mut output.edits,
     )?;
+    if state.frame.overflow {
+        return Err(RegAllocError::TooManyLiveRegs);
+    }
     output.num_spillslots = state.frame.num_slots;
     debug::write_debug_locations(func, &cfg, &state.vregs, arena, output);
     let stats = Stats {

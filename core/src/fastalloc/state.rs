@@ -134,6 +134,10 @@ pub struct Frame<'a> {
     /// spill).
     pub size: [Option<u32>; 3],
     pub named_by_last_slot: bool,
+    /// A slot was asked for past `SpillSlot::MAX` (an absurd
+    /// `spillslot_size`, or too many slots): the run ends in
+    /// `TooManyLiveRegs`, as Ion's slot layout does.
+    pub overflow: bool,
     /// Extra slots of the move resolver per class, shared by every point.
     pub extra: [ArenaVec<'a, Allocation>; 3],
 }
@@ -144,6 +148,7 @@ impl<'a> Frame<'a> {
             num_slots: 0,
             size: [None; 3],
             named_by_last_slot,
+            overflow: false,
             extra: [
                 ArenaVec::new_in(arena),
                 ArenaVec::new_in(arena),
@@ -152,11 +157,20 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// A fresh slot of `class`.
+    /// A fresh slot of `class`. Past `SpillSlot::MAX` it sets `overflow`
+    /// and returns slot 0 (the run's result is then an error).
     pub fn new_slot(&mut self, class: RegClass, size_of: impl FnOnce() -> usize) -> SpillSlot {
-        let size = *self.size[class as usize].get_or_insert_with(|| size_of().max(1) as u32);
+        // Sizes past the whole slot range are clamped just past it, so the
+        // arithmetic below cannot overflow and the check below fails.
+        const TOO_LARGE: usize = SpillSlot::MAX + 2;
+        let size =
+            *self.size[class as usize].get_or_insert_with(|| size_of().clamp(1, TOO_LARGE) as u32);
         let size = size.next_power_of_two() as usize;
         let offset = self.num_slots.next_multiple_of(size);
+        if offset + size > SpillSlot::MAX + 1 {
+            self.overflow = true;
+            return SpillSlot::new(0);
+        }
         self.num_slots = offset + size;
         SpillSlot::new(if self.named_by_last_slot {
             offset + size - 1

@@ -68,6 +68,7 @@ pub fn alloc_block<'a, F: Function>(
             after: &mut scratch.after,
             before: &mut scratch.before,
             branch_defs: &mut scratch.branch_defs,
+            untracked: &mut scratch.untracked,
             reused_by: &[],
             ranks: &[],
             classes: Classes::default(),

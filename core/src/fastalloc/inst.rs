@@ -78,6 +78,10 @@ pub struct InstCtx<'c, 'a> {
     /// Definitions of a branch whose moves go to the successors' entries:
     /// `(vreg, allocation)`.
     pub branch_defs: &'c mut ArenaVec<'a, (VReg, Allocation)>,
+    /// Uses fixed to a location no one tracks, `(vreg, location)`: the
+    /// vreg's own location before the instruction is chosen once every
+    /// other use has its register (see [`alloc_uses`]).
+    pub untracked: &'c mut ArenaVec<'a, (VReg, Allocation)>,
     /// Per operand: the definition reusing it, or [`NONE`] (empty when
     /// no definition reuses an input).
     pub reused_by: &'c [u32],
@@ -484,7 +488,44 @@ pub fn alloc_uses<F: Function>(
             }
         }
     }
+    place_untracked(func, regs, state, cx);
     Ok(())
+}
+
+/// Uses fixed to a location no one tracks (a non-allocatable register, a
+/// fixed stack slot): other instructions may write it, so the vreg lives
+/// up to here in a register no operand of this instruction took (chosen
+/// last, so it takes none a constrained use needs), or in its slot, and
+/// a copy before the instruction feeds the operand.
+fn place_untracked<F: Function>(
+    func: &F,
+    regs: &Regs<'_>,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+) {
+    for &(vreg, a) in cx.untracked.iter() {
+        let v = vreg.vreg();
+        let class = vreg.class();
+        let mut loc = state.vregs.loc[v];
+        if loc.is_none() {
+            let excluded = cx.claims.early | cx.claims.pinned;
+            loc = match pick_reg(func, regs, state, cx.after, class, None, excluded, false) {
+                Some(r) => {
+                    cx.claims.pinned.add(r);
+                    Allocation::reg(r)
+                }
+                None => {
+                    state.vregs.spilled[v] = true;
+                    state.slot_of(vreg, || func.spillslot_size(class))
+                }
+            };
+            state.set_loc(regs, vreg, loc);
+        }
+        if loc != a {
+            cx.before.add(class, loc, a);
+        }
+    }
+    cx.untracked.clear();
 }
 
 /// The allocation of one use (step 4), with its bookkeeping: the vreg's
@@ -514,19 +555,9 @@ fn use_alloc<F: Function>(
                 state.set_loc(regs, vreg, a);
                 return a;
             }
-            // A location no one tracks (a non-allocatable register, a
-            // fixed stack slot): other instructions may write it, so the
-            // vreg lives in a free register, or its slot, up to here.
-            let excluded = cx.claims.early | cx.claims.pinned;
-            let home = match pick_reg(func, regs, state, cx.after, class, None, excluded, false) {
-                Some(r) => Allocation::reg(r),
-                None => {
-                    state.vregs.spilled[v] = true;
-                    state.slot_of(vreg, || func.spillslot_size(class))
-                }
-            };
-            state.set_loc(regs, vreg, home);
-            cx.before.add(class, home, a);
+            // A location no one tracks: where the vreg lives before the
+            // instruction is chosen after the other uses.
+            cx.untracked.push((vreg, a));
         } else if loc != a {
             cx.before.add(class, loc, a);
         }

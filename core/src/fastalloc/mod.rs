@@ -48,6 +48,8 @@ pub struct Scratch<'a> {
     pub ranks: ArenaVec<'a, u8>,
     /// Definitions made by the current branch.
     pub branch_defs: ArenaVec<'a, (VReg, Allocation)>,
+    /// Per instruction: uses fixed to untracked locations (`inst`).
+    pub untracked: ArenaVec<'a, (VReg, Allocation)>,
     pub edits: Edits<'a>,
     /// The current instruction's register claims.
     pub claims: inst::Claims,
@@ -106,6 +108,7 @@ pub(crate) fn run_in<F: Function>(
         reused_by: ArenaVec::new_in(arena),
         ranks: ArenaVec::new_in(arena),
         branch_defs: ArenaVec::new_in(arena),
+        untracked: ArenaVec::new_in(arena),
         edits: Edits::new_in(func.num_blocks(), num_insts, arena),
         claims: inst::Claims::default(),
     };

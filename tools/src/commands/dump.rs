@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use regarena::owned::InstKind;
 use regarena::{Allocation, Edit, Inst, InstPosition, Output, ProgPoint};
 
-use super::alloc::{self, Allocator, Contexts};
+use super::alloc::{self, AlgorithmArg, Allocator, Contexts};
 use super::guard::guarded;
 use super::CommandResult;
 use crate::corpus::{self, CorpusFunction};
@@ -34,6 +34,10 @@ pub struct DumpArgs {
     /// Which allocator's result to show.
     #[arg(long, value_enum, default_value_t = Allocator::Ours)]
     pub allocator: Allocator,
+    /// Which algorithm to run: the backtracking allocator or the
+    /// single-pass one.
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Ion)]
+    pub algorithm: AlgorithmArg,
 }
 
 /// Runs `regarena dump`.
@@ -54,7 +58,7 @@ pub fn run(args: &DumpArgs) -> CommandResult {
     };
     let group = corpus::group_of(&path, &path);
     let cf = corpus::load_file(&path, &group).map_err(|e| e.to_string())?;
-    let mut ctxs = Contexts::default();
+    let mut ctxs = Contexts::with_algorithm(args.algorithm);
     let result = alloc::allocate(args.allocator, &cf, &mut ctxs)
         .map(|_| alloc::take_output(args.allocator, &mut ctxs));
     let verdict = result

@@ -406,3 +406,38 @@ fn differing_defs_of_one_vreg_in_one_instruction_are_refused() {
         }
     }
 }
+
+/// Allocates with the single-pass allocator; an `Ok` output must pass
+/// regarena's checker and upstream's.
+fn allocate_single_pass(
+    func: &FunctionData,
+    env: &MachineEnv,
+) -> Result<regarena::Output, RegAllocError> {
+    let options = RegallocOptions {
+        algorithm: regarena::Algorithm::Fastalloc,
+        ..Default::default()
+    };
+    let out = regarena::run(func, env, &options)?;
+    let mut ours = Checker::new(func, env);
+    ours.prepare(&out);
+    if let Err(e) = ours.run() {
+        panic!("regarena's checker rejects the single-pass output: {e}");
+    }
+    let upf = up::UpstreamFunction::new(func);
+    let up_env = up::env_up(env);
+    let mut theirs = ra2::checker::Checker::new(&upf, &up_env);
+    theirs.prepare(&up::output_up(&out));
+    if let Err(e) = theirs.run() {
+        panic!("upstream's checker rejects the single-pass output: {e:?}");
+    }
+    Ok(out)
+}
+
+/// Found by `corpus_file` once it ran the single-pass allocator
+/// (2026-12-06).
+#[test]
+fn single_pass_crash_53024f70() {
+    let (func, env) = load("crash-53024f7068b0f2d4c238946ceab409772a7aaa0e");
+    allocate(&func, &env).expect("Ion allocates");
+    allocate_single_pass(&func, &env).expect("the single pass allocates");
+}

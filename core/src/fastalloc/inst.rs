@@ -321,6 +321,22 @@ pub fn alloc_defs<F: Function>(
             cx.after.add(op.class(), a, loc);
         }
         if state.vregs.spilled[v] {
+            // A reload of the vreg from its slot after this instruction
+            // (another def evicted it from the register the later code
+            // expects) must read the value defined here: the store into
+            // the slot is in the same parallel set, so it reads `a`.
+            let slot = state.vregs.slot[v];
+            if slot != NONE {
+                let slot = Allocation::stack(crate::SpillSlot::new(slot as usize));
+                let mut rewritten = false;
+                for m in cx.after.moves.iter_mut().filter(|m| m.from == slot) {
+                    m.from = a;
+                    rewritten = true;
+                }
+                if rewritten {
+                    cx.after.moves.retain(|m| m.from != m.to);
+                }
+            }
             let slot = state.slot_of(vreg, || func.spillslot_size(op.class()));
             if slot != loc {
                 cx.after.add(op.class(), a, slot);

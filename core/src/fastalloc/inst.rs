@@ -116,6 +116,7 @@ fn pick_reg<F: Function>(
     regs: &Regs<'_>,
     state: &mut State<'_>,
     after: &mut MoveSet<'_>,
+    before: &mut MoveSet<'_>,
     class: RegClass,
     limit: Option<usize>,
     excluded: PRegSet,
@@ -142,17 +143,20 @@ fn pick_reg<F: Function>(
         }
     }
     let p = best?;
-    evict_reg(func, regs, state, after, p);
+    evict_reg(func, regs, state, after, before, p);
     Some(p)
 }
 
 /// Moves the vreg owning `p` to its slot before the current point and
-/// back into `p` after the instruction.
+/// back into `p` after the instruction. Copies before the instruction
+/// that read the vreg from `p` (into another operand's register) read
+/// its slot instead.
 fn evict_reg<F: Function>(
     func: &F,
     regs: &Regs<'_>,
     state: &mut State<'_>,
     after: &mut MoveSet<'_>,
+    before: &mut MoveSet<'_>,
     p: PReg,
 ) {
     let w = state.pregs.owner[p.index()];
@@ -162,6 +166,10 @@ fn evict_reg<F: Function>(
     let vreg = VReg::new(w as usize, p.class());
     let slot = state.slot_of(vreg, || func.spillslot_size(p.class()));
     after.add(p.class(), slot, crate::Allocation::reg(p));
+    let reg = crate::Allocation::reg(p);
+    for m in before.moves.iter_mut().filter(|m| m.from == reg) {
+        m.from = slot;
+    }
     state.vregs.spilled[w as usize] = true;
     state.set_loc(regs, vreg, slot);
 }
@@ -414,9 +422,9 @@ fn def_alloc<F: Function>(
                 Allocation::reg(r)
             } else if !loc.is_none() && regs.is_stack(loc) {
                 loc
-            } else if let Some(r) =
-                pick_reg(func, regs, state, cx.after, class, None, excluded, false)
-            {
+            } else if let Some(r) = pick_reg(
+                func, regs, state, cx.after, cx.before, class, None, excluded, false,
+            ) {
                 Allocation::reg(r)
             } else {
                 state.slot_of(vreg, || func.spillslot_size(class))
@@ -428,7 +436,9 @@ fn def_alloc<F: Function>(
                 Allocation::reg(r)
             } else {
                 let excluded = excluded | cx.claims.pinned;
-                match pick_reg(func, regs, state, cx.after, class, limit, excluded, evict) {
+                match pick_reg(
+                    func, regs, state, cx.after, cx.before, class, limit, excluded, evict,
+                ) {
                     Some(r) => Allocation::reg(r),
                     None => return Err(RegAllocError::TooManyLiveRegs),
                 }
@@ -467,7 +477,7 @@ pub fn evict_conflicts<F: Function>(
         return Err(RegAllocError::TooManyLiveRegs);
     }
     for p in hit {
-        evict_reg(func, regs, state, cx.after, p);
+        evict_reg(func, regs, state, cx.after, cx.before, p);
     }
     Ok(())
 }
@@ -525,7 +535,9 @@ fn place_untracked<F: Function>(
         let mut loc = state.vregs.loc[v];
         if loc.is_none() {
             let excluded = cx.claims.early | cx.claims.pinned;
-            loc = match pick_reg(func, regs, state, cx.after, class, None, excluded, false) {
+            loc = match pick_reg(
+                func, regs, state, cx.after, cx.before, class, None, excluded, false,
+            ) {
                 Some(r) => {
                     cx.claims.pinned.add(r);
                     Allocation::reg(r)
@@ -613,7 +625,9 @@ fn use_alloc<F: Function>(
             if !loc.is_none() && regs.is_stack(loc) {
                 return Ok(loc);
             }
-            if let Some(r) = pick_reg(func, regs, state, cx.after, class, None, excluded, false) {
+            if let Some(r) = pick_reg(
+                func, regs, state, cx.after, cx.before, class, None, excluded, false,
+            ) {
                 return Ok(place(state, cx, Allocation::reg(r)));
             }
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
@@ -632,8 +646,9 @@ fn use_alloc<F: Function>(
                 }
             }
             let evict = !cx.is_branch;
-            let Some(r) = pick_reg(func, regs, state, cx.after, class, limit, excluded, evict)
-            else {
+            let Some(r) = pick_reg(
+                func, regs, state, cx.after, cx.before, class, limit, excluded, evict,
+            ) else {
                 return Err(RegAllocError::TooManyLiveRegs);
             };
             let a = Allocation::reg(r);

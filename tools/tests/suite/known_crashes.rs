@@ -444,12 +444,17 @@ fn allocate_single_pass(
 ///   vreg defined by the same instruction; the eviction's reload of that
 ///   vreg from its slot and the store of its new value into the slot were
 ///   one parallel set, so the reload read the old slot (it now copies
-///   from the def's register).
+///   from the def's register);
+/// * `722dc190`: a use fixed to one register was fed by a copy from the
+///   register where the later code expects its vreg; a later use of the
+///   same instruction evicted the vreg from that register (a copy that
+///   read it now reads the vreg's slot).
 #[test]
 fn single_pass_crashes_found_by_corpus_file() {
     for name in [
         "crash-53024f7068b0f2d4c238946ceab409772a7aaa0e",
         "crash-4918de8adac627541a4fead28e2d04d16245a31c",
+        "crash-722dc190927c98ad4f1aa3d4e7465025d84998ca",
     ] {
         let (func, env) = load(name);
         if let Err(e) = allocate(&func, &env) {

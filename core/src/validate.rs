@@ -69,6 +69,10 @@ use crate::{
     OperandPos, PReg, PRegSet, RegAllocError, RegClass, VReg,
 };
 
+/// The bit of `Operand::bits` that marks a fixed-register constraint
+/// (the top bit of the 7-bit constraint field at bit 36).
+const FIXED_BIT: u64 = 1 << (36 + 6);
+
 /// Most operands one instruction may have (a `u16` slot index other than
 /// the "no slot" value `u16::MAX`).
 pub const MAX_OPERANDS: usize = u16::MAX as usize;
@@ -587,7 +591,12 @@ fn check_operands<F: Function>(
                     .ok_or(RegAllocError::TooManyOperands)?;
             }
             let key = 2 * inst.0 + 1;
+            // Whether any operand is fixed to a register (the constraint
+            // field's top bit): only then can `check_fixed_registers` find
+            // anything.
+            let mut any_fixed = 0u64;
             for &op in operands {
+                any_fixed |= op.bits() & FIXED_BIT;
                 check_operand(func, op, operands, inst, num_vregs, columns)?;
                 let index = raw_vreg_index(op);
                 if op.kind() != OperandKind::Def {
@@ -612,7 +621,9 @@ fn check_operands<F: Function>(
                 }
                 *site = DefSite { block, key };
             }
-            check_fixed_registers(func, inst, operands)?;
+            if any_fixed != 0 {
+                check_fixed_registers(func, inst, operands)?;
+            }
         }
         // Branch arguments: range, class, and matching the target param's
         // class (their count was checked by `cfg::check_branch_arity`);
@@ -853,6 +864,42 @@ mod tests {
     use super::*;
     use crate::ion::liveranges::testing::*;
     use crate::Operand;
+
+    #[test]
+    fn fixed_bit_marks_exactly_the_fixed_register_constraints() {
+        let v = VReg::new(3, RegClass::Int);
+        let p = PReg::new(5, RegClass::Int);
+        for (op, fixed) in [
+            (Operand::reg_fixed_use(v, p), true),
+            (Operand::reg_fixed_def(v, p), true),
+            (Operand::fixed_nonallocatable(p), true),
+            (Operand::reg_use(v), false),
+            (Operand::any_use(v), false),
+            (
+                Operand::new(
+                    v,
+                    OperandConstraint::Stack,
+                    OperandKind::Def,
+                    OperandPos::Late,
+                ),
+                false,
+            ),
+            (Operand::reg_reuse_def(v, 1), false),
+        ] {
+            let is_fixed = matches!(op.constraint(), OperandConstraint::FixedReg(_));
+            assert_eq!(is_fixed, fixed, "{op}");
+            assert_eq!(op.bits() & FIXED_BIT != 0, fixed, "{op}");
+        }
+        for limit in [1, 2, 64] {
+            let op = Operand::new(
+                v,
+                OperandConstraint::Limit(limit),
+                OperandKind::Use,
+                OperandPos::Early,
+            );
+            assert_eq!(op.bits() & FIXED_BIT, 0, "{op}");
+        }
+    }
 
     fn check(func: &crate::owned::FunctionData) -> Result<(), RegAllocError> {
         let arena = Arena::new();

@@ -614,7 +614,7 @@ fn check_operands<F: Function>(
                 let site = &mut columns.defs[index];
                 if site.block.is_valid() {
                     let same_inst = site.key == key;
-                    if !(allow_same_inst_defs && same_inst) || !repeats_an_earlier_def(operands, op)
+                    if !(allow_same_inst_defs && same_inst && repeats_an_earlier_def(operands, op))
                     {
                         return Err(RegAllocError::SSA(op.vreg(), inst));
                     }

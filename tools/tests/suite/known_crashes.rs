@@ -39,14 +39,28 @@ fn load_with_operands_masked(name: &str) -> (FunctionData, MachineEnv) {
     (cf.func, cf.env)
 }
 
-/// Allocates with regarena; an `Ok` output must pass regarena's checker
-/// and upstream's.
+/// Allocates with regarena's Ion; an `Ok` output must pass regarena's
+/// checker and upstream's.
 fn allocate(func: &FunctionData, env: &MachineEnv) -> Result<regarena::Output, RegAllocError> {
-    let out = regarena::run(func, env, &RegallocOptions::default())?;
+    allocate_with(func, env, regarena::Algorithm::Ion)
+}
+
+/// Allocates with `algorithm`; an `Ok` output must pass regarena's
+/// checker and upstream's.
+fn allocate_with(
+    func: &FunctionData,
+    env: &MachineEnv,
+    algorithm: regarena::Algorithm,
+) -> Result<regarena::Output, RegAllocError> {
+    let options = RegallocOptions {
+        algorithm,
+        ..Default::default()
+    };
+    let out = regarena::run(func, env, &options)?;
     let mut ours = Checker::new(func, env);
     ours.prepare(&out);
     if let Err(e) = ours.run() {
-        panic!("regarena's checker rejects the output: {e}");
+        panic!("{algorithm:?}: regarena's checker rejects the output: {e}");
     }
     let upf = up::UpstreamFunction::new(func);
     let up_env = up::env_up(env);
@@ -54,7 +68,7 @@ fn allocate(func: &FunctionData, env: &MachineEnv) -> Result<regarena::Output, R
     let mut theirs = ra2::checker::Checker::new(&upf, &up_env);
     theirs.prepare(&up_out);
     if let Err(e) = theirs.run() {
-        panic!("upstream's checker rejects the output: {e:?}");
+        panic!("{algorithm:?}: upstream's checker rejects the output: {e:?}");
     }
     Ok(out)
 }
@@ -384,20 +398,8 @@ fn differing_defs_of_one_vreg_in_one_instruction_are_refused() {
             ],
         ] {
             let (func, env) = one_block_defining_v0_with(defs.clone());
-            let out = regarena::run(&func, &env, &options)
+            let out = allocate_with(&func, &env, algorithm)
                 .unwrap_or_else(|e| panic!("{algorithm:?} {defs:?}: {e:?}"));
-            let mut ours = Checker::new(&func, &env);
-            ours.prepare(&out);
-            if let Err(e) = ours.run() {
-                panic!("{algorithm:?} {defs:?}: regarena's checker: {e}");
-            }
-            let upf = up::UpstreamFunction::new(&func);
-            let up_env = up::env_up(&env);
-            let mut theirs = ra2::checker::Checker::new(&upf, &up_env);
-            theirs.prepare(&up::output_up(&out));
-            if let Err(e) = theirs.run() {
-                panic!("{algorithm:?} {defs:?}: upstream's checker: {e:?}");
-            }
             let allocs = out.inst_allocs(Inst::new(0));
             assert_eq!(
                 allocs[0], allocs[1],
@@ -405,32 +407,6 @@ fn differing_defs_of_one_vreg_in_one_instruction_are_refused() {
             );
         }
     }
-}
-
-/// Allocates with the single-pass allocator; an `Ok` output must pass
-/// regarena's checker and upstream's.
-fn allocate_single_pass(
-    func: &FunctionData,
-    env: &MachineEnv,
-) -> Result<regarena::Output, RegAllocError> {
-    let options = RegallocOptions {
-        algorithm: regarena::Algorithm::Fastalloc,
-        ..Default::default()
-    };
-    let out = regarena::run(func, env, &options)?;
-    let mut ours = Checker::new(func, env);
-    ours.prepare(&out);
-    if let Err(e) = ours.run() {
-        panic!("regarena's checker rejects the single-pass output: {e}");
-    }
-    let upf = up::UpstreamFunction::new(func);
-    let up_env = up::env_up(env);
-    let mut theirs = ra2::checker::Checker::new(&upf, &up_env);
-    theirs.prepare(&up::output_up(&out));
-    if let Err(e) = theirs.run() {
-        panic!("upstream's checker rejects the single-pass output: {e:?}");
-    }
-    Ok(out)
 }
 
 /// Found by `corpus_file` once it ran the single-pass allocator
@@ -460,7 +436,7 @@ fn single_pass_crashes_found_by_corpus_file() {
         if let Err(e) = allocate(&func, &env) {
             panic!("{name}: Ion: {e:?}");
         }
-        if let Err(e) = allocate_single_pass(&func, &env) {
+        if let Err(e) = allocate_with(&func, &env, regarena::Algorithm::Fastalloc) {
             panic!("{name}: single pass: {e:?}");
         }
     }

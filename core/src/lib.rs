@@ -948,22 +948,23 @@ impl Allocation {
     /// Whether this is no location.
     #[inline(always)]
     pub fn is_none(self) -> bool {
-        self.kind() == AllocationKind::None
+        // Kind codes 0 and 3 (unused, read as `None`): one compare.
+        (self.bits >> 29).wrapping_sub(1) >= 2
     }
     /// Whether this is a register or a slot.
     #[inline(always)]
     pub fn is_some(self) -> bool {
-        self.kind() != AllocationKind::None
+        (self.bits >> 29).wrapping_sub(1) < 2
     }
     /// Whether this is a register.
     #[inline(always)]
     pub fn is_reg(self) -> bool {
-        self.kind() == AllocationKind::Reg
+        self.bits >> 29 == AllocationKind::Reg as u32
     }
     /// Whether this is a spill slot.
     #[inline(always)]
     pub fn is_stack(self) -> bool {
-        self.kind() == AllocationKind::Stack
+        self.bits >> 29 == AllocationKind::Stack as u32
     }
     /// The register index or slot number (meaningful with the kind).
     #[inline(always)]

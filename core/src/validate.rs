@@ -432,12 +432,16 @@ impl UseChecks<'_> {
     /// Whether the def at `site` reaches a use at `key` in `block`.
     #[inline]
     fn reaches(cfg: &CfgInfo<'_>, site: DefSite, block: Block, key: u32) -> bool {
-        site.block.is_valid()
-            && if site.block == block {
-                site.key < key
-            } else {
-                cfg.dominates(site.block, block)
-            }
+        if site.block.is_invalid() {
+            return false;
+        }
+        // Both answers, then a select: whether a use is in its def's
+        // block follows no pattern the branch predictor could learn.
+        let same_block = site.block == block;
+        let earlier = site.key < key;
+        let pre = cfg.dom_pre[block];
+        let dominates = (cfg.dom_pre[site.block] <= pre) & (pre <= cfg.dom_last[site.block]);
+        (same_block & earlier) | (!same_block & dominates)
     }
 
     #[inline]
@@ -774,10 +778,9 @@ fn check_operand<F: Function>(
             && columns.scratch == PRegSet::empty());
     if plain_or_fixed && class_code != 3 && index < columns.classes.len().min(VReg::MAX) {
         let seen = &mut columns.classes[index];
-        if *seen == class_code {
-            return Ok(());
-        }
-        if *seen == NO_CLASS {
+        // First sight or the same class again (one test, no branch on
+        // which): record it.
+        if (*seen == class_code) | (*seen == NO_CLASS) {
             *seen = class_code;
             return Ok(());
         }

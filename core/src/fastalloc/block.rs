@@ -43,6 +43,7 @@ pub fn alloc_block<'a, F: Function>(
 ) -> Result<(), RegAllocError> {
     let insts = func.block_insns(block);
     let last = insts.last();
+    let multi_defs = func.allow_multiple_vreg_defs();
     for inst in insts.iter().rev() {
         state.pregs.now += 1;
         let ops = func.inst_operands(inst);
@@ -64,6 +65,7 @@ pub fn alloc_block<'a, F: Function>(
             ops,
             allocs: op_allocs,
             is_branch,
+            multi_defs,
             claims: &mut scratch.claims,
             after: &mut scratch.after,
             before: &mut scratch.before,
@@ -71,10 +73,17 @@ pub fn alloc_block<'a, F: Function>(
             untracked: &mut scratch.untracked,
             reused_by: &[],
             ranks: &[],
+            by_rank: &[],
             classes: Classes::default(),
         };
-        cx.classes = inst::classify(&mut cx, &mut scratch.ranks, &mut scratch.reused_by);
+        cx.classes = inst::classify(
+            &mut cx,
+            &mut scratch.ranks,
+            &mut scratch.reused_by,
+            &mut scratch.by_rank,
+        );
         cx.ranks = &scratch.ranks;
+        cx.by_rank = &scratch.by_rank;
         cx.reused_by = &scratch.reused_by;
         if is_branch {
             place_branch_args(func, regs, state, &mut cx, &mut scratch.args, block)?;
@@ -173,10 +182,7 @@ fn place_branch_args<'a, F: Function>(
             let mut src = state.vregs.loc[arg.vreg()];
             if src.is_none() {
                 let reg = if left[c] > 0 {
-                    regs.order[c]
-                        .iter()
-                        .copied()
-                        .find(|&p| !claimed.contains(p) && !state.pregs.owned.contains(p))
+                    regs.first_free(class, None, claimed, state.pregs.owned)
                 } else {
                     None
                 };

@@ -285,15 +285,14 @@ fn resolve_into<'a, F: Function>(
 /// Whether `moves` can run in any order: no destination is another move's
 /// source or another move's destination, and no move is stack to stack.
 fn is_plain(regs: &Regs<'_>, moves: &[PendingMove]) -> bool {
+    // Sets are small (at most 8 here): every pair is compared, the
+    // results OR-ed, with no branch that depends on the locations.
+    let mut conflict = false;
     for (i, m) in moves.iter().enumerate() {
-        if regs.is_stack(m.from) && regs.is_stack(m.to) {
-            return false;
-        }
+        conflict |= regs.is_stack(m.from) & regs.is_stack(m.to);
         for (j, n) in moves.iter().enumerate() {
-            if n.from == m.to || (i != j && n.to == m.to) {
-                return false;
-            }
+            conflict |= (n.from == m.to) | ((i != j) & (n.to == m.to));
         }
     }
-    true
+    !conflict
 }

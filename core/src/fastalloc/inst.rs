@@ -70,6 +70,10 @@ pub struct InstCtx<'c, 'a> {
     pub allocs: &'c mut [Allocation],
     /// The instruction is a branch: no moves may follow it.
     pub is_branch: bool,
+    /// The function may define a vreg twice in one instruction
+    /// (`allow_multiple_vreg_defs`; validation let through only
+    /// identical repeats). Without it no def repeats an earlier one.
+    pub multi_defs: bool,
     pub claims: &'c mut Claims,
     /// Moves after the instruction.
     pub after: &'c mut MoveSet<'a>,
@@ -87,6 +91,11 @@ pub struct InstCtx<'c, 'a> {
     pub reused_by: &'c [u32],
     /// Per operand: its [`rank`].
     pub ranks: &'c [u8],
+    /// The operand indices ordered by rank, in operand order within a
+    /// rank: the steps visit `by_rank[classes.start[r]..classes.start[r
+    /// + 1]]` for their ranks `r` (instead of one scan of the operands
+    /// per rank, whose branch on each operand's rank rarely predicts).
+    pub by_rank: &'c [u32],
     pub classes: Classes,
 }
 
@@ -122,14 +131,10 @@ fn pick_reg<F: Function>(
     excluded: PRegSet,
     evict: bool,
 ) -> Option<PReg> {
-    let order = &regs.order[class as usize];
-    let owned = state.pregs.owned;
-    if let Some(&p) = order
-        .iter()
-        .find(|&&p| !excluded.contains(p) && !owned.contains(p) && within_limit(p, limit))
-    {
+    if let Some(p) = regs.first_free(class, limit, excluded, state.pregs.owned) {
         return Some(p);
     }
+    let order = &regs.order[class as usize];
     if !evict {
         return None;
     }
@@ -193,15 +198,28 @@ pub mod rank {
 pub struct Classes {
     /// Bit `r` set iff some operand has rank `r`.
     pub present: u32,
+    /// Where each rank's operands start in [`InstCtx::by_rank`] (the last
+    /// entry is the operand count).
+    pub start: [u32; 9],
+}
+
+impl Classes {
+    /// The range of [`InstCtx::by_rank`] holding ranks `first..=last`.
+    #[inline]
+    pub fn ranks(&self, first: u8, last: u8) -> core::ops::Range<usize> {
+        self.start[first as usize] as usize..self.start[last as usize + 1] as usize
+    }
 }
 
 /// Step 1, one pass over the operands: each operand's rank into `ranks`,
 /// `reused_by` filled when a definition reuses an input, fixed-register
-/// operands claiming their registers, non-allocatable ones written.
+/// operands claiming their registers, non-allocatable ones written; then
+/// the operand indices sorted by rank (stable) into `by_rank`.
 pub fn classify<'a>(
     cx: &mut InstCtx<'_, '_>,
     ranks: &mut ArenaVec<'a, u8>,
     reused_by: &mut ArenaVec<'a, u32>,
+    by_rank: &mut ArenaVec<'a, u32>,
 ) -> Classes {
     ranks.clear();
     let mut present = 0u32;
@@ -263,7 +281,22 @@ pub fn classify<'a>(
             }
         }
     }
-    Classes { present }
+    // Counting sort of the operand indices by rank.
+    let mut start = [0u32; 9];
+    for &r in ranks.iter() {
+        start[r as usize + 1] += 1;
+    }
+    for r in 0..8 {
+        start[r + 1] += start[r];
+    }
+    by_rank.clear();
+    by_rank.resize(ranks.len(), 0);
+    let mut next = start;
+    for (i, &r) in ranks.iter().enumerate() {
+        by_rank[next[r as usize] as usize] = i as u32;
+        next[r as usize] += 1;
+    }
+    Classes { present, start }
 }
 
 /// Step 2: allocations for the definitions, then their moves.
@@ -275,33 +308,27 @@ pub fn alloc_defs<F: Function>(
 ) -> Result<(), RegAllocError> {
     // Fixed definitions first (their registers are claimed), then the
     // others in operand order.
-    for pass in [rank::FIXED_DEF, rank::DEF] {
-        if cx.classes.present & (1 << pass) == 0 {
+    for k in cx.classes.ranks(rank::FIXED_DEF, rank::DEF) {
+        let i = cx.by_rank[k] as usize;
+        let op = cx.ops[i];
+        // A repeated def (validation let through only identical
+        // ones) is the same def: it takes the first one's allocation.
+        if let Some(first) = earlier_def_of(cx, i) {
+            cx.allocs[i] = cx.allocs[first];
             continue;
         }
-        for (i, &op) in cx.ops.iter().enumerate() {
-            if cx.ranks[i] != pass {
-                continue;
+        let a = def_alloc(func, regs, state, cx, op)?;
+        cx.allocs[i] = a;
+        if let Some(r) = a.as_reg() {
+            cx.claims.pinned.add(r);
+            cx.claims.defs.add(r);
+            cx.claims.late.add(r);
+            let early = op.pos() == OperandPos::Early
+                || matches!(op.constraint(), OperandConstraint::Reuse(_));
+            if early {
+                cx.claims.early.add(r);
             }
-            // A repeated def (validation let through only identical
-            // ones) is the same def: it takes the first one's allocation.
-            if let Some(first) = earlier_def_of(cx.ops, i) {
-                cx.allocs[i] = cx.allocs[first];
-                continue;
-            }
-            let a = def_alloc(func, regs, state, cx, op)?;
-            cx.allocs[i] = a;
-            if let Some(r) = a.as_reg() {
-                cx.claims.pinned.add(r);
-                cx.claims.defs.add(r);
-                cx.claims.late.add(r);
-                let early = op.pos() == OperandPos::Early
-                    || matches!(op.constraint(), OperandConstraint::Reuse(_));
-                if early {
-                    cx.claims.early.add(r);
-                }
-                state.pregs.stamp[r.index()] = state.pregs.now;
-            }
+            state.pregs.stamp[r.index()] = state.pregs.now;
         }
     }
     if cx.classes.present & (1 << rank::FIXED_DEF | 1 << rank::DEF) == 0 {
@@ -309,9 +336,23 @@ pub fn alloc_defs<F: Function>(
     }
     // The moves from each definition to where the later code expects the
     // vreg, and the vreg released: before the instruction it does not
-    // exist.
-    for (i, &op) in cx.ops.iter().enumerate() {
-        if op.kind() != OperandKind::Def || earlier_def_of(cx.ops, i).is_some() {
+    // exist. In operand order: with no fixed def, that is the order of
+    // the `DEF` rank; else a scan of the operands.
+    let defs_in_order = cx.classes.ranks(rank::DEF, rank::DEF);
+    let scan = cx.classes.present & (1 << rank::FIXED_DEF) != 0;
+    let count = if scan {
+        cx.ops.len()
+    } else {
+        defs_in_order.len()
+    };
+    for k in 0..count {
+        let i = if scan {
+            k
+        } else {
+            cx.by_rank[defs_in_order.start + k] as usize
+        };
+        let op = cx.ops[i];
+        if op.kind() != OperandKind::Def || earlier_def_of(cx, i).is_some() {
             continue;
         }
         let vreg = op.vreg();
@@ -355,12 +396,15 @@ pub fn alloc_defs<F: Function>(
     Ok(())
 }
 
-/// The index of an earlier def of `ops[i]`'s vreg in the same
-/// instruction (`allow_multiple_vreg_defs`).
+/// The index of an earlier def of operand `i`'s vreg in the same
+/// instruction (only with `allow_multiple_vreg_defs`).
 #[inline]
-fn earlier_def_of(ops: &[Operand], i: usize) -> Option<usize> {
-    let vreg = ops[i].vreg();
-    ops[..i]
+fn earlier_def_of(cx: &InstCtx<'_, '_>, i: usize) -> Option<usize> {
+    if !cx.multi_defs {
+        return None;
+    }
+    let vreg = cx.ops[i].vreg();
+    cx.ops[..i]
         .iter()
         .position(|o| o.kind() == OperandKind::Def && o.vreg() == vreg)
 }
@@ -489,29 +533,23 @@ pub fn alloc_uses<F: Function>(
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
-    for pass in rank::FIXED_USE..=rank::STACK_USE {
-        if cx.classes.present & (1 << pass) == 0 {
-            continue;
-        }
-        for (i, &op) in cx.ops.iter().enumerate() {
-            if cx.ranks[i] != pass {
-                continue;
+    for k in cx.classes.ranks(rank::FIXED_USE, rank::STACK_USE) {
+        let i = cx.by_rank[k] as usize;
+        let op = cx.ops[i];
+        let reused_by = if cx.ranks[i] == rank::REUSED_USE {
+            Some(cx.reused_by[i] as usize)
+        } else {
+            None
+        };
+        let a = use_alloc(func, regs, state, cx, op, reused_by)?;
+        cx.allocs[i] = a;
+        if let Some(r) = a.as_reg() {
+            cx.claims.pinned.add(r);
+            cx.claims.early.add(r);
+            if op.pos() == OperandPos::Late {
+                cx.claims.late.add(r);
             }
-            let reused_by = if pass == rank::REUSED_USE {
-                Some(cx.reused_by[i] as usize)
-            } else {
-                None
-            };
-            let a = use_alloc(func, regs, state, cx, op, reused_by)?;
-            cx.allocs[i] = a;
-            if let Some(r) = a.as_reg() {
-                cx.claims.pinned.add(r);
-                cx.claims.early.add(r);
-                if op.pos() == OperandPos::Late {
-                    cx.claims.late.add(r);
-                }
-                state.pregs.stamp[r.index()] = state.pregs.now;
-            }
+            state.pregs.stamp[r.index()] = state.pregs.now;
         }
     }
     place_untracked(func, regs, state, cx);

@@ -46,6 +46,8 @@ pub struct Scratch<'a> {
     pub reused_by: ArenaVec<'a, u32>,
     /// Per operand of the current instruction: its rank (`inst::rank`).
     pub ranks: ArenaVec<'a, u8>,
+    /// The current instruction's operand indices ordered by rank.
+    pub by_rank: ArenaVec<'a, u32>,
     /// Definitions made by the current branch.
     pub branch_defs: ArenaVec<'a, (VReg, Allocation)>,
     /// Per instruction: uses fixed to untracked locations (`inst`).
@@ -107,6 +109,7 @@ pub(crate) fn run_in<F: Function>(
         args: MoveSet::new_in(arena),
         reused_by: ArenaVec::new_in(arena),
         ranks: ArenaVec::new_in(arena),
+        by_rank: ArenaVec::new_in(arena),
         branch_defs: ArenaVec::new_in(arena),
         untracked: ArenaVec::new_in(arena),
         edits: Edits::new_in(func.num_blocks(), num_insts, arena),

@@ -56,6 +56,12 @@ pub struct Regs<'a> {
     pub order: [ArenaVec<'a, PReg>; 3],
     /// The same registers as sets.
     pub allocatable: [PRegSet; 3],
+    /// Per class, the preferred registers among `order` (class `c`'s
+    /// registers are word `c` of a `PRegSet`): `order` is these in index
+    /// order, then the rest of `allocatable` in index order, so
+    /// [`Regs::first_free`] finds the first free register of `order`
+    /// with two masks instead of a walk.
+    pub preferred_word: [u64; 3],
     /// `PReg`s naming fixed stack locations.
     pub fixed_stack: PRegSet,
     /// The machine's scratch register per class, if any.
@@ -96,9 +102,12 @@ impl<'a> Regs<'a> {
                 .or(env.preferred_regs_by_class[c].max_preg())
                 .filter(|p| !fixed_stack.contains(*p))
         });
+        let preferred_word = [0, 1, 2]
+            .map(|c| env.preferred_regs_by_class[c].words()[c] & allocatable[c].words()[c]);
         Regs {
             order,
             allocatable,
+            preferred_word,
             fixed_stack,
             scratch: env.scratch_by_class,
             victim,
@@ -109,10 +118,35 @@ impl<'a> Regs<'a> {
     /// `PReg`).
     #[inline]
     pub fn is_stack(&self, alloc: Allocation) -> bool {
-        match alloc.as_reg() {
-            Some(preg) => self.fixed_stack.contains(preg),
-            None => alloc.is_stack(),
+        // Without a branch on the kind (the pass asks this of moves whose
+        // kinds do not follow a pattern): a register's index is its
+        // allocation's low bits.
+        let index = (alloc.bits() as usize) & (PReg::NUM_INDEX - 1);
+        let words = self.fixed_stack.words();
+        let fixed = (words[index / 64] >> (index % 64)) & 1 != 0;
+        alloc.is_stack() | (alloc.is_reg() & fixed)
+    }
+
+    /// The first register of `order[class]` with a hardware encoding
+    /// below `limit` (if any) that is in neither `excluded` nor `owned`.
+    #[inline]
+    pub fn first_free(
+        &self,
+        class: RegClass,
+        limit: Option<usize>,
+        excluded: PRegSet,
+        owned: PRegSet,
+    ) -> Option<PReg> {
+        let c = class as usize;
+        let mut free = self.allocatable[c].words()[c] & !(excluded.words()[c] | owned.words()[c]);
+        if let Some(l) = limit {
+            if l < 64 {
+                free &= (1u64 << l) - 1;
+            }
         }
+        let preferred = free & self.preferred_word[c];
+        let pick = if preferred != 0 { preferred } else { free };
+        (pick != 0).then(|| PReg::from_index(c * 64 + pick.trailing_zeros() as usize))
     }
 
     /// Whether `preg` is a register this run allocates.

@@ -92,9 +92,9 @@ pub struct InstCtx<'c, 'a> {
     /// Per operand: its [`rank`].
     pub ranks: &'c [u8],
     /// The operand indices ordered by rank, in operand order within a
-    /// rank: the steps visit `by_rank[classes.start[r]..classes.start[r
-    /// + 1]]` for their ranks `r` (instead of one scan of the operands
-    /// per rank, whose branch on each operand's rank rarely predicts).
+    /// rank: the steps visit the ranges [`Classes::ranks`] gives for
+    /// their ranks (instead of one scan of the operands per rank, whose
+    /// branch on each operand's rank rarely predicts).
     pub by_rank: &'c [u32],
     pub classes: Classes,
 }

@@ -236,6 +236,12 @@ impl PRegSet {
         self.bits
     }
 
+    /// The set with the given raw bit words (see [`PRegSet::words`]).
+    #[inline(always)]
+    pub(crate) fn from_words(bits: [u64; PREGSET_WORDS]) -> Self {
+        PRegSet { bits }
+    }
+
     /// The set with no register.
     pub const fn empty() -> Self {
         PRegSet {
@@ -300,7 +306,9 @@ impl PRegSet {
     }
     /// The register with the largest index, if any.
     pub fn max_preg(&self) -> Option<PReg> {
-        self.into_iter().last()
+        let word = self.bits.iter().rposition(|&w| w != 0)?;
+        let bit = 63 - self.bits[word].leading_zeros() as usize;
+        Some(PReg::from_index(word * 64 + bit))
     }
     /// Sets exactly the registers with an index below `reg`'s.
     pub fn add_up_to(&mut self, reg: PReg) {

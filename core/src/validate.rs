@@ -224,28 +224,45 @@ pub fn check_sizes<F: Function>(func: &F) -> Result<(), RegAllocError> {
 /// allocator's output wrong, not just poor.
 pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
     let bad = Err(RegAllocError::TooManyLiveRegs);
-    let mut allocatable = PRegSet::empty();
-    for class in RegClass::ALL {
-        let preferred = env.preferred_regs_by_class[class as usize];
-        let non_preferred = env.non_preferred_regs_by_class[class as usize];
-        for reg in preferred.into_iter().chain(non_preferred) {
-            if reg == PReg::invalid() || reg.class() != class || allocatable.contains(reg) {
-                return bad;
+    // Word by word (class `c`'s registers are word `c` of a set): a
+    // class's lists may hold only its own registers, not `PReg::invalid()`
+    // (Int register 63), and no register twice.
+    let invalid = PReg::invalid();
+    let mut allocatable = [0u64; 3];
+    for c in 0..3 {
+        let preferred = env.preferred_regs_by_class[c].words();
+        let non_preferred = env.non_preferred_regs_by_class[c].words();
+        let mut other_classes = 0u64;
+        for (w, (&p, &n)) in preferred.iter().zip(&non_preferred).enumerate() {
+            if w != c {
+                other_classes |= p | n;
             }
-            allocatable.add(reg);
         }
+        let (p, n) = (preferred[c], non_preferred[c]);
+        if other_classes != 0 || p & n != 0 {
+            return bad;
+        }
+        allocatable[c] = p | n;
     }
-    let mut named = allocatable;
+    if allocatable[invalid.class() as usize] >> invalid.hw_enc() & 1 != 0 {
+        return bad;
+    }
+    let mut named = PRegSet::empty();
+    for c in 0..3 {
+        let mut words = [0u64; PRegSet::WORDS];
+        words[c] = allocatable[c];
+        named.union_from(PRegSet::from_words(words));
+    }
     for class in RegClass::ALL {
         if let Some(reg) = env.scratch_by_class[class as usize] {
-            if reg == PReg::invalid() || reg.class() != class || named.contains(reg) {
+            if reg == invalid || reg.class() != class || named.contains(reg) {
                 return bad;
             }
             named.add(reg);
         }
     }
     for &reg in &env.fixed_stack_slots {
-        if reg == PReg::invalid() || named.contains(reg) {
+        if reg == invalid || named.contains(reg) {
             return bad;
         }
         named.add(reg);
@@ -867,6 +884,104 @@ mod tests {
     use super::*;
     use crate::ion::liveranges::testing::*;
     use crate::Operand;
+
+    /// The register-by-register statement of [`check_env`]'s rules,
+    /// which the word-by-word version must agree with.
+    fn check_env_reference(env: &MachineEnv) -> Result<(), RegAllocError> {
+        let bad = Err(RegAllocError::TooManyLiveRegs);
+        let mut named = PRegSet::empty();
+        for class in RegClass::ALL {
+            let c = class as usize;
+            for reg in env.preferred_regs_by_class[c]
+                .into_iter()
+                .chain(env.non_preferred_regs_by_class[c])
+            {
+                if reg == PReg::invalid() || reg.class() != class || named.contains(reg) {
+                    return bad;
+                }
+                named.add(reg);
+            }
+        }
+        for class in RegClass::ALL {
+            if let Some(reg) = env.scratch_by_class[class as usize] {
+                if reg == PReg::invalid() || reg.class() != class || named.contains(reg) {
+                    return bad;
+                }
+                named.add(reg);
+            }
+        }
+        for &reg in &env.fixed_stack_slots {
+            if reg == PReg::invalid() || named.contains(reg) {
+                return bad;
+            }
+            named.add(reg);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn check_env_agrees_with_the_register_by_register_rules() {
+        // A small xorshift stream: environments over a few registers per
+        // class, so that overlaps, wrong classes and p63 are all common.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Mostly a register of the list's own class, now and then of
+        // another class or register 63 (`PReg::invalid()` in Int).
+        let reg = |next: &mut dyn FnMut() -> u64, class: usize| {
+            let class = if next() % 12 == 0 {
+                next() % 3
+            } else {
+                class as u64
+            };
+            let hw = if next() % 12 == 0 { 63 } else { next() % 8 };
+            PReg::new(hw as usize, RegClass::ALL[class as usize])
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let mut env = MachineEnv {
+                preferred_regs_by_class: [PRegSet::empty(); 3],
+                non_preferred_regs_by_class: [PRegSet::empty(); 3],
+                scratch_by_class: [None; 3],
+                fixed_stack_slots: Vec::new(),
+            };
+            for c in 0..3 {
+                for _ in 0..next() % 3 {
+                    env.preferred_regs_by_class[c].add(reg(&mut next, c));
+                }
+                for _ in 0..next() % 3 {
+                    env.non_preferred_regs_by_class[c].add(reg(&mut next, c));
+                }
+                if next() % 3 == 0 {
+                    env.scratch_by_class[c] = Some(reg(&mut next, c));
+                }
+            }
+            for _ in 0..next() % 3 {
+                let class = (next() % 3) as usize;
+                env.fixed_stack_slots.push(reg(&mut next, class));
+            }
+            let expected = check_env_reference(&env);
+            assert_eq!(check_env(&env), expected, "{env:?}");
+            if expected.is_ok() {
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+            for set in env
+                .preferred_regs_by_class
+                .iter()
+                .chain(&env.non_preferred_regs_by_class)
+            {
+                assert_eq!(set.max_preg(), set.into_iter().last());
+            }
+        }
+        // Both outcomes are exercised.
+        assert!(accepted > 1000 && refused > 1000, "{accepted} {refused}");
+    }
 
     #[test]
     fn fixed_bit_marks_exactly_the_fixed_register_constraints() {

@@ -73,37 +73,37 @@ pub struct Regs<'a> {
 impl<'a> Regs<'a> {
     pub fn new_in(env: &MachineEnv, arena: &'a Arena) -> Self {
         let fixed_stack: PRegSet = env.fixed_stack_slots.iter().copied().collect();
-        let order = RegClass::ALL.map(|class| {
-            let c = class as usize;
-            let mut list = ArenaVec::new_in(arena);
-            let mut seen = fixed_stack;
-            for set in [
-                env.preferred_regs_by_class[c],
-                env.non_preferred_regs_by_class[c],
-            ] {
-                for preg in set {
-                    if preg.class() == class && !seen.contains(preg) {
-                        seen.add(preg);
-                        list.push(preg);
-                    }
+        // Class `c`'s registers are word `c` of a set (validation refused
+        // an environment with a register in another class's list).
+        let fixed = fixed_stack.words();
+        let preferred_word =
+            [0, 1, 2].map(|c| env.preferred_regs_by_class[c].words()[c] & !fixed[c]);
+        let rest_word = [0, 1, 2].map(|c| {
+            env.non_preferred_regs_by_class[c].words()[c] & !fixed[c] & !preferred_word[c]
+        });
+        // Preferred registers in index order, then the others.
+        let order = [0, 1, 2].map(|c| {
+            let count = (preferred_word[c] | rest_word[c]).count_ones() as usize;
+            let mut list = ArenaVec::with_capacity_in(count, arena);
+            for mut word in [preferred_word[c], rest_word[c]] {
+                while word != 0 {
+                    list.push(PReg::from_index(c * 64 + word.trailing_zeros() as usize));
+                    word &= word - 1;
                 }
             }
             list
         });
-        let mut allocatable = [PRegSet::empty(); 3];
-        for (c, list) in order.iter().enumerate() {
-            for &p in list.iter() {
-                allocatable[c].add(p);
-            }
-        }
+        let allocatable = [0, 1, 2].map(|c| {
+            let mut words = [0u64; PRegSet::WORDS];
+            words[c] = preferred_word[c] | rest_word[c];
+            PRegSet::from_words(words)
+        });
         let victim = [0, 1, 2].map(|c| {
             env.non_preferred_regs_by_class[c]
                 .max_preg()
                 .or(env.preferred_regs_by_class[c].max_preg())
                 .filter(|p| !fixed_stack.contains(*p))
         });
-        let preferred_word = [0, 1, 2]
-            .map(|c| env.preferred_regs_by_class[c].words()[c] & allocatable[c].words()[c]);
         Regs {
             order,
             allocatable,

@@ -98,6 +98,20 @@ impl RegClass {
     /// All classes, in index order.
     pub const ALL: [RegClass; 3] = [RegClass::Int, RegClass::Float, RegClass::Vector];
 
+    /// The class of a 2-bit code as the packed types store it, the unused
+    /// code 3 reading as `Vector`: a table load, so the many callers
+    /// (every `Operand::vreg`) get no branch.
+    #[inline(always)]
+    const fn from_code(code: u64) -> RegClass {
+        const BY_CODE: [RegClass; 4] = [
+            RegClass::Int,
+            RegClass::Float,
+            RegClass::Vector,
+            RegClass::Vector,
+        ];
+        BY_CODE[(code & 3) as usize]
+    }
+
     /// The class with the given 2-bit code, if it names one.
     #[inline(always)]
     pub const fn from_bits(bits: u32) -> Option<RegClass> {
@@ -145,11 +159,7 @@ impl PReg {
     /// panicking; no constructor produces it.
     #[inline(always)]
     pub const fn class(self) -> RegClass {
-        match self.bits >> Self::MAX_BITS {
-            0 => RegClass::Int,
-            1 => RegClass::Float,
-            _ => RegClass::Vector,
-        }
+        RegClass::from_code((self.bits >> Self::MAX_BITS) as u64)
     }
     /// A dense index in `0..NUM_INDEX`, distinct for every register of every class.
     #[inline(always)]
@@ -442,11 +452,7 @@ impl VReg {
     /// The class; the unused code 3 reads as `Vector` rather than panicking.
     #[inline(always)]
     pub const fn class(self) -> RegClass {
-        match self.bits & 3 {
-            0 => RegClass::Int,
-            1 => RegClass::Float,
-            _ => RegClass::Vector,
-        }
+        RegClass::from_code(self.bits as u64)
     }
     /// The invalid vreg (the `None` of an optional `VReg`).
     #[inline(always)]
@@ -803,29 +809,19 @@ impl Operand {
     /// The class of the operand's virtual register.
     #[inline(always)]
     pub fn class(self) -> RegClass {
-        match (self.bits >> Self::CLASS_SHIFT) & 3 {
-            0 => RegClass::Int,
-            1 => RegClass::Float,
-            _ => RegClass::Vector,
-        }
+        RegClass::from_code(self.bits >> Self::CLASS_SHIFT)
     }
     /// Whether the operand reads or writes its vreg.
     #[inline(always)]
     pub fn kind(self) -> OperandKind {
-        if (self.bits >> Self::KIND_SHIFT) & 1 == 0 {
-            OperandKind::Def
-        } else {
-            OperandKind::Use
-        }
+        const BY_BIT: [OperandKind; 2] = [OperandKind::Def, OperandKind::Use];
+        BY_BIT[((self.bits >> Self::KIND_SHIFT) & 1) as usize]
     }
     /// Whether the operand is read or written early or late in the instruction.
     #[inline(always)]
     pub fn pos(self) -> OperandPos {
-        if (self.bits >> Self::POS_SHIFT) & 1 == 0 {
-            OperandPos::Early
-        } else {
-            OperandPos::Late
-        }
+        const BY_BIT: [OperandPos; 2] = [OperandPos::Early, OperandPos::Late];
+        BY_BIT[((self.bits >> Self::POS_SHIFT) & 1) as usize]
     }
     /// The constraint. The unused plain codes 3..=15 read as `Any`, so a
     /// corrupt operand never panics here (validation rejects it).

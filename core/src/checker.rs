@@ -27,7 +27,9 @@
 //! independent implementation. The facts are kept as value labels per vreg
 //! and per location in a persistent trie (`state`), so a move is one store
 //! however many vregs name its value, and states that differ a little
-//! share their nodes and meet in time proportional to the difference. The
+//! share their nodes and meet in time proportional to the difference.
+//! Vregs no later read can observe are forgotten (`liveness`), so states
+//! reaching a join differ only in live values and locations. The
 //! walk goes block tree by block tree: a block whose only edge comes from
 //! a reachable block continues from that block's exit state; joins, loop
 //! headers and the entry are roots with entry states of their own, lowered
@@ -200,8 +202,8 @@ pub enum CheckerError {
     /// The checker's state outgrew its memory budget ([`CHECKER_NODE_BUDGET`]
     /// trie nodes) before its fixpoint: the output is neither proved nor
     /// refuted. Reported instead of exhausting the machine's memory
-    /// (random control flow of about 10^6 instructions gets here; see
-    /// DESIGN.md, "The checker").
+    /// (before liveness pruning, random control flow of about 10^6
+    /// instructions got here; see DESIGN.md, "The checker").
     TooLargeToCheck { nodes: usize },
 }
 

@@ -27,7 +27,9 @@
 //! independent implementation. The facts are kept as value labels per vreg
 //! and per location in a persistent trie (`state`), so a move is one store
 //! however many vregs name its value, and states that differ a little
-//! share their nodes and meet in time proportional to the difference. The
+//! share their nodes and meet in time proportional to the difference.
+//! Vregs no later read can observe are forgotten (`liveness`), so states
+//! reaching a join differ only in live values and locations. The
 //! walk goes block tree by block tree: a block whose only edge comes from
 //! a reachable block continues from that block's exit state; joins, loop
 //! headers and the entry are roots with entry states of their own, lowered
@@ -39,6 +41,7 @@ use core::ops::Range;
 
 use smallvec::SmallVec;
 
+use liveness::Kills;
 use state::{EntryState, Snapshot, ValueState};
 
 use crate::{
@@ -199,9 +202,30 @@ pub enum CheckerError {
     /// The checker's state outgrew its memory budget ([`CHECKER_NODE_BUDGET`]
     /// trie nodes) before its fixpoint: the output is neither proved nor
     /// refuted. Reported instead of exhausting the machine's memory
-    /// (random control flow of about 10^6 instructions gets here; see
-    /// DESIGN.md, "The checker").
+    /// (before liveness pruning, random control flow of about 10^6
+    /// instructions got here; see DESIGN.md, "The checker").
     TooLargeToCheck { nodes: usize },
+}
+
+/// Whether the checker forgets vregs no later read can observe (see
+/// [`Checker::with_pruning`] and DESIGN.md, "The checker").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pruning {
+    /// Forget dead vregs; if a use is rejected, check again without
+    /// forgetting, so the errors are exactly [`Pruning::Off`]'s (unless
+    /// that check is [`CheckerError::TooLargeToCheck`], then they are
+    /// [`Pruning::Fast`]'s). The default.
+    #[default]
+    Exact,
+    /// Forget dead vregs and report what that finds: the same verdict and
+    /// the same rejected uses as [`Pruning::Off`], but a location whose
+    /// only vregs are dead reads as unknown, and
+    /// [`CheckerError::IncorrectValuesInAllocation`]'s `actual` lists only
+    /// live vregs.
+    Fast,
+    /// Keep every vreg's facts until a def replaces them (the checker
+    /// before 2026-12-06). Its states grow with every vreg defined so far.
+    Off,
 }
 
 /// Most trie nodes (32 bytes each, plus 4 of bookkeeping) the checker
@@ -353,6 +377,7 @@ pub struct Checker<'a, F: Function> {
     env: &'a MachineEnv,
     prepared: Option<Prepared>,
     node_budget: usize,
+    pruning: Pruning,
 }
 
 impl<'a, F: Function> Checker<'a, F> {
@@ -364,6 +389,12 @@ impl<'a, F: Function> Checker<'a, F> {
         self
     }
 
+    /// Sets whether dead vregs are forgotten (default [`Pruning::Exact`]).
+    pub fn with_pruning(mut self, pruning: Pruning) -> Self {
+        self.pruning = pruning;
+        self
+    }
+
     /// A checker for `f`'s allocations under `machine_env`.
     pub fn new(f: &'a F, machine_env: &'a MachineEnv) -> Self {
         Checker {
@@ -371,6 +402,7 @@ impl<'a, F: Function> Checker<'a, F> {
             env: machine_env,
             prepared: None,
             node_budget: CHECKER_NODE_BUDGET,
+            pruning: Pruning::Exact,
         }
     }
 
@@ -395,10 +427,44 @@ impl<'a, F: Function> Checker<'a, F> {
             Some(p) => p,
             None => prepare_output(self.func, &Output::default()),
         };
-        let mut analysis = Analysis::new(self.func, self.env, prepared);
-        analysis.state.set_node_budget(self.node_budget);
-        let errors = analysis.run();
-        let work = analysis.work + analysis.state.work;
+        let analyze = |prepared: Prepared, prune: bool| {
+            let mut analysis = Analysis::new(self.func, self.env, prepared, prune);
+            analysis.state.set_node_budget(self.node_budget);
+            let errors = analysis.run();
+            (errors, analysis.work + analysis.state.work)
+        };
+        let too_large =
+            |errors: &[CheckerError]| matches!(errors, [CheckerError::TooLargeToCheck { .. }]);
+        let (mut errors, mut work, again) = match self.pruning {
+            Pruning::Exact => {
+                let (errors, work) = analyze(prepared.clone(), true);
+                (errors, work, Some(prepared))
+            }
+            Pruning::Fast => {
+                let (errors, work) = analyze(prepared, true);
+                (errors, work, None)
+            }
+            Pruning::Off => {
+                let (errors, work) = analyze(prepared, false);
+                (errors, work, None)
+            }
+        };
+        let rejected_a_use = errors.iter().any(|e| {
+            matches!(
+                e,
+                CheckerError::UnknownValueInAllocation { .. }
+                    | CheckerError::IncorrectValuesInAllocation { .. }
+            )
+        });
+        if let Some(prepared) = again.filter(|_| rejected_a_use) {
+            // Rejected: the diagnostics of the checker that forgets
+            // nothing (which dead vregs a location holds).
+            let (exact, exact_work) = analyze(prepared, false);
+            work += exact_work;
+            if !too_large(&exact) {
+                errors = exact;
+            }
+        }
         let result = if errors.is_empty() {
             Ok(())
         } else {
@@ -533,10 +599,12 @@ struct Analysis<'a, F: Function> {
     error_spans: Vec<(usize, Range<usize>)>,
     /// Elementary steps outside `state` (see [`Checker::run_counting_work`]).
     work: u64,
+    /// Where dead vregs are forgotten (none without pruning).
+    kills: Kills,
 }
 
 impl<'a, F: Function> Analysis<'a, F> {
-    fn new(func: &'a F, env: &MachineEnv, mut prepared: Prepared) -> Self {
+    fn new(func: &'a F, env: &MachineEnv, mut prepared: Prepared, prune: bool) -> Self {
         // Vregs are tracked up to the largest index the function names
         // (operands, block params, branch arguments), not the count it
         // declares: a function may declare 2^30 vregs and use 200.
@@ -597,7 +665,14 @@ impl<'a, F: Function> Analysis<'a, F> {
             first_operand.push(operands);
             operands = operands.wrapping_add(func.inst_operands(Inst::new(i)).len() as u32);
         }
+        let kills = if prune {
+            Kills::compute(func, num_vregs)
+        } else {
+            Kills::default()
+        };
         Analysis {
+            work: kills.work,
+            kills,
             func,
             scratch_regs,
             fixed_stack,
@@ -609,7 +684,6 @@ impl<'a, F: Function> Analysis<'a, F> {
             prepared,
             errors: Vec::new(),
             error_spans: Vec::new(),
-            work: 0,
         }
     }
 
@@ -752,6 +826,11 @@ impl<'a, F: Function> Analysis<'a, F> {
                 branch_args(func, Block::new(block), i),
                 func.block_params(succ),
             );
+            let dead = self.kills.on_edge(block, i);
+            self.work += dead.len() as u64;
+            for &v in dead {
+                self.state.set_vreg(v, 0);
+            }
             if in_tree {
                 stack.push((s, 0, None));
                 self.visit_block(succ, mode);
@@ -896,6 +975,7 @@ impl<'a, F: Function> Analysis<'a, F> {
             for preg in func.inst_clobbers(inst) {
                 self.state.clear(preg.index() as u32);
             }
+            self.forget_after(inst);
             return;
         };
         let ops = func.inst_operands(inst);
@@ -934,6 +1014,16 @@ impl<'a, F: Function> Analysis<'a, F> {
                     self.check_value(inst, *op, alloc);
                 }
             }
+        }
+        self.forget_after(inst);
+    }
+
+    /// Forgets the vregs dead after `inst`.
+    fn forget_after(&mut self, inst: Inst) {
+        let dead = self.kills.after_inst(inst);
+        self.work += dead.len() as u64;
+        for &v in dead {
+            self.state.set_vreg(v, 0);
         }
     }
 
@@ -1165,6 +1255,7 @@ fn reverse_postorder<F: Function>(func: &F) -> Vec<usize> {
     order
 }
 
+mod liveness;
 mod state;
 
 #[cfg(test)]

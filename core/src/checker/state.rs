@@ -23,7 +23,9 @@
 //! every store, so taking a block's entry state is taking two roots: no
 //! walk over everything the state labels (which, with every vreg defined
 //! so far labelled, made the checker quadratic in blocks times vregs, and
-//! ran a 10^6-instruction function out of memory).
+//! ran a 10^6-instruction function out of memory). The checker sets dead
+//! vregs' labels to `NONE` (`super::liveness`), so the labelled vregs are
+//! the live ones.
 //!
 //! Labels stay consistent within one walk of a tree of blocks (equal
 //! labels, equal values on the walked path): a walk starts from an entry

@@ -117,9 +117,9 @@ fn output(allocs: Vec<Vec<Allocation>>, edits: Vec<(ProgPoint, Allocation, Alloc
     out
 }
 
-fn check(f: &FunctionData, out: &Output) -> Vec<CheckerError> {
+fn check_with(f: &FunctionData, out: &Output, pruning: Pruning) -> Vec<CheckerError> {
     let env = env();
-    let mut checker = Checker::new(f, &env);
+    let mut checker = Checker::new(f, &env).with_pruning(pruning);
     checker.prepare(out);
     match checker.run() {
         Ok(()) => Vec::new(),
@@ -129,6 +129,32 @@ fn check(f: &FunctionData, out: &Output) -> Vec<CheckerError> {
             e.errors
         }
     }
+}
+
+/// The default checker's errors, after checking that the checker without
+/// pruning reports the same, and the one that prunes without rerunning
+/// the same but for which vregs a wrongly read location holds.
+fn check(f: &FunctionData, out: &Output) -> Vec<CheckerError> {
+    let exact = check_with(f, out, Pruning::Exact);
+    assert_eq!(exact, check_with(f, out, Pruning::Off));
+    let fast = check_with(f, out, Pruning::Fast);
+    let strip = |errors: &[CheckerError]| -> Vec<CheckerError> {
+        errors
+            .iter()
+            .map(|e| match e {
+                CheckerError::IncorrectValuesInAllocation {
+                    inst, op, alloc, ..
+                } => CheckerError::UnknownValueInAllocation {
+                    inst: *inst,
+                    op: *op,
+                    alloc: *alloc,
+                },
+                e => e.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(strip(&exact), strip(&fast));
+    exact
 }
 
 fn before(i: usize) -> ProgPoint {
@@ -596,4 +622,109 @@ fn a_state_past_the_node_budget_is_reported_not_grown() {
         "{errors:?}"
     );
     assert!(errors[0].to_string().starts_with("not checked"));
+}
+
+#[test]
+fn dead_vregs_are_forgotten_and_the_errors_kept() {
+    // def v0; use v0 (its last); def v1; use v1, read from v0's register.
+    let f = function(
+        vec![block(vec![
+            op(vec![Operand::reg_def(v(0))]),
+            op(vec![Operand::reg_use(v(0))]),
+            op(vec![Operand::reg_def(v(1))]),
+            op(vec![Operand::reg_use(v(1))]),
+            ret(vec![]),
+        ])],
+        2,
+    );
+    let bad = output(
+        vec![
+            vec![reg(0)],
+            vec![reg(0)],
+            vec![reg(1)],
+            vec![reg(0)],
+            vec![],
+        ],
+        vec![],
+    );
+    // Pruned, p0 holds nothing anyone reads any more...
+    assert!(matches!(
+        check_with(&f, &bad, Pruning::Fast)[..],
+        [CheckerError::UnknownValueInAllocation { .. }]
+    ));
+    // ...and the default names the dead v0, as the checker without
+    // pruning does.
+    let errs = check(&f, &bad);
+    assert!(
+        matches!(&errs[..], [CheckerError::IncorrectValuesInAllocation { actual, .. }] if actual == &vec![v(0)]),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn liveness_kills_after_last_uses_and_on_edges() {
+    // b0: def v0, v1; branch to b1 (v0 as b1's param v2) or b2.
+    // b1(v2): use v2; to b3.  b2: use v1; to b3.
+    // b3: def v3; to b4.  b4: use v3; round b4 again or out to b5.
+    let f = function(
+        vec![
+            B {
+                insts: vec![
+                    op(vec![Operand::reg_def(v(0))]),
+                    op(vec![Operand::reg_def(v(1))]),
+                    branch(),
+                ],
+                succs: vec![1, 2],
+                params: vec![],
+                args: vec![vec![v(0)], vec![]],
+            },
+            B {
+                insts: vec![op(vec![Operand::reg_use(v(2))]), branch()],
+                succs: vec![3],
+                params: vec![v(2)],
+                args: vec![vec![]],
+            },
+            B {
+                insts: vec![op(vec![Operand::reg_use(v(1))]), branch()],
+                succs: vec![3],
+                params: vec![],
+                args: vec![vec![]],
+            },
+            // A loop reading v3, defined before it, on every round.
+            B {
+                insts: vec![op(vec![Operand::reg_def(v(3))]), branch()],
+                succs: vec![4],
+                params: vec![],
+                args: vec![vec![]],
+            },
+            B {
+                insts: vec![op(vec![Operand::reg_use(v(3))]), branch()],
+                succs: vec![4, 5],
+                params: vec![],
+                args: vec![vec![], vec![]],
+            },
+            block(vec![ret(vec![])]),
+        ],
+        4,
+    );
+    let kills = liveness::Kills::compute(&f, 4);
+    let after = |i: usize| kills.after_inst(Inst::new(i)).to_vec();
+    // v0 is read through b1's param, v1 in b2: neither dies in b0.
+    assert_eq!((after(0), after(1)), (vec![], vec![]));
+    // Into b1: v2 takes v0's value; v0 and v1 are dead there.
+    assert_eq!(kills.on_edge(0, 0), [0, 1]);
+    assert_eq!(kills.on_edge(0, 1), [0]);
+    assert_eq!((after(3), after(5)), (vec![2], vec![1]));
+    // v3 is read on every round of the loop: live across its use, dead
+    // on the way out.
+    assert_eq!(after(9), Vec::<u32>::new());
+    assert_eq!(kills.on_edge(4, 0), [] as [u32; 0]);
+    assert_eq!(kills.on_edge(4, 1), [3]);
+    // A def nothing reads dies at once.
+    let dead_def = function(
+        vec![block(vec![op(vec![Operand::reg_def(v(0))]), ret(vec![])])],
+        1,
+    );
+    let kills = liveness::Kills::compute(&dead_def, 1);
+    assert_eq!(kills.after_inst(Inst::new(0)), [0]);
 }

@@ -7,6 +7,7 @@
 
 mod bit_layout;
 mod checker_mutations;
+mod checker_pruning;
 mod checker_vs_upstream;
 mod corpus_adapter;
 mod dump;

@@ -226,8 +226,11 @@ pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
     let bad = Err(RegAllocError::TooManyLiveRegs);
     // Word by word (class `c`'s registers are word `c` of a set): a
     // class's lists may hold only its own registers, not `PReg::invalid()`
-    // (Int register 63), and no register twice.
+    // (Int register 63), and no register twice. Word 3 holds no class's
+    // registers: a `PReg` with class code 3 (only `PReg::from_index` or
+    // raw bits make one) is refused wherever the environment names it.
     let invalid = PReg::invalid();
+    let real = |reg: PReg| reg.index() < 3 * 64;
     let mut allocatable = [0u64; 3];
     for c in 0..3 {
         let preferred = env.preferred_regs_by_class[c].words();
@@ -255,14 +258,14 @@ pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
     }
     for class in RegClass::ALL {
         if let Some(reg) = env.scratch_by_class[class as usize] {
-            if reg == invalid || reg.class() != class || named.contains(reg) {
+            if reg == invalid || !real(reg) || reg.class() != class || named.contains(reg) {
                 return bad;
             }
             named.add(reg);
         }
     }
     for &reg in &env.fixed_stack_slots {
-        if reg == invalid || named.contains(reg) {
+        if reg == invalid || !real(reg) || named.contains(reg) {
             return bad;
         }
         named.add(reg);
@@ -889,6 +892,12 @@ mod tests {
     /// which the word-by-word version must agree with.
     fn check_env_reference(env: &MachineEnv) -> Result<(), RegAllocError> {
         let bad = Err(RegAllocError::TooManyLiveRegs);
+        // Class code 3 (indices 192..256) names no register.
+        let wrong = |reg: PReg, class: Option<RegClass>| {
+            reg == PReg::invalid()
+                || reg.index() >= 192
+                || class.is_some_and(|class| reg.class() != class)
+        };
         let mut named = PRegSet::empty();
         for class in RegClass::ALL {
             let c = class as usize;
@@ -896,7 +905,7 @@ mod tests {
                 .into_iter()
                 .chain(env.non_preferred_regs_by_class[c])
             {
-                if reg == PReg::invalid() || reg.class() != class || named.contains(reg) {
+                if wrong(reg, Some(class)) || named.contains(reg) {
                     return bad;
                 }
                 named.add(reg);
@@ -904,14 +913,14 @@ mod tests {
         }
         for class in RegClass::ALL {
             if let Some(reg) = env.scratch_by_class[class as usize] {
-                if reg == PReg::invalid() || reg.class() != class || named.contains(reg) {
+                if wrong(reg, Some(class)) || named.contains(reg) {
                     return bad;
                 }
                 named.add(reg);
             }
         }
         for &reg in &env.fixed_stack_slots {
-            if reg == PReg::invalid() || named.contains(reg) {
+            if wrong(reg, None) || named.contains(reg) {
                 return bad;
             }
             named.add(reg);
@@ -931,15 +940,16 @@ mod tests {
             state
         };
         // Mostly a register of the list's own class, now and then of
-        // another class or register 63 (`PReg::invalid()` in Int).
+        // another class (class code 3 too) or register 63
+        // (`PReg::invalid()` in Int).
         let reg = |next: &mut dyn FnMut() -> u64, class: usize| {
             let class = if next() % 12 == 0 {
-                next() % 3
+                next() % 4
             } else {
                 class as u64
             };
             let hw = if next() % 12 == 0 { 63 } else { next() % 8 };
-            PReg::new(hw as usize, RegClass::ALL[class as usize])
+            PReg::from_index((class * 64 + hw) as usize)
         };
         let (mut accepted, mut refused) = (0, 0);
         for _ in 0..20_000 {

@@ -305,6 +305,20 @@ fn malformed_machine_envs_are_refused() {
             "PReg::invalid() as fixed stack slot",
             Box::new(|e| e.fixed_stack_slots.push(PReg::invalid())),
         ),
+        // Class code 3 (indices 192..256): no class's register, though
+        // `PReg::class` reads it as Vector (fuzzed environments had them).
+        (
+            "class-code-3 register in the Vector list",
+            Box::new(|e| e.non_preferred_regs_by_class[2].add(PReg::from_index(248))),
+        ),
+        (
+            "class-code-3 register as Vector scratch",
+            Box::new(|e| e.scratch_by_class[2] = Some(PReg::from_index(200))),
+        ),
+        (
+            "class-code-3 register as fixed stack slot",
+            Box::new(|e| e.fixed_stack_slots.push(PReg::from_index(255))),
+        ),
     ];
     for (name, edit) in &cases {
         let mut env = env();

@@ -21,7 +21,29 @@ fn path(name: &str) -> PathBuf {
 
 fn load(name: &str) -> (FunctionData, MachineEnv) {
     let cf = corpus::load_file(&path(name), "known-crashes").expect("the file decodes");
-    (cf.func, cf.env)
+    (cf.func, without_class_code_3(cf.env))
+}
+
+/// The environment without registers of class code 3 (indices 192..256,
+/// no class's registers). The fuzzer's environments name some; since
+/// 2026-12-06 validation refuses them (`TooManyLiveRegs`, before any
+/// other check), so the tests clear them to keep reaching the shapes they
+/// were written for (an operand cannot name one: a fixed constraint
+/// takes its operand's class).
+fn without_class_code_3(mut env: MachineEnv) -> MachineEnv {
+    let real = |p: &regarena::PReg| p.index() < 192;
+    for set in env
+        .preferred_regs_by_class
+        .iter_mut()
+        .chain(env.non_preferred_regs_by_class.iter_mut())
+    {
+        *set = set.into_iter().filter(real).collect();
+    }
+    for scratch in &mut env.scratch_by_class {
+        *scratch = scratch.filter(real);
+    }
+    env.fixed_stack_slots.retain(real);
+    env
 }
 
 /// Loads the file with every operand's bits past the 43-bit encoding
@@ -36,7 +58,7 @@ fn load_with_operands_masked(name: &str) -> (FunctionData, MachineEnv) {
     }
     let bytes = bincode::serialize(&raw).expect("encodes");
     let cf = corpus::decode(&path(name), "known-crashes", &bytes).expect("decodes");
-    (cf.func, cf.env)
+    (cf.func, without_class_code_3(cf.env))
 }
 
 /// Allocates with regarena's Ion; an `Ok` output must pass regarena's

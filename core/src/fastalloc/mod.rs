@@ -57,14 +57,16 @@ pub struct Scratch<'a> {
     pub claims: inst::Claims,
 }
 
-/// Allocates `func` into `output`, every table in `arena` but validation's
-/// columns, which go to `scratch` (both reset by the caller).
+/// Allocates `func` into `output`, every table in `arena` (reset by the
+/// caller), validation's columns too: one arena grows one chain of
+/// chunks, where a second arena for validation alone made a fresh
+/// context's peak 7% larger over the corpus (`cold_heap_ratio` 1.31 ->
+/// 1.22 against upstream's fastalloc, 2026-12-06).
 pub(crate) fn run_in<F: Function>(
     func: &F,
     env: &MachineEnv,
     options: &RegallocOptions,
     arena: &Arena,
-    scratch: &Arena,
     output: &mut Output,
 ) -> Result<(), RegAllocError> {
     crate::validate::check_sizes(func)?;
@@ -76,7 +78,7 @@ pub(crate) fn run_in<F: Function>(
         env,
         &cfg,
         options.validate_ssa,
-        scratch,
+        arena,
         Some(&mut output.inst_alloc_offsets),
     )?;
     // Per-vreg tables sized by the vregs the function names.

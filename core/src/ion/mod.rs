@@ -139,7 +139,7 @@ pub(crate) fn run<F: Function>(
     let scratch = ctx.scratch.get_mut();
     reset_arena(scratch);
     if options.algorithm == crate::Algorithm::Fastalloc {
-        return crate::fastalloc::run_in(func, env, options, arena, scratch, &mut ctx.output);
+        return crate::fastalloc::run_in(func, env, options, arena, &mut ctx.output);
     }
     // The tables live wholly in the arena, which the next run resets:
     // dropping them would only walk every per-range, per-bundle and

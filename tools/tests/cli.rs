@@ -265,6 +265,24 @@ fn compare_json_reports_both_sides() {
     // The floor is a real, positive time, below either allocator's.
     let floor = report["floor_seconds"].as_f64().expect("floor_seconds");
     assert!(floor > 0.0, "{report}");
+    // The size classes partition the compared functions and their
+    // instructions, in increasing size, each with both ratios.
+    let by_size = report["by_size"].as_array().expect("by_size");
+    let mut functions = 0;
+    let mut insts = 0;
+    let mut last_min = None;
+    for row in by_size {
+        let min = row["min_insts"].as_u64().expect("min_insts");
+        assert!(last_min.is_none_or(|last| last < min), "{report}");
+        last_min = Some(min);
+        functions += row["functions"].as_u64().expect("functions");
+        insts += row["insts"].as_u64().expect("insts");
+        assert!(row["time_ratio"].as_f64().expect("time_ratio") > 0.0);
+        assert!(row["cost_ratio"].is_number() || row["cost_ratio"].is_null());
+        assert!(row["ours_seconds"].as_f64().expect("ours_seconds") > 0.0);
+    }
+    assert_eq!(functions, report["compared"].as_u64().expect("compared"));
+    assert_eq!(insts, report["insts"].as_u64().expect("insts"), "{report}");
     for side in ["ours", "upstream"] {
         for key in [
             "failed",
@@ -351,6 +369,8 @@ fn compare_table_ends_with_totals() {
         header.contains("peak_heap") && header.contains("allocs/fn"),
         "{text}"
     );
+    assert!(text.lines().any(|l| l.starts_with("by size ")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("  size ")), "{text}");
     let tail: Vec<&str> = text.lines().rev().take(4).collect();
     assert!(tail[3].starts_with("compared "), "{text}");
     assert!(tail[2].starts_with("floor: "), "{text}");

@@ -315,6 +315,38 @@ struct Report {
     /// a fresh context per call, so memory a context keeps between calls
     /// counts on every call.
     cold_heap_ratio: Option<f64>,
+    /// The compared functions by size ([`SIZE_BUCKETS`]): where the time
+    /// and cost ratios come from.
+    by_size: Vec<SizeRow>,
+}
+
+/// Lower bounds (instructions per function) of the size classes the
+/// report breaks the compared functions into.
+const SIZE_BUCKETS: [usize; 6] = [0, 8, 32, 128, 512, 2048];
+
+/// One size class of the compared functions: `min_insts..max_insts`
+/// instructions (`max_insts` null: no upper bound). Seconds are the
+/// median over repeats of the class's summed allocator time, as a group's.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+struct SizeRow {
+    min_insts: usize,
+    max_insts: Option<usize>,
+    functions: usize,
+    insts: usize,
+    ours_seconds: f64,
+    upstream_seconds: f64,
+    time_ratio: Option<f64>,
+    cost_ratio: Option<f64>,
+    #[serde(skip)]
+    weighted_cost: [u64; 2],
+}
+
+/// The size class of a function of `insts` instructions.
+fn size_bucket(insts: usize) -> usize {
+    SIZE_BUCKETS
+        .iter()
+        .rposition(|&min| insts >= min)
+        .unwrap_or(0)
 }
 
 /// Runs `regarena compare`. `heap` is the process's global allocator when
@@ -459,6 +491,16 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
     let (names, group_of) = super::groups(&funcs);
     let mut groups = vec![Totals::default(); names.len()];
     let mut group_times = vec![vec![[0.0f64; 2]; times.len()]; names.len()];
+    let mut sizes: Vec<SizeRow> = SIZE_BUCKETS
+        .iter()
+        .enumerate()
+        .map(|(b, &min)| SizeRow {
+            min_insts: min,
+            max_insts: SIZE_BUCKETS.get(b + 1).copied(),
+            ..SizeRow::default()
+        })
+        .collect();
+    let mut size_times = vec![vec![[0.0f64; 2]; times.len()]; SIZE_BUCKETS.len()];
     let mut failures: [Vec<Failure>; 2] = [Vec::new(), Vec::new()];
     for (i, cf) in funcs.iter().enumerate() {
         let g = &mut groups[group_of[i]];
@@ -488,9 +530,17 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
                     totals.heap.add(run);
                 }
             }
+            let bucket = size_bucket(cf.func.insts.len());
+            let size = &mut sizes[bucket];
+            size.functions += 1;
+            size.insts += cf.func.insts.len();
+            for (cost, run) in size.weighted_cost.iter_mut().zip(&first[i]) {
+                *cost += run.counts.weighted_cost;
+            }
             for (repeat, row) in times.iter().enumerate() {
                 for side in 0..2 {
                     group_times[group_of[i]][repeat][side] += row[i][side];
+                    size_times[bucket][repeat][side] += row[i][side];
                 }
             }
         }
@@ -515,6 +565,18 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             total.sides[side].heap.merge(&group_heap);
         }
     }
+    for (size, st) in sizes.iter_mut().zip(&size_times) {
+        let mut seconds = [0.0; 2];
+        for (side, sec) in seconds.iter_mut().enumerate() {
+            let mut per_repeat: Vec<f64> = st.iter().map(|t| t[side]).collect();
+            *sec = median(&mut per_repeat);
+        }
+        size.ours_seconds = seconds[0];
+        size.upstream_seconds = seconds[1];
+        size.time_ratio = ratio(seconds[0], seconds[1]);
+        size.cost_ratio = ratio(size.weighted_cost[0] as f64, size.weighted_cost[1] as f64);
+    }
+    sizes.retain(|size| size.functions > 0);
     // Unreadable files fail on both sides.
     total.functions += load_errors.len();
     for (totals, list) in total.sides.iter_mut().zip(&mut failures) {
@@ -545,6 +607,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             floor_seconds,
             heap_ratio: heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
             cold_heap_ratio: cold_heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
+            by_size: sizes,
             ours: side_report(ours),
             upstream: side_report(upstream),
         })?;
@@ -556,6 +619,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             print_group(&mut out, name, g, measured_heap);
         }
         print_group(&mut out, "total", &total, measured_heap);
+        print_sizes(&mut out, &sizes);
         outln!(
             out,
             "compared {} of {} functions ({} repeats; a group's time is the median over repeats \
@@ -607,6 +671,32 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The compared functions by size class, a line each.
+fn print_sizes(out: &mut String, sizes: &[SizeRow]) {
+    let show = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.3}x"));
+    outln!(
+        out,
+        "by size (instructions per function; compared functions; time ours/upstream, cost ours/upstream):"
+    );
+    for size in sizes {
+        let range = match size.max_insts {
+            Some(max) => format!("{}-{}", size.min_insts, max - 1),
+            None => format!("{}-", size.min_insts),
+        };
+        outln!(
+            out,
+            "  size {:<10} {:>6} functions {:>9} insts  time {:>8}  cost {:>8}  (ours {:.6} s, upstream {:.6} s)",
+            range,
+            size.functions,
+            size.insts,
+            show(size.time_ratio),
+            show(size.cost_ratio),
+            size.ours_seconds,
+            size.upstream_seconds
+        );
+    }
 }
 
 /// Lists the first few failures of each side (all of them is a flood when

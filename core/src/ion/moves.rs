@@ -36,7 +36,7 @@
 //! 4. [`RedundantMoveEliminator`] drops moves whose destination already
 //!    holds the value, within a block.
 //!
-//! See DESIGN.md ("Phase `moves`") for the priority order and why it is right.
+//! See docs/ion.md ("Phase `moves`") for the priority order and why it is right.
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
@@ -379,7 +379,7 @@ impl MoveCollector<'_, '_> {
         if to_info & edge_flags::ONE_IN == 0 && from_info & edge_flags::ONE_OUT != 0 {
             // Before the branch: it must not read registers the moves
             // write, which holds for one-successor branches (see
-            // DESIGN.md, "Phase `moves`").
+            // docs/ion.md, "Phase `moves`").
             Ok((
                 ProgPoint::before(self.cfg.block_exit[from].inst()),
                 MovePrio::OutEdge,

@@ -19,7 +19,7 @@
 //! evict-or-split rule, same split points, same weights. Submodules:
 //! [`props`] (priority, weight, minimal flag), [`probe`] (register order
 //! and conflict walk), [`split`] (splitting, trimming, spill bundles,
-//! minimal bundles). Why the loop terminates: DESIGN.md ("Phase `process`").
+//! minimal bundles). Why the loop terminates: docs/ion.md ("Phase `process`").
 //!
 //! After this phase every non-empty bundle has `allocation` = a register,
 //! or `Allocation::none()` with its spill set `required`.

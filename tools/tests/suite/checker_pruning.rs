@@ -15,26 +15,12 @@
 
 use arbitrary::Unstructured;
 use regalloc2 as ra2;
-use regalloc2::fuzzing::func::{Func, Options};
+use regalloc2::fuzzing::func::Func;
 use regarena::checker::{Checker, CheckerError, Pruning};
-use regarena::{Allocation, Edit, Function, MachineEnv, Output, PReg, RegClass, SpillSlot};
+use regarena::{Function, MachineEnv, Output};
 use regarena_tools::upstream as up;
 
-/// splitmix64: deterministic choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::common::{mutate, upstream_generator_options, Rng};
 
 fn errors<F: Function>(
     func: &F,
@@ -103,52 +89,18 @@ impl Tally {
     }
 }
 
-/// A random location of `class`: one of the env's registers or a slot.
-fn random_alloc(rng: &mut Rng, env: &MachineEnv, class: RegClass, slots: usize) -> Allocation {
-    let c = class as usize;
-    let regs: Vec<PReg> = env.preferred_regs_by_class[c]
-        .into_iter()
-        .chain(env.non_preferred_regs_by_class[c])
-        .collect();
-    if regs.is_empty() || rng.below(4) == 0 {
-        Allocation::stack(SpillSlot::new(rng.below(slots.max(1))))
-    } else {
-        Allocation::reg(regs[rng.below(regs.len())])
-    }
-}
-
-/// Three mutants of `out`: an operand's allocation, an edit deleted, an
-/// edit retargeted (those that change something).
-fn mutants<F: Function>(rng: &mut Rng, func: &F, env: &MachineEnv, out: &Output) -> Vec<Output> {
-    let mut made = Vec::new();
-    if !out.allocs.is_empty() {
-        let mut m = out.clone();
-        let at = rng.below(out.allocs.len());
-        let inst = out
-            .inst_alloc_offsets
-            .partition_point(|&o| o as usize <= at)
-            - 1;
-        let op = func.inst_operands(regarena::Inst::new(inst))
-            [at - out.inst_alloc_offsets[inst] as usize];
-        m.allocs[at] = random_alloc(rng, env, op.class(), out.num_spillslots);
-        made.push(m);
-    }
-    if !out.edits.is_empty() {
-        let mut m = out.clone();
-        m.edits.remove(rng.below(out.edits.len()));
-        made.push(m);
-        let mut m = out.clone();
-        let k = rng.below(out.edits.len());
-        let Edit::Move { from, to } = out.edits[k].1;
-        let class = from
-            .as_reg()
-            .or(to.as_reg())
-            .map_or(RegClass::Int, |r| r.class());
-        let to = random_alloc(rng, env, class, out.num_spillslots);
-        m.edits[k].1 = Edit::Move { from, to };
-        made.push(m);
-    }
-    made
+/// The mutants of an upstream output (one of each kind that changes
+/// something; `common::mutate`), in our types.
+fn mutants<F: ra2::Function>(
+    rng: &mut Rng,
+    func: &F,
+    env: &ra2::MachineEnv,
+    out: &ra2::Output,
+) -> Vec<Output> {
+    (0..3)
+        .filter_map(|kind| mutate(rng, func, env, out, kind))
+        .map(|m| up::output(&m))
+        .collect()
 }
 
 #[test]
@@ -169,7 +121,8 @@ fn checker_pruning_keeps_the_errors_on_corpus_outputs_and_mutants() {
         let out = up::output(&up_out);
         let name = cf.path.display().to_string();
         tally.compare(&name, &cf.func, &cf.env, &out);
-        for m in mutants(&mut rng, &cf.func, &cf.env, &out) {
+        let up_env = cf.upstream.machine_env();
+        for m in mutants(&mut rng, &cf.upstream, up_env, &up_out) {
             tally.compare(&name, &cf.func, &cf.env, &m);
         }
     }
@@ -178,23 +131,14 @@ fn checker_pruning_keeps_the_errors_on_corpus_outputs_and_mutants() {
 
 #[test]
 fn checker_pruning_keeps_the_errors_on_upstream_generator_outputs_and_mutants() {
-    let opts = Options {
-        reused_inputs: true,
-        fixed_regs: true,
-        fixed_nonallocatable: true,
-        clobbers: true,
-        reftypes: false,
-        callsite_ish_constraints: true,
-        num_blocks: 1..=16,
-        ..Options::DEFAULT
-    };
+    let opts = upstream_generator_options();
     let up_env = ra2::fuzzing::func::machine_env();
     let env = up::env(&up_env);
     let mut rng = Rng(0x0dea_d10c);
     let mut tally = Tally::default();
     let mut funcs = 0;
     while funcs < 3_000 {
-        let bytes: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
+        let bytes = rng.bytes(4096);
         let Ok(func) = Func::arbitrary_with_options(&mut Unstructured::new(&bytes), &opts) else {
             continue;
         };
@@ -203,10 +147,9 @@ fn checker_pruning_keeps_the_errors_on_upstream_generator_outputs_and_mutants() 
         };
         funcs += 1;
         let ours = up::function(&func);
-        let out = up::output(&out);
         let name = format!("function {funcs}");
-        tally.compare(&name, &ours, &env, &out);
-        for m in mutants(&mut rng, &ours, &env, &out) {
+        tally.compare(&name, &ours, &env, &up::output(&out));
+        for m in mutants(&mut rng, &func, &up_env, &out) {
             tally.compare(&name, &ours, &env, &m);
         }
     }

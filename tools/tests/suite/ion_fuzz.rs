@@ -20,28 +20,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use arbitrary::Unstructured;
 use rayon::prelude::*;
-use regalloc2::fuzzing::func::{machine_env, Func, Options};
+use regalloc2::fuzzing::func::{machine_env, Func};
 use regarena::checker::Checker;
 use regarena::gen::{generate_from_seed, GenOptions};
 use regarena::tables::Arena;
 use regarena::{Algorithm, Ctx, FunctionData, MachineEnv, Output, RegallocOptions};
 use regarena_tools::upstream::{self as up, ra2};
 
-/// splitmix64: deterministic bytes for `Unstructured` and size choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
+use crate::common::{upstream_generator_options, Rng};
 
 const FUNCTIONS: u64 = 10_000;
 
@@ -194,25 +180,15 @@ fn record(tally: &mut Tally, seed: u64, insts: usize, result: Result<Option<usiz
     }
 }
 
-/// Upstream's generator with the options of its `ion_checker` fuzz target.
-fn upstream_options() -> Options {
-    Options {
-        reused_inputs: true,
-        fixed_regs: true,
-        fixed_nonallocatable: true,
-        clobbers: true,
-        reftypes: false,
-        callsite_ish_constraints: true,
-        num_blocks: 1..=16,
-        ..Options::DEFAULT
-    }
-}
-
 /// The upstream function for `seed` (bytes from `Rng(seed)`), or `None`
 /// when the generator runs out of bytes.
 fn upstream_function(seed: u64) -> Option<Func> {
     let bytes = Rng(seed).bytes(4096);
-    Func::arbitrary_with_options(&mut Unstructured::new(&bytes), &upstream_options()).ok()
+    Func::arbitrary_with_options(
+        &mut Unstructured::new(&bytes),
+        &upstream_generator_options(),
+    )
+    .ok()
 }
 
 #[test]

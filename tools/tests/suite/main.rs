@@ -9,6 +9,7 @@ mod bit_layout;
 mod checker_mutations;
 mod checker_pruning;
 mod checker_vs_upstream;
+mod common;
 mod corpus_adapter;
 mod dump;
 mod gen_valid;

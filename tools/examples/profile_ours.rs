@@ -1,7 +1,8 @@
 //! Runs only regarena's Ion (`PROFILE_ALGO=fastalloc`: its single-pass allocator) (or, with `PROFILE_UPSTREAM=1`, only upstream's) over a corpus, `REPEAT` times with one warm
 //! `Ctx`, for profilers (`perf record`, `valgrind --tool=callgrind`).
 //!
-//! `PROFILE_HASH=1` also prints one digest of every output (unchanged by
+//! `PROFILE_MIN_INSTS`/`PROFILE_MAX_INSTS` keep only functions of that
+//! size. `PROFILE_HASH=1` also prints one digest of every output (unchanged by
 //! a pure optimization); `PROFILE_STATS=1` prints summed `Stats` of both.
 //!
 //! `cargo run --release -p regarena-tools --example profile_ours -- [REPEAT] [PATH...]`
@@ -33,6 +34,35 @@ fn main() {
     };
     for e in &errors {
         eprintln!("{e}");
+    }
+    // `PROFILE_MIN_INSTS` / `PROFILE_MAX_INSTS`: only functions with
+    // `min..max` instructions (to study one size class of `compare`).
+    let bound = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (min_insts, max_insts) = (
+        bound("PROFILE_MIN_INSTS", 0),
+        bound("PROFILE_MAX_INSTS", usize::MAX),
+    );
+    let mut funcs = funcs;
+    funcs.retain(|f| (min_insts..max_insts).contains(&f.func.insts.len()));
+    if std::env::var_os("PROFILE_VSTAT").is_some() {
+        let mut v: Vec<usize> = funcs
+            .iter()
+            .map(|f| regarena::Function::num_vregs(&f.func))
+            .collect();
+        v.sort();
+        eprintln!(
+            "vregs min {} med {} max {} sum {} insts {}",
+            v[0],
+            v[v.len() / 2],
+            v[v.len() - 1],
+            v.iter().sum::<usize>(),
+            funcs.iter().map(|f| f.func.insts.len()).sum::<usize>()
+        );
     }
     let options = RegallocOptions {
         verbose_log: false,

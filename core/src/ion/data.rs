@@ -291,6 +291,8 @@ impl<'a> VRegs<'a> {
 pub struct VRegRangeLists<'a> {
     start: Column<'a, VRegId, u32>,
     entries: ArenaVec<'a, LiveRangeListEntry>,
+    /// Scratch of `rebuild`: the vregs with two or more entries.
+    multi: ArenaVec<'a, VRegId>,
 }
 
 impl<'a> VRegRangeLists<'a> {
@@ -299,6 +301,7 @@ impl<'a> VRegRangeLists<'a> {
         VRegRangeLists {
             start: Column::filled_in(num_vregs + 1, 0, arena),
             entries: ArenaVec::new_in(arena),
+            multi: ArenaVec::new_in(arena),
         }
     }
     /// The number of vregs (rows).
@@ -324,22 +327,35 @@ impl<'a> VRegRangeLists<'a> {
     /// entries should take within each list, and is walked twice (count,
     /// then place). Lists are then sorted by `key` where they are not
     /// already in order.
+    ///
+    /// Work per vreg is a fill and one add: Cranelift's functions number
+    /// hundreds of vregs that never get a range (a function of 5
+    /// instructions has ~500), so only lists of two or more entries, noted
+    /// while counting, are checked for order.
     pub fn rebuild<I, K: Ord>(&mut self, rows: I, key: impl Fn(&LiveRangeListEntry) -> K)
     where
         I: Iterator<Item = (VRegId, LiveRangeListEntry)> + Clone,
     {
-        let num_vregs = self.len();
         let start = self.start.raw_mut();
         start.fill(0);
-        // Count into `start[v + 1]`, then prefix-sum: `start[v]` becomes
-        // the first slot of `v`'s list.
+        self.multi.clear();
+        // Count `v`'s entries into `start[v + 1]`.
         for (v, _) in rows.clone() {
-            start[v.index() + 1] += 1;
+            let count = &mut start[v.index() + 1];
+            *count += 1;
+            if *count == 2 {
+                self.multi.push(v);
+            }
         }
-        for v in 0..num_vregs {
-            start[v + 1] += start[v];
+        // Exclusive prefix sums: `start[v + 1]` becomes the first slot of
+        // `v`'s list, its fill point while placing.
+        let mut total = 0u32;
+        for slot in start[1..].iter_mut() {
+            let count = *slot;
+            *slot = total;
+            total += count;
         }
-        let total = start[num_vregs] as usize;
+        let total = total as usize;
         self.entries.clear();
         // Exactly: the second build (after `process`) is larger than the
         // first, and doubling would leave half of it unused.
@@ -351,26 +367,22 @@ impl<'a> VRegRangeLists<'a> {
                 index: LiveRangeId::invalid(),
             },
         );
-        // Place each entry at its list's fill point (`start[v]` walks up
-        // to the next list's start), then shift the offsets back.
+        // Placing moves each fill point to the end of its list, which is
+        // the next list's start: the offsets are then final.
         for (v, entry) in rows {
-            let at = &mut start[v.index()];
+            let at = &mut start[v.index() + 1];
             self.entries[*at as usize] = entry;
             *at += 1;
         }
-        for v in (0..num_vregs).rev() {
-            start[v + 1] = start[v];
-        }
-        start[0] = 0;
-        for v in 0..num_vregs {
-            let list = &mut self.entries[start[v] as usize..start[v + 1] as usize];
+        for &v in self.multi.iter() {
+            let list = &mut self.entries[start[v.index()] as usize..start[v.index() + 1] as usize];
             if list.windows(2).any(|pair| key(&pair[0]) > key(&pair[1])) {
                 list.sort_unstable_by_key(&key);
             }
         }
         debug_assert!(
             start.windows(2).all(|w| w[0] <= w[1])
-                && start[num_vregs] as usize == self.entries.len(),
+                && start[start.len() - 1] as usize == self.entries.len(),
             "vreg range rows out of order"
         );
     }

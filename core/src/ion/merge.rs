@@ -66,45 +66,140 @@ fn limit_u8(bound: usize) -> u8 {
     u8::try_from(bound).unwrap_or(u8::MAX)
 }
 
-/// A new bundle's FIXED / FIXED_DEF / STACK props and `limit` from all
-/// the uses of `list` (the merge-time view; see
-/// [`recompute_bundle_properties`]), its hull, and `ranges.bundle` of
-/// each range set to `bundle`: one pass over the vreg's ranges.
+/// What one pass over a new bundle's ranges and uses gives: the
+/// merge-time view (`merge_props`, `merge_limit`: every use counts, as
+/// merge decisions need) and the final properties
+/// [`recompute_bundle_properties`] would compute for the bundle as it is.
+struct NewBundle {
+    merge_props: u8,
+    merge_limit: Option<u8>,
+    hull: CodeRange,
+    props: u8,
+    limit: Option<u8>,
+    prio: u32,
+    spill_weight: u32,
+}
+
+/// Sets `ranges.bundle` of each range of `list` to `bundle` and reads its
+/// uses once for both views of [`NewBundle`]: a bundle no merge touches
+/// then needs no second walk of its uses.
 fn init_bundle(
     bundle: BundleId,
     list: &[LiveRangeListEntry],
     ranges: &mut LiveRanges<'_>,
-) -> (u8, Option<u8>, CodeRange) {
-    let mut props = 0u8;
-    let mut limit: Option<u8> = None;
+) -> NewBundle {
+    let mut merge_props = 0u8;
+    let mut merge_limit: Option<u8> = None;
     let mut hull = list[0].range;
+    // The final view: per range, the scan stops at the first fixed or
+    // stack use (see `recompute_bundle_properties`).
+    let mut uses_props = 0u8;
+    let mut limit: Option<u8> = None;
+    let mut prio = 0u32;
+    let mut total_weight = 0f32;
     for entry in list.iter() {
         hull = hull.join(entry.range);
         ranges.bundle[entry.index] = bundle;
+        prio += entry.range.len() as u32;
+        total_weight += ranges.uses_spill_weight[entry.index];
+        let mut stopped = false;
         for u in ranges.uses[entry.index].iter() {
             match u.operand.constraint() {
                 OperandConstraint::FixedReg(_) => {
-                    props |= bundle_props::FIXED | bundle_props::USES_CONSTRAINED;
+                    merge_props |= bundle_props::FIXED | bundle_props::USES_CONSTRAINED;
                     if u.operand.kind() == OperandKind::Def {
-                        props |= bundle_props::FIXED_DEF;
+                        merge_props |= bundle_props::FIXED_DEF;
+                    }
+                    if !stopped {
+                        uses_props |= bundle_props::USES_CONSTRAINED;
+                        stopped = true;
                     }
                 }
                 OperandConstraint::Stack => {
-                    props |= bundle_props::STACK | bundle_props::USES_CONSTRAINED
+                    merge_props |= bundle_props::STACK | bundle_props::USES_CONSTRAINED;
+                    if !stopped {
+                        uses_props |= bundle_props::USES_CONSTRAINED;
+                        stopped = true;
+                    }
                 }
                 OperandConstraint::Limit(bound) => {
-                    props |= bundle_props::USES_REG;
+                    merge_props |= bundle_props::USES_REG;
                     let bound = limit_u8(bound);
-                    limit = Some(limit.map_or(bound, |l| l.min(bound)));
+                    merge_limit = Some(merge_limit.map_or(bound, |l| l.min(bound)));
+                    if !stopped {
+                        uses_props |= bundle_props::USES_REG;
+                        limit = Some(limit.map_or(bound, |l| l.min(bound)));
+                    }
                 }
                 OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
-                    props |= bundle_props::USES_REG
+                    merge_props |= bundle_props::USES_REG;
+                    if !stopped {
+                        uses_props |= bundle_props::USES_REG;
+                    }
                 }
                 OperandConstraint::Any => {}
             }
         }
     }
-    (props, limit, hull)
+    // A vreg's ranges all have the vreg, so the first is never a fixed
+    // reservation; only a single range can make the bundle minimal, and
+    // only then do FIXED / FIXED_DEF / STACK carry over (from all the
+    // range's uses: the merge-time view of them).
+    let mut props = uses_props;
+    let minimal = match list {
+        [only] => {
+            props |=
+                merge_props & (bundle_props::FIXED | bundle_props::FIXED_DEF | bundle_props::STACK);
+            match &ranges.uses[only.index][..] {
+                [] => true,
+                [use_] => {
+                    let min = minimal_range_for_use(use_);
+                    let range = ranges.range[only.index];
+                    min.from <= range.from && range.to <= min.to
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    let spill_weight = spill_weight_of(minimal, props, limit, total_weight, prio);
+    if minimal {
+        props |= bundle_props::MINIMAL;
+    }
+    NewBundle {
+        merge_props,
+        merge_limit,
+        hull,
+        props,
+        limit,
+        prio,
+        spill_weight,
+    }
+}
+
+/// The spill weight of a bundle: a constant for minimal bundles (highest
+/// for fixed, then limited, then others), otherwise the sum of the
+/// ranges' use weights divided by `prio`, capped below the minimal ones.
+fn spill_weight_of(
+    minimal: bool,
+    props: u8,
+    limit: Option<u8>,
+    total_weight: f32,
+    prio: u32,
+) -> u32 {
+    if minimal {
+        if props & bundle_props::FIXED != 0 {
+            MINIMAL_FIXED_BUNDLE_SPILL_WEIGHT
+        } else if let Some(limit) = limit {
+            MINIMAL_LIMITED_BUNDLE_SPILL_WEIGHT - u32::from(limit)
+        } else {
+            MINIMAL_BUNDLE_SPILL_WEIGHT
+        }
+    } else {
+        (total_weight as u32)
+            .checked_div(prio)
+            .map_or(0, |weight| weight.min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT))
+    }
 }
 
 /// Tries to move every range of `from` into `to`; returns whether the
@@ -280,6 +375,12 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
     let first_set = tables
         .spillsets
         .push_filled(count, RegClass::Int, placeholder);
+    // Per new bundle, its final `props` and `limit` (the columns hold the
+    // merge-time view until the merges are done), and whether a merge
+    // gave it ranges (then its properties are computed again).
+    let mut final_view: ArenaVec<(u8, Option<u8>)> = ArenaVec::with_capacity_in(count, arena);
+    let mut merged_into: ArenaVec<bool> = ArenaVec::with_capacity_in(count, arena);
+    merged_into.resize(count, false);
     let mut made = 0;
     for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
         if list.is_empty() {
@@ -288,14 +389,18 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
         let bundle = BundleId::new(first_bundle.index() + made);
         let set = SpillSetId::new(first_set.index() + made);
         made += 1;
-        let (props, limit, hull) = init_bundle(bundle, list, &mut tables.ranges);
+        let new = init_bundle(bundle, list, &mut tables.ranges);
         let mut own = ArenaVec::with_capacity_in(list.len(), arena);
         own.extend_from_slice(list);
-        tables.bundles.ranges[bundle] = own;
-        tables.bundles.props[bundle] = props;
-        tables.bundles.limit[bundle] = limit;
+        let bundles = &mut tables.bundles;
+        bundles.ranges[bundle] = own;
+        bundles.props[bundle] = new.merge_props;
+        bundles.limit[bundle] = new.merge_limit;
+        bundles.prio[bundle] = new.prio;
+        bundles.spill_weight[bundle] = new.spill_weight;
+        final_view.push((new.props, new.limit));
         tables.spillsets.class[set] = tables.vregs.class[vreg].unwrap_or(RegClass::Int);
-        tables.spillsets.range[set] = hull;
+        tables.spillsets.range[set] = new.hull;
         tables.bundles.spillset[bundle] = set;
     }
 
@@ -316,7 +421,9 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
             ) else {
                 continue;
             };
-            merge_bundles(input_bundle, def_bundle, tables, arena);
+            if merge_bundles(input_bundle, def_bundle, tables, arena) {
+                mark_merge_target(&mut merged_into, first_bundle, def_bundle);
+            }
         }
     }
 
@@ -329,13 +436,48 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
         ) else {
             continue;
         };
-        merge_bundles(arg_bundle, param_bundle, tables, arena);
+        if merge_bundles(arg_bundle, param_bundle, tables, arena) {
+            mark_merge_target(&mut merged_into, first_bundle, param_bundle);
+        }
     }
 
+    // Final properties: computed again for bundles a merge grew (and any
+    // made before this phase), taken from the first pass for the rest.
+    // Bundles a merge emptied keep no priority or weight.
     for bundle in tables.bundles.ranges.keys() {
-        if !tables.bundles.ranges[bundle].is_empty() {
-            recompute_bundle_properties(bundle, &mut tables.bundles, &tables.ranges, &tables.pregs);
+        let made_here = bundle.index().checked_sub(first_bundle.index());
+        let bundles = &mut tables.bundles;
+        if bundles.ranges[bundle].is_empty() {
+            if made_here.is_some() {
+                bundles.prio[bundle] = 0;
+                bundles.spill_weight[bundle] = 0;
+            }
+            continue;
         }
+        match made_here.filter(|&i| !merged_into[i]) {
+            Some(i) => {
+                let (props, limit) = final_view[i];
+                bundles.props[bundle] = props;
+                bundles.limit[bundle] = limit;
+                if props & bundle_props::USES_CONSTRAINED != 0 {
+                    bundles.requirement[bundle] = PackedRequirement::pack(compute_requirement(
+                        bundle,
+                        bundles,
+                        &tables.ranges,
+                        &tables.pregs,
+                    ));
+                }
+            }
+            None => recompute_bundle_properties(bundle, bundles, &tables.ranges, &tables.pregs),
+        }
+    }
+}
+
+/// Notes that a merge put ranges into `target` (a bundle made by this
+/// phase, from `first`).
+fn mark_merge_target(merged_into: &mut [bool], first: BundleId, target: BundleId) {
+    if let Some(i) = target.index().checked_sub(first.index()) {
+        merged_into[i] = true;
     }
 }
 
@@ -421,19 +563,7 @@ pub fn recompute_bundle_properties(
         }
         Some(_) => false,
     };
-    let spill_weight = if minimal {
-        if props & bundle_props::FIXED != 0 {
-            MINIMAL_FIXED_BUNDLE_SPILL_WEIGHT
-        } else if let Some(limit) = limit {
-            MINIMAL_LIMITED_BUNDLE_SPILL_WEIGHT - u32::from(limit)
-        } else {
-            MINIMAL_BUNDLE_SPILL_WEIGHT
-        }
-    } else {
-        (total_weight as u32)
-            .checked_div(prio)
-            .map_or(0, |weight| weight.min(BUNDLE_MAX_NORMAL_SPILL_WEIGHT))
-    };
+    let spill_weight = spill_weight_of(minimal, props, limit, total_weight, prio);
     if minimal {
         props |= bundle_props::MINIMAL;
     }

@@ -700,6 +700,26 @@ impl<'a> PointGrid<'a> {
         })
     }
 
+    /// Appends the words `ranges` cover, as `(row offset, mask)` pairs
+    /// that any slot's words share: bit `i` of `words[offset + slot]`
+    /// under `mask` is a point of a range. Found once per bundle, so each
+    /// register then costs one load and test per word.
+    pub fn spans_of(&self, ranges: &[LiveRangeListEntry], spans: &mut ArenaVec<'_, (usize, u64)>) {
+        for entry in ranges {
+            // Slot 0: the offset of the row (a word of slot `s` is `s` on).
+            spans.extend(self.words_of(0, entry.range));
+        }
+    }
+
+    /// Whether no bit under `spans` (from [`Self::spans_of`]) is set in
+    /// `slot`.
+    #[inline]
+    pub fn none_in_spans(&self, slot: usize, spans: &[(usize, u64)]) -> bool {
+        spans
+            .iter()
+            .all(|&(offset, mask)| self.words[offset + slot] & mask == 0)
+    }
+
     /// Whether any bit of `range` is set in `slot`.
     #[inline]
     pub fn any_in(&self, slot: usize, range: CodeRange) -> bool {
@@ -943,6 +963,18 @@ impl<'a> BusyPoints<'a> {
         )
     }
 
+    /// The spans of `ranges` for [`Self::is_free_in_spans`].
+    pub fn spans_of(&self, ranges: &[LiveRangeListEntry], spans: &mut ArenaVec<'_, (usize, u64)>) {
+        self.grid.spans_of(ranges, spans);
+    }
+
+    /// As [`Self::is_free`], for the ranges whose spans are `spans`.
+    #[inline]
+    pub fn is_free_in_spans(&self, preg: PReg, spans: &[(usize, u64)]) -> Option<bool> {
+        let slot = self.slot_of(preg)?;
+        Some(self.grid.none_in_spans(slot, spans))
+    }
+
     /// Marks `range` busy in `preg` (an entry inserted in its tree).
     #[inline]
     pub fn mark(&mut self, preg: PReg, range: CodeRange) {
@@ -1051,6 +1083,9 @@ pub struct IonTables<'a> {
     pub blockparam_outs: ArenaVec<'a, BlockparamOut>,
     pub blockparam_ins: ArenaVec<'a, BlockparamIn>,
     pub multi_fixed_reg_fixups: ArenaVec<'a, MultiFixedRegFixup>,
+    /// The instructions with a `Reuse` operand, in decreasing order (the
+    /// live-range scan's): the only ones `merge` looks at for reuse pairs.
+    pub reuse_insts: ArenaVec<'a, crate::Inst>,
 }
 
 /// From this many instructions on, [`IonTables::new_in`] reserves the
@@ -1086,6 +1121,7 @@ impl<'a> IonTables<'a> {
             blockparam_outs: ArenaVec::new_in(arena),
             blockparam_ins: ArenaVec::new_in(arena),
             multi_fixed_reg_fixups: ArenaVec::new_in(arena),
+            reuse_insts: ArenaVec::new_in(arena),
         }
     }
 

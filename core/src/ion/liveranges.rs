@@ -5,7 +5,7 @@
 //! points, loop depth), [`Liveness`] (live-out rows).
 //! Writes: `ranges` (all columns), `vregs` (`ranges`, `blockparam`,
 //! `class`), `pregs` (`is_stack`, reservations in the trees),
-//! `blockparam_outs`, `blockparam_ins`, `multi_fixed_reg_fixups`, and
+//! `blockparam_outs`, `blockparam_ins`, `multi_fixed_reg_fixups`, `reuse_insts`, and
 //! `stats` (`livein_blocks`, `initial_liverange_count`, blockparam counts).
 //!
 //! Algorithm from regalloc2 0.15.2 `src/ion/liveranges.rs`
@@ -307,6 +307,7 @@ pub fn build_liveranges<'a, F: Function>(
         blockparam_outs,
         blockparam_ins,
         multi_fixed_reg_fixups,
+        reuse_insts,
         ..
     } = tables;
 
@@ -398,14 +399,17 @@ pub fn build_liveranges<'a, F: Function>(
             rewrites.clear();
             let mut written_fixed = clobbers;
             let mut has_fixed_early_use = false;
+            let mut has_reuse = false;
             for (i, a) in operands.iter().enumerate() {
                 let constraint = a.constraint();
-                if let OperandConstraint::FixedReg(preg) = constraint {
-                    match (a.kind(), a.pos()) {
+                match constraint {
+                    OperandConstraint::FixedReg(preg) => match (a.kind(), a.pos()) {
                         (OperandKind::Def, OperandPos::Late) => written_fixed.add(preg),
                         (OperandKind::Use, OperandPos::Early) => has_fixed_early_use = true,
                         _ => {}
-                    }
+                    },
+                    OperandConstraint::Reuse(_) => has_reuse = true,
+                    _ => {}
                 }
                 let vreg = a.vreg();
                 if operands[i + 1..].iter().any(|b| b.vreg() == vreg)
@@ -415,6 +419,9 @@ pub fn build_liveranges<'a, F: Function>(
                     // deduplicated after the scan.
                     repeated_vregs.push(VRegId::of(vreg));
                 }
+            }
+            if has_reuse {
+                reuse_insts.push(inst);
             }
             if has_fixed_early_use {
                 for (i, &op) in operands.iter().enumerate() {

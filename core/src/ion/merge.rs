@@ -2,7 +2,7 @@
 //! edges; spill sets, bundle properties, spill weights, and the initial
 //! allocation queue.
 //!
-//! Reads: the function (operands), `vregs.ranges`/`class`, `ranges.uses`,
+//! Reads: the function (operands of `reuse_insts`), `vregs.ranges`/`class`, `ranges.uses`,
 //! `pregs.is_stack`, `blockparam_outs`.
 //! Writes: `bundles` (all columns), `ranges.bundle`, `spillsets`,
 //! `stats.merged_bundle_count`; [`queue_bundles`] fills the queue.
@@ -406,8 +406,8 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
 
     // Reuse pairs: the def takes the input's register, so one bundle for
     // both saves the copy.
-    for i in 0..func.num_insts() {
-        let operands = func.inst_operands(Inst::new(i));
+    for k in (0..tables.reuse_insts.len()).rev() {
+        let operands = func.inst_operands(tables.reuse_insts[k]);
         for op in operands {
             let OperandConstraint::Reuse(input_idx) = op.constraint() else {
                 continue;

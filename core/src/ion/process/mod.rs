@@ -102,6 +102,7 @@ pub fn process_bundles<'a, F: Function>(
         spilled: ArenaVec::new_in(arena),
         conflicts: ArenaVec::new_in(arena),
         evict_set: ArenaVec::new_in(arena),
+        busy_spans: ArenaVec::new_in(arena),
         conflict_mark: ArenaVec::new_in(arena),
         probe_stamp: 0,
     };
@@ -183,6 +184,9 @@ pub(crate) struct Allocator<'t, 'a> {
     pub(crate) conflicts: ArenaVec<'a, BundleId>,
     /// The cheapest conflict set seen over this attempt's probes.
     pub(crate) evict_set: ArenaVec<'a, BundleId>,
+    /// The busy-bit words of the bundle being scanned for a free register
+    /// (`BusyPoints::spans_of`).
+    pub(crate) busy_spans: ArenaVec<'a, (usize, u64)>,
     /// Per bundle: the probe generation that last listed it as a conflict.
     /// Sized and written only by probes whose conflicts outgrow a scan of
     /// the list (`start_marking`).

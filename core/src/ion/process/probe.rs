@@ -18,62 +18,47 @@ use crate::{Allocation, MachineEnv, PReg, PRegSet, ProgPoint, RegClass};
 
 /// The preferred registers, then the non-preferred ones, each set
 /// rotated to start at a pivot register and wrap around: four bit-masked
-/// copies of the sets' words (preferred at or above the pivot, preferred
-/// below it, then the same for non-preferred), emptied lowest bit first.
+/// copies of the class's word of the sets (preferred at or above the
+/// pivot, preferred below it, then the same for non-preferred), emptied
+/// lowest bit first. `validate::check_env` keeps a class's registers in
+/// word `class` of its sets, so the other words are empty.
 #[derive(Clone)]
 struct RotatedSets {
-    /// `stages[4 * stage + word]`.
-    stages: [u64; 4 * PRegSet::WORDS],
-    /// Bit `i` set when `stages[i]` may be non-empty: the scan skips empty
-    /// words (a class's registers all sit in one word).
-    pending: u32,
+    stages: [u64; 4],
+    /// The first stage that may be non-empty.
+    stage: usize,
+    /// The index of the class's first register (bit 0 of its word).
+    base: usize,
 }
 
 impl RotatedSets {
     fn new(preferred: PRegSet, non_preferred: PRegSet, class: RegClass, offset: usize) -> Self {
-        let pivot = PReg::new(offset % PReg::MAX, class).index();
-        let (pref, non_pref) = (preferred.words(), non_preferred.words());
-        let mut stages = [0u64; 4 * PRegSet::WORDS];
-        let mut pending = 0u32;
-        for w in 0..PRegSet::WORDS {
-            if pref[w] | non_pref[w] == 0 {
-                continue;
-            }
-            // The bits of register indices at or above the pivot.
-            let first = w * 64;
-            let at_or_above = if pivot <= first {
-                !0
-            } else if pivot >= first + 64 {
-                0
-            } else {
-                !0u64 << (pivot - first)
-            };
-            let parts = [
-                pref[w] & at_or_above,
-                pref[w] & !at_or_above,
-                non_pref[w] & at_or_above,
-                non_pref[w] & !at_or_above,
-            ];
-            for (stage, bits) in parts.into_iter().enumerate() {
-                let i = stage * PRegSet::WORDS + w;
-                stages[i] = bits;
-                pending |= u32::from(bits != 0) << i;
-            }
+        let word = class as usize;
+        let pivot = PReg::new(offset % PReg::MAX, class).hw_enc();
+        let (pref, non_pref) = (preferred.words()[word], non_preferred.words()[word]);
+        let at_or_above = !0u64 << pivot;
+        RotatedSets {
+            stages: [
+                pref & at_or_above,
+                pref & !at_or_above,
+                non_pref & at_or_above,
+                non_pref & !at_or_above,
+            ],
+            stage: 0,
+            base: word * 64,
         }
-        RotatedSets { stages, pending }
     }
 
     #[inline]
     fn next(&mut self) -> Option<PReg> {
-        if self.pending != 0 {
-            let i = self.pending.trailing_zeros() as usize;
-            let bits = &mut self.stages[i];
-            let bit = bits.trailing_zeros() as usize;
-            *bits &= *bits - 1;
-            if *bits == 0 {
-                self.pending &= self.pending - 1;
+        while self.stage < 4 {
+            let bits = &mut self.stages[self.stage];
+            if *bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                return Some(PReg::from_index(self.base + bit));
             }
-            return Some(PReg::from_index((i % PRegSet::WORDS) * 64 + bit));
+            self.stage += 1;
         }
         None
     }
@@ -459,14 +444,20 @@ impl Allocator<'_, '_> {
     /// bits are not kept before one is found. A probe of each register in
     /// order would give the same answer; on `NoneFree` or `Unknown` the
     /// caller probes the trees for the conflicts.
-    pub(super) fn first_free_register(&self, bundle: BundleId, order: RegTraversal) -> FreeScan {
+    pub(super) fn first_free_register(
+        &mut self,
+        bundle: BundleId,
+        order: RegTraversal,
+    ) -> FreeScan {
         let busy = &self.tables.pregs.busy;
         if !busy.is_enabled() {
             return FreeScan::Unknown;
         }
-        let ranges = &self.tables.bundles.ranges[bundle];
+        let spans = &mut self.busy_spans;
+        spans.clear();
+        busy.spans_of(&self.tables.bundles.ranges[bundle], spans);
         for (tried, preg) in order.enumerate() {
-            match busy.is_free(preg, ranges) {
+            match busy.is_free_in_spans(preg, spans) {
                 Some(true) => return FreeScan::Free(preg, tried + 1),
                 Some(false) => {}
                 None => return FreeScan::Unknown,

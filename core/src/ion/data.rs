@@ -705,9 +705,26 @@ impl<'a> PointGrid<'a> {
     /// under `mask` is a point of a range. Found once per bundle, so each
     /// register then costs one load and test per word.
     pub fn spans_of(&self, ranges: &[LiveRangeListEntry], spans: &mut ArenaVec<'_, (usize, u64)>) {
+        let end = self.rows * 64;
         for entry in ranges {
-            // Slot 0: the offset of the row (a word of slot `s` is `s` on).
-            spans.extend(self.words_of(0, entry.range));
+            // The words `words_of` gives for slot 0 (the row's offset).
+            let from = entry.range.from.to_index() as usize;
+            let to = (entry.range.to.to_index() as usize).min(end);
+            if from >= to {
+                continue;
+            }
+            let (first, last) = (from / 64, (to - 1) / 64);
+            let low = u64::MAX << (from % 64);
+            let high = u64::MAX >> (63 - (to - 1) % 64);
+            if first == last {
+                spans.push((first * self.stride, low & high));
+                continue;
+            }
+            spans.push((first * self.stride, low));
+            for row in first + 1..last {
+                spans.push((row * self.stride, u64::MAX));
+            }
+            spans.push((last * self.stride, high));
         }
     }
 

@@ -263,12 +263,17 @@ fn distribute_uses<'a>(temp: &Arena, ranges: &mut LiveRanges<'a>, use_log: &[(Li
 /// order (sorted if blocks are laid out out of order). Each entry copies
 /// its range's final extent.
 fn list_ranges_by_vreg<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
-    let rows = ranges
-        .range
-        .iter_enumerated()
-        .zip(ranges.vreg.iter())
-        .rev()
-        .map(|((index, &range), &v)| (v, LiveRangeListEntry { range, index }));
+    // Plain slices of one length: the walk (twice, by `rebuild`) is an
+    // index and two loads per row.
+    let extents = &ranges.range.raw()[..];
+    let owners = &ranges.vreg.raw()[..extents.len()];
+    let rows = (0..extents.len()).rev().map(|i| {
+        let entry = LiveRangeListEntry {
+            range: extents[i],
+            index: LiveRangeId::new(i),
+        };
+        (owners[i], entry)
+    });
     vregs.ranges.rebuild(rows, |entry| entry.range.from);
 }
 

@@ -152,14 +152,20 @@ fn skip_busy_points() -> bool {
 pub fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
     // Ranges built by `liveranges` have ids in reverse program order, so
     // walking down lists most vregs already sorted.
-    let rows = ranges
-        .range
-        .iter_enumerated()
-        .zip(ranges.vreg.iter())
-        .zip(ranges.bundle.iter())
+    // Plain slices of one length: an index and three loads per row.
+    let extents = &ranges.range.raw()[..];
+    let owners = &ranges.vreg.raw()[..extents.len()];
+    let bundles = &ranges.bundle.raw()[..extents.len()];
+    let rows = (0..extents.len())
         .rev()
-        .filter(|(_, &bundle)| bundle.is_valid())
-        .map(|(((index, &range), &vreg), _)| (vreg, LiveRangeListEntry { range, index }));
+        .filter(|&i| bundles[i].is_valid())
+        .map(|i| {
+            let entry = LiveRangeListEntry {
+                range: extents[i],
+                index: crate::ion::data::LiveRangeId::new(i),
+            };
+            (owners[i], entry)
+        });
     vregs.ranges.rebuild(rows, |entry| {
         (entry.range.from, entry.range.to, entry.index)
     });

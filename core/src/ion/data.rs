@@ -630,6 +630,31 @@ pub struct PointGrid<'a> {
     words: ArenaVec<'a, u64>,
 }
 
+/// Rows `first..=last` of a [`PointGrid`] that a range covers: all of
+/// each row's bits but those below the range's start (`low`, first row)
+/// and past its end (`high`, last row).
+#[derive(Clone, Copy)]
+struct RowSpan {
+    first: usize,
+    last: usize,
+    low: u64,
+    high: u64,
+}
+
+impl RowSpan {
+    #[inline]
+    fn mask(&self, row: usize) -> u64 {
+        let mut mask = u64::MAX;
+        if row == self.first {
+            mask &= self.low;
+        }
+        if row == self.last {
+            mask &= self.high;
+        }
+        mask
+    }
+}
+
 impl<'a> PointGrid<'a> {
     /// No slots, for a function of `num_insts` instructions.
     pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
@@ -682,21 +707,17 @@ impl<'a> PointGrid<'a> {
             && self.words[(index / 64) * self.stride + slot] & (1 << (index % 64)) != 0
     }
 
-    /// `(word index, mask)` for each word covering `range` in `slot`
-    /// (clamped to the rows). Borrows nothing, so callers may write the
-    /// words while iterating.
+    /// The rows `range` covers (clamped to the grid), with the masks of
+    /// its first and last row; `None` if it covers no point.
     #[inline]
-    fn words_of(&self, slot: usize, range: CodeRange) -> impl Iterator<Item = (usize, u64)> {
+    fn row_span(&self, range: CodeRange) -> Option<RowSpan> {
         let from = range.from.to_index() as usize;
         let to = (range.to.to_index() as usize).min(self.rows * 64);
-        let stride = self.stride;
-        let (first, last) = (from / 64, to.saturating_sub(1) / 64);
-        let rows = if from < to { first..last + 1 } else { 0..0 };
-        rows.map(move |row| {
-            let low = if row == first { from % 64 } else { 0 };
-            let high = if row == last { (to - 1) % 64 } else { 63 };
-            let mask = (u64::MAX << low) & (u64::MAX >> (63 - high));
-            (row * stride + slot, mask)
+        (from < to).then(|| RowSpan {
+            first: from / 64,
+            last: (to - 1) / 64,
+            low: u64::MAX << (from % 64),
+            high: u64::MAX >> (63 - (to - 1) % 64),
         })
     }
 
@@ -705,26 +726,19 @@ impl<'a> PointGrid<'a> {
     /// under `mask` is a point of a range. Found once per bundle, so each
     /// register then costs one load and test per word.
     pub fn spans_of(&self, ranges: &[LiveRangeListEntry], spans: &mut ArenaVec<'_, (usize, u64)>) {
-        let end = self.rows * 64;
         for entry in ranges {
-            // The words `words_of` gives for slot 0 (the row's offset).
-            let from = entry.range.from.to_index() as usize;
-            let to = (entry.range.to.to_index() as usize).min(end);
-            if from >= to {
+            let Some(span) = self.row_span(entry.range) else {
+                continue;
+            };
+            if span.first == span.last {
+                spans.push((span.first * self.stride, span.low & span.high));
                 continue;
             }
-            let (first, last) = (from / 64, (to - 1) / 64);
-            let low = u64::MAX << (from % 64);
-            let high = u64::MAX >> (63 - (to - 1) % 64);
-            if first == last {
-                spans.push((first * self.stride, low & high));
-                continue;
-            }
-            spans.push((first * self.stride, low));
-            for row in first + 1..last {
+            spans.push((span.first * self.stride, span.low));
+            for row in span.first + 1..span.last {
                 spans.push((row * self.stride, u64::MAX));
             }
-            spans.push((last * self.stride, high));
+            spans.push((span.last * self.stride, span.high));
         }
     }
 
@@ -740,19 +754,26 @@ impl<'a> PointGrid<'a> {
     /// Whether any bit of `range` is set in `slot`.
     #[inline]
     pub fn any_in(&self, slot: usize, range: CodeRange) -> bool {
-        self.words_of(slot, range)
-            .any(|(word, mask)| self.words[word] & mask != 0)
+        self.row_span(range).is_some_and(|span| {
+            (span.first..=span.last)
+                .any(|row| self.words[row * self.stride + slot] & span.mask(row) != 0)
+        })
     }
 
     /// Sets (`value`) or clears every bit of `range` in `slot`.
     #[inline]
     pub fn fill(&mut self, slot: usize, range: CodeRange, value: bool) {
-        for (word, mask) in self.words_of(slot, range) {
+        let Some(span) = self.row_span(range) else {
+            return;
+        };
+        for row in span.first..=span.last {
+            let mask = span.mask(row);
+            let word = &mut self.words[row * self.stride + slot];
             if value {
-                debug_assert!(self.words[word] & mask == 0, "{range:?} already set");
-                self.words[word] |= mask;
+                debug_assert!(*word & mask == 0, "{range:?} already set");
+                *word |= mask;
             } else {
-                self.words[word] &= !mask;
+                *word &= !mask;
             }
         }
     }

@@ -40,8 +40,8 @@
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
-    range_flags, CodeRange, FixupLevel, IonTables, LiveRangeId, MultiFixedRegFixup, VRegId,
-    SLOT_NONE,
+    range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
+    MultiFixedRegFixup, VRegId, SLOT_NONE,
 };
 use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
 use crate::ion::redundant_moves::RedundantMoveEliminator;
@@ -563,7 +563,15 @@ fn collect_vreg_moves<'a, F: Function>(
     let (mut outs_at, mut ins_at, mut labels_at) = (0usize, 0usize, 0usize);
     let def_entry_blocks = write_operand_allocs(cfg, arena, tables, moves, output)?;
 
-    for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
+    // Most vregs have no range (Cranelift numbers them sparsely): visit
+    // only those some range names, in increasing order.
+    let named = vregs_named_by_ranges(arena, tables);
+    let named_vregs = named
+        .iter()
+        .enumerate()
+        .flat_map(|(w, &word)| BitIter(word).map(move |bit| VRegId::new(w * 64 + bit as usize)));
+    for vreg in named_vregs {
+        let list = &tables.vregs.ranges[vreg];
         if list.is_empty() {
             continue;
         }
@@ -590,6 +598,52 @@ fn collect_vreg_moves<'a, F: Function>(
         if !vr.windows(2).all(|w| vr_key(&w[0]) < vr_key(&w[1])) {
             vr.sort_unstable_by_key(vr_key);
         }
+        // The vreg's param edges, sorted by (to_block, from_block).
+        let vreg_outs = vreg_rows(
+            &outs_order,
+            &mut outs_at,
+            |i| outs[i as usize].from_vreg,
+            vreg,
+        );
+        let vreg_ins = vreg_rows(&ins_order, &mut ins_at, |i| ins[i as usize].to_vreg, vreg);
+        let param_block = tables.vregs.blockparam[vreg];
+
+        if let [r] = vr[..] {
+            // One range (most vregs): no earlier range to move from within
+            // a block, and no other range to move from across an edge (a
+            // predecessor's exit it does not cover has no source). Only
+            // its block-param edges remain.
+            let (exits, entries) = covered_blocks(cfg, r.range);
+            let exit_alloc = |block: Block| {
+                (exits.0..exits.1)
+                    .contains(&(block.index() as u32))
+                    .then_some(r.alloc)
+            };
+            push_param_sources(outs, vreg_outs, exit_alloc, &mut param_sources, stats);
+            if param_block.is_valid()
+                && (entries.0..entries.1).contains(&(param_block.index() as u32))
+            {
+                push_param_dests(
+                    ins,
+                    vreg_ins,
+                    vreg,
+                    param_block,
+                    r.alloc,
+                    &mut param_dests,
+                    stats,
+                );
+            }
+            push_vreg_debug_locations(
+                labels,
+                &labels_order,
+                &mut labels_at,
+                vreg,
+                &vr,
+                &mut active,
+                output,
+            );
+            continue;
+        }
         let class = vreg_class(func, tables, vreg, &vr);
 
         // 1. (Operand allocations were written by `write_operand_allocs`.)
@@ -605,33 +659,14 @@ fn collect_vreg_moves<'a, F: Function>(
             if r.range.is_empty() {
                 continue;
             }
-            // Blocks are contiguous and in order (`cfg::analyze` checks),
-            // so the range meets blocks `first..=last`: it covers the
-            // entries of all but maybe `first` and the exits of all but
-            // maybe `last`.
-            let first = cfg.insn_block[r.range.from.inst()];
-            let last = cfg.insn_block[r.range.to.prev().inst()];
-            let exits_end = if cfg.block_exit[last].next() <= r.range.to {
-                last.index() + 1
-            } else {
-                last.index()
-            };
-            if first.index() < exits_end {
-                for best in &mut exit_best[first.index()..exits_end] {
-                    if best.0 != stamp {
-                        *best = (stamp, r.alloc);
-                    } else if !best.1.is_reg() && r.alloc.is_reg() {
-                        best.1 = r.alloc;
-                    }
+            (r.exits, r.entries) = covered_blocks(cfg, r.range);
+            for best in &mut exit_best[r.exits.0 as usize..r.exits.1 as usize] {
+                if best.0 != stamp {
+                    *best = (stamp, r.alloc);
+                } else if !best.1.is_reg() && r.alloc.is_reg() {
+                    best.1 = r.alloc;
                 }
             }
-            let entries_start = if cfg.block_entry[first] < r.range.from {
-                first.index() + 1
-            } else {
-                first.index()
-            };
-            r.exits = (first.index() as u32, exits_end as u32);
-            r.entries = (entries_start as u32, last.index() as u32 + 1);
         }
         let exit_alloc = |block: Block| -> Option<Allocation> {
             exit_best
@@ -641,52 +676,16 @@ fn collect_vreg_moves<'a, F: Function>(
         };
 
         // 3. Block-param sources: this vreg passed as a branch argument.
-        while outs_at < outs_order.len() && outs[outs_order[outs_at] as usize].from_vreg < vreg {
-            outs_at += 1;
-        }
-        while outs_at < outs_order.len() && outs[outs_order[outs_at] as usize].from_vreg == vreg {
-            let out = outs[outs_order[outs_at] as usize];
-            outs_at += 1;
-            if let Some(alloc) = exit_alloc(out.from_block) {
-                param_sources.push(ParamSource {
-                    to_vreg: out.to_vreg,
-                    from_block: out.from_block,
-                    alloc,
-                });
-                stats.halfmoves_count += 1;
-            }
-        }
+        push_param_sources(outs, vreg_outs, exit_alloc, &mut param_sources, stats);
 
         // 4. Entries: block-param destinations, or live-in edge moves.
-        while ins_at < ins_order.len() && ins[ins_order[ins_at] as usize].to_vreg < vreg {
-            ins_at += 1;
-        }
-        let ins_start = ins_at;
-        while ins_at < ins_order.len() && ins[ins_order[ins_at] as usize].to_vreg == vreg {
-            ins_at += 1;
-        }
-        // This vreg's param edges, sorted by (to_block, from_block).
-        let vreg_ins = &ins_order[ins_start..ins_at];
-        let param_block = tables.vregs.blockparam[vreg];
         // Entries in the order of the ranges, then of the blocks.
         let entries = vr
             .iter()
             .flat_map(|r| (r.entries.0..r.entries.1).map(move |b| (Block::new(b as usize), r)));
         for (block, r) in entries {
             if block == param_block {
-                for &i in vreg_ins {
-                    let x = ins[i as usize];
-                    if x.to_block != block {
-                        continue;
-                    }
-                    param_dests.push(ParamDest {
-                        to_vreg: vreg,
-                        to_block: block,
-                        from_block: x.from_block,
-                        alloc: r.alloc,
-                    });
-                    stats.halfmoves_count += 1;
-                }
+                push_param_dests(ins, vreg_ins, vreg, block, r.alloc, &mut param_dests, stats);
                 continue;
             }
             if block == def_entry_block {
@@ -750,25 +749,15 @@ fn collect_vreg_moves<'a, F: Function>(
         }
 
         // 6. Debug locations of this vreg's labels.
-        while labels_at < labels_order.len()
-            && labels[labels_order[labels_at] as usize].0.vreg() < vreg.index()
-        {
-            labels_at += 1;
-        }
-        while labels_at < labels_order.len()
-            && labels[labels_order[labels_at] as usize].0.vreg() == vreg.index()
-        {
-            let (_, from, to, label) = labels[labels_order[labels_at] as usize];
-            labels_at += 1;
-            push_debug_locations(
-                &vr,
-                &mut active,
-                label,
-                ProgPoint::before(from),
-                ProgPoint::before(to),
-                output,
-            );
-        }
+        push_vreg_debug_locations(
+            labels,
+            &labels_order,
+            &mut labels_at,
+            vreg,
+            &vr,
+            &mut active,
+            output,
+        );
     }
 
     // Block-param edges: match destinations with their sources.
@@ -805,6 +794,167 @@ fn collect_vreg_moves<'a, F: Function>(
         moves.push(pos, prio, class_of.1, param_sources[i].alloc, d.alloc);
     }
     Ok(())
+}
+
+/// One bit per vreg, set for each vreg that some range names (a superset
+/// of the vregs with a non-empty range list).
+fn vregs_named_by_ranges<'a>(arena: &'a Arena, tables: &IonTables<'_>) -> ArenaVec<'a, u64> {
+    let num_vregs = tables.vregs.ranges.len();
+    let mut words: ArenaVec<u64> = ArenaVec::with_capacity_in(num_vregs.div_ceil(64), arena);
+    words.resize(num_vregs.div_ceil(64), 0);
+    for &vreg in tables.ranges.vreg.iter() {
+        let v = vreg.index();
+        if let Some(word) = words.get_mut(v / 64) {
+            *word |= 1 << (v % 64);
+        }
+    }
+    words
+}
+
+/// The set bits of a word, lowest first.
+struct BitIter(u64);
+
+impl Iterator for BitIter {
+    type Item = u32;
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.0 == 0 {
+            return None;
+        }
+        let bit = self.0.trailing_zeros();
+        self.0 &= self.0 - 1;
+        Some(bit)
+    }
+}
+
+/// The rows of `order` (indices sorted by vreg) that belong to `vreg`,
+/// advancing the cursor `at` past them (vregs come in increasing order).
+#[inline]
+fn vreg_rows<'o>(
+    order: &'o [u32],
+    at: &mut usize,
+    vreg_of: impl Fn(u32) -> VRegId,
+    vreg: VRegId,
+) -> &'o [u32] {
+    while *at < order.len() && vreg_of(order[*at]) < vreg {
+        *at += 1;
+    }
+    let start = *at;
+    while *at < order.len() && vreg_of(order[*at]) == vreg {
+        *at += 1;
+    }
+    &order[start..*at]
+}
+
+/// The blocks whose exit point `range` covers, `exits.0..exits.1`, and
+/// whose entry it covers, `entries.0..entries.1` (block indices; both
+/// empty for an empty range).
+#[inline]
+fn covered_blocks(cfg: &CfgInfo<'_>, range: CodeRange) -> ((u32, u32), (u32, u32)) {
+    if range.is_empty() {
+        return ((0, 0), (0, 0));
+    }
+    // Blocks are contiguous and in order (`cfg::analyze` checks), so the
+    // range meets blocks `first..=last`: it covers the entries of all but
+    // maybe `first` and the exits of all but maybe `last`.
+    let first = cfg.insn_block[range.from.inst()];
+    let last = cfg.insn_block[range.to.prev().inst()];
+    let exits_end = if cfg.block_exit[last].next() <= range.to {
+        last.index() + 1
+    } else {
+        last.index()
+    };
+    let entries_start = if cfg.block_entry[first] < range.from {
+        first.index() + 1
+    } else {
+        first.index()
+    };
+    (
+        (first.index() as u32, exits_end as u32),
+        (entries_start as u32, last.index() as u32 + 1),
+    )
+}
+
+/// Block-param sources: the vreg's branch arguments (`vreg_outs`, rows of
+/// `outs`) that leave a block where `exit_alloc` knows its location.
+#[inline]
+fn push_param_sources(
+    outs: &[BlockparamOut],
+    vreg_outs: &[u32],
+    exit_alloc: impl Fn(Block) -> Option<Allocation>,
+    param_sources: &mut ArenaVec<ParamSource>,
+    stats: &mut Stats,
+) {
+    for &i in vreg_outs {
+        let out = outs[i as usize];
+        if let Some(alloc) = exit_alloc(out.from_block) {
+            param_sources.push(ParamSource {
+                to_vreg: out.to_vreg,
+                from_block: out.from_block,
+                alloc,
+            });
+            stats.halfmoves_count += 1;
+        }
+    }
+}
+
+/// Block-param destinations: `vreg`, a param of `block`, is in `alloc` at
+/// its entry, for each of its edges into `block` (`vreg_ins`, rows of
+/// `ins`).
+#[inline]
+fn push_param_dests(
+    ins: &[BlockparamIn],
+    vreg_ins: &[u32],
+    vreg: VRegId,
+    block: Block,
+    alloc: Allocation,
+    param_dests: &mut ArenaVec<ParamDest>,
+    stats: &mut Stats,
+) {
+    for &i in vreg_ins {
+        let x = ins[i as usize];
+        if x.to_block != block {
+            continue;
+        }
+        param_dests.push(ParamDest {
+            to_vreg: vreg,
+            to_block: block,
+            from_block: x.from_block,
+            alloc,
+        });
+        stats.halfmoves_count += 1;
+    }
+}
+
+/// Debug locations of `vreg`'s labels (rows of `labels` in
+/// `labels_order`, from the cursor `labels_at`) over its ranges `vr`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn push_vreg_debug_locations(
+    labels: &[(VReg, Inst, Inst, u32)],
+    labels_order: &[u32],
+    labels_at: &mut usize,
+    vreg: VRegId,
+    vr: &[VRegRange],
+    active: &mut ArenaVec<u32>,
+    output: &mut Output,
+) {
+    if *labels_at >= labels_order.len() {
+        // No labels left (most functions have none).
+        return;
+    }
+    let vreg_of = |i: u32| VRegId::new(labels[i as usize].0.vreg());
+    for &i in vreg_rows(labels_order, labels_at, vreg_of, vreg) {
+        let (_, from, to, label) = labels[i as usize];
+        push_debug_locations(
+            vr,
+            active,
+            label,
+            ProgPoint::before(from),
+            ProgPoint::before(to),
+            output,
+        );
+    }
 }
 
 /// The indices `0..len` in increasing `key` order (keys must be

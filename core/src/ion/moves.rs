@@ -1329,14 +1329,26 @@ fn forget_writes_between<F: Function>(
         InstPosition::Before => pos.inst().index(),
         InstPosition::After => pos.inst().index() + 1,
     };
+    if first >= end {
+        return;
+    }
+    // Forgetting is idempotent and order-free, so each kind of write is
+    // forgotten on its own.
+    let offsets = &output.inst_alloc_offsets;
+    let allocs_end = offsets
+        .get(end)
+        .map_or(output.allocs.len(), |&e| e as usize);
+    let allocs = &output.allocs[offsets[first] as usize..allocs_end];
+    let mut at = 0;
     for i in first..end {
         let inst = Inst::new(i);
-        let allocs = output.inst_allocs(inst);
-        for (op, &alloc) in func.inst_operands(inst).iter().zip(allocs) {
+        let operands = func.inst_operands(inst);
+        for (op, &alloc) in operands.iter().zip(&allocs[at..]) {
             if op.kind() == OperandKind::Def {
                 rme.clear_alloc(alloc);
             }
         }
+        at += operands.len();
         // Most instructions clobber nothing: skip the word-by-word walk.
         let clobbers = func.inst_clobbers(inst);
         if clobbers != PRegSet::empty() {
@@ -1344,9 +1356,9 @@ fn forget_writes_between<F: Function>(
                 rme.clear_alloc(Allocation::reg(preg));
             }
         }
-        // Instructions may use the dedicated scratch registers freely.
-        for &preg in scratch_regs.iter().flatten() {
-            rme.clear_alloc(Allocation::reg(preg));
-        }
+    }
+    // Instructions may use the dedicated scratch registers freely.
+    for &preg in scratch_regs.iter().flatten() {
+        rme.clear_alloc(Allocation::reg(preg));
     }
 }

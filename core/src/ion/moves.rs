@@ -174,12 +174,19 @@ struct PointScratch<'t, 'a, 'f> {
     extra: &'t mut ExtraSlots<'a, 'f>,
 }
 
+/// Whether `alloc` is a stack location: a spill slot, or a register
+/// naming a fixed stack slot.
+#[inline]
+fn is_stack_location(fixed_stack: PRegSet, alloc: Allocation) -> bool {
+    match alloc.as_reg() {
+        Some(preg) => fixed_stack.contains(preg),
+        None => alloc.is_stack(),
+    }
+}
+
 impl ScratchSource for PointScratch<'_, '_, '_> {
     fn is_stack(&self, alloc: Allocation) -> bool {
-        match alloc.as_reg() {
-            Some(preg) => self.fixed_stack.contains(preg),
-            None => alloc.is_stack(),
-        }
+        is_stack_location(self.fixed_stack, alloc)
     }
 
     fn free_reg(&mut self, usable: &dyn Fn(PReg) -> bool) -> Option<PReg> {
@@ -561,6 +568,7 @@ fn collect_vreg_moves<'a, F: Function>(
     let labels = func.debug_value_labels();
     let labels_order = sorted_order(arena, labels.len(), |i| (labels[i as usize].0.vreg(), i));
     let (mut outs_at, mut ins_at, mut labels_at) = (0usize, 0usize, 0usize);
+    let pred_spans = pred_spans(func, arena);
     let def_entry_blocks = write_operand_allocs(cfg, arena, tables, moves, output)?;
 
     // Most vregs have no range (Cranelift numbers them sparsely): visit
@@ -576,14 +584,12 @@ fn collect_vreg_moves<'a, F: Function>(
             continue;
         }
         vr.clear();
+        vr.reserve(list.len());
         for entry in list.iter() {
-            let range = *tables
-                .ranges
-                .range
-                .get(entry.index)
-                .ok_or_else(internal_error)?;
+            // The list holds a copy of the range's bounds.
+            debug_assert_eq!(Some(&entry.range), tables.ranges.range.get(entry.index));
             vr.push(VRegRange {
-                range,
+                range: entry.range,
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
                 flags: tables.ranges.flags[entry.index],
@@ -680,34 +686,40 @@ fn collect_vreg_moves<'a, F: Function>(
 
         // 4. Entries: block-param destinations, or live-in edge moves.
         // Entries in the order of the ranges, then of the blocks.
-        let entries = vr
-            .iter()
-            .flat_map(|r| (r.entries.0..r.entries.1).map(move |b| (Block::new(b as usize), r)));
-        for (block, r) in entries {
-            if block == param_block {
-                push_param_dests(ins, vreg_ins, vreg, block, r.alloc, &mut param_dests, stats);
-                continue;
-            }
-            if block == def_entry_block {
-                continue;
-            }
-            for &pred in func.block_preds(block) {
-                // Same as `r.range.contains_point(cfg.block_exit[pred])`
-                // (see step 2), without reading the exit point.
-                let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));
-                debug_assert_eq!(covered, r.range.contains_point(cfg.block_exit[pred]));
-                if covered {
-                    // The same range carries the value across the edge.
+        for r in vr.iter() {
+            for b in r.entries.0..r.entries.1 {
+                let block = Block::new(b as usize);
+                if block == param_block {
+                    push_param_dests(ins, vreg_ins, vreg, block, r.alloc, &mut param_dests, stats);
                     continue;
                 }
-                // No range at the predecessor's end: not live there, so
-                // not live into this block from it.
-                let Some(src) = exit_alloc(pred) else {
+                if block == def_entry_block {
                     continue;
-                };
-                stats.halfmoves_count += 2;
-                let (pos, prio) = moves.edge_point(pred, block)?;
-                moves.push(pos, prio, class, src, r.alloc);
+                }
+                // Every predecessor's exit covered by this range (a block
+                // inside a long range): nothing comes in.
+                let (lo, hi) = pred_spans[b as usize];
+                if r.exits.0 <= lo && hi < r.exits.1 {
+                    continue;
+                }
+                for &pred in func.block_preds(block) {
+                    // Same as `r.range.contains_point(cfg.block_exit[pred])`
+                    // (see step 2), without reading the exit point.
+                    let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));
+                    debug_assert_eq!(covered, r.range.contains_point(cfg.block_exit[pred]));
+                    if covered {
+                        // The same range carries the value across the edge.
+                        continue;
+                    }
+                    // No range at the predecessor's end: not live there, so
+                    // not live into this block from it.
+                    let Some(src) = exit_alloc(pred) else {
+                        continue;
+                    };
+                    stats.halfmoves_count += 2;
+                    let (pos, prio) = moves.edge_point(pred, block)?;
+                    moves.push(pos, prio, class, src, r.alloc);
+                }
             }
         }
 
@@ -723,7 +735,17 @@ fn collect_vreg_moves<'a, F: Function>(
             while group_end < vr.len() && vr[group_end].range.from == from {
                 group_end += 1;
             }
-            active.retain(|&j| vr[j as usize].range.to >= from);
+            // Drop the ranges ended before `from`, in place, keeping the
+            // order (ties below go to the first).
+            let mut kept = 0;
+            for i in 0..active.len() {
+                let j = active[i];
+                if vr[j as usize].range.to >= from {
+                    active[kept] = j;
+                    kept += 1;
+                }
+            }
+            active.truncate(kept);
             let at_block_entry = moves.is_block_entry(from);
             for g in k..group_end {
                 let r = vr[g];
@@ -744,7 +766,9 @@ fn collect_vreg_moves<'a, F: Function>(
                     moves.push(from, MovePrio::Regular, class, q.alloc, r.alloc);
                 }
             }
-            active.extend(k as u32..group_end as u32);
+            for g in k..group_end {
+                active.push(g as u32);
+            }
             k = group_end;
         }
 
@@ -825,6 +849,21 @@ impl Iterator for BitIter {
         self.0 &= self.0 - 1;
         Some(bit)
     }
+}
+
+/// Per block, the lowest and highest index of its predecessors
+/// (`(u32::MAX, 0)` for none): a range covering the exits of that whole
+/// span of blocks covers the exit of every predecessor.
+fn pred_spans<'a, F: Function>(func: &F, arena: &'a Arena) -> ArenaVec<'a, (u32, u32)> {
+    let num_blocks = func.num_blocks();
+    let mut spans = ArenaVec::with_capacity_in(num_blocks, arena);
+    for b in 0..num_blocks {
+        let preds = func.block_preds(Block::new(b));
+        spans.push(preds.iter().fold((u32::MAX, 0), |(lo, hi), p| {
+            (lo.min(p.index() as u32), hi.max(p.index() as u32))
+        }));
+    }
+    spans
 }
 
 /// The rows of `order` (indices sorted by vreg) that belong to `vreg`,
@@ -1179,6 +1218,28 @@ fn resolve_moves<'a, F: Function>(
         // Usually every move of a group has one class: then one pass
         // adds them all and the other classes are skipped.
         let group = &pending[i..end];
+        if let [m] = group {
+            // Most groups are one move: its own sequence when it is not
+            // stack to stack (what the resolver would answer).
+            if m.from != m.to
+                && !m.from.is_none()
+                && !m.to.is_none()
+                && (!is_stack_location(fixed_stack, m.from)
+                    || !is_stack_location(fixed_stack, m.to))
+            {
+                if !rme.process_move(m.from, m.to) {
+                    output.edits.push((
+                        pos,
+                        Edit::Move {
+                            from: m.from,
+                            to: m.to,
+                        },
+                    ));
+                }
+                i = end;
+                continue;
+            }
+        }
         let one_class = group.iter().all(|m| m.class == group[0].class);
         for class in RegClass::ALL {
             if one_class && class != group[0].class {

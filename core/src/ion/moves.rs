@@ -41,7 +41,7 @@
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
     range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
-    MultiFixedRegFixup, VRegId, SLOT_NONE,
+    LiveRangeListEntry, MultiFixedRegFixup, VRegId, SLOT_NONE,
 };
 use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
 use crate::ion::redundant_moves::RedundantMoveEliminator;
@@ -583,27 +583,18 @@ fn collect_vreg_moves<'a, F: Function>(
         if list.is_empty() {
             continue;
         }
-        vr.clear();
-        vr.reserve(list.len());
-        for entry in list.iter() {
+        let vr_row = |entry: &LiveRangeListEntry| -> Result<VRegRange, RegAllocError> {
             // The list holds a copy of the range's bounds.
             debug_assert_eq!(Some(&entry.range), tables.ranges.range.get(entry.index));
-            vr.push(VRegRange {
+            Ok(VRegRange {
                 range: entry.range,
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
                 flags: tables.ranges.flags[entry.index],
                 exits: (0, 0),
                 entries: (0, 0),
-            });
-        }
-        // `relist_vreg_ranges` left the list in this order (start, end,
-        // id); the check is one pass, the sort a guard for hand-built
-        // tables.
-        let vr_key = |r: &VRegRange| (r.range.from, r.range.to, r.id);
-        if !vr.windows(2).all(|w| vr_key(&w[0]) < vr_key(&w[1])) {
-            vr.sort_unstable_by_key(vr_key);
-        }
+            })
+        };
         // The vreg's param edges, sorted by (to_block, from_block).
         let vreg_outs = vreg_rows(
             &outs_order,
@@ -614,11 +605,12 @@ fn collect_vreg_moves<'a, F: Function>(
         let vreg_ins = vreg_rows(&ins_order, &mut ins_at, |i| ins[i as usize].to_vreg, vreg);
         let param_block = tables.vregs.blockparam[vreg];
 
-        if let [r] = vr[..] {
+        if let [entry] = list {
             // One range (most vregs): no earlier range to move from within
             // a block, and no other range to move from across an edge (a
             // predecessor's exit it does not cover has no source). Only
             // its block-param edges remain.
+            let r = vr_row(entry)?;
             let (exits, entries) = covered_blocks(cfg, r.range);
             let exit_alloc = |block: Block| {
                 (exits.0..exits.1)
@@ -644,11 +636,23 @@ fn collect_vreg_moves<'a, F: Function>(
                 &labels_order,
                 &mut labels_at,
                 vreg,
-                &vr,
+                core::slice::from_ref(&r),
                 &mut active,
                 output,
             );
             continue;
+        }
+        vr.clear();
+        vr.reserve(list.len());
+        for entry in list.iter() {
+            vr.push(vr_row(entry)?);
+        }
+        // `relist_vreg_ranges` left the list in this order (start, end,
+        // id); the check is one pass, the sort a guard for hand-built
+        // tables.
+        let vr_key = |r: &VRegRange| (r.range.from, r.range.to, r.id);
+        if !vr.windows(2).all(|w| vr_key(&w[0]) < vr_key(&w[1])) {
+            vr.sort_unstable_by_key(vr_key);
         }
         let class = vreg_class(func, tables, vreg, &vr);
 

@@ -40,8 +40,8 @@
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
-    range_flags, CodeRange, FixupLevel, IonTables, LiveRangeId, MultiFixedRegFixup, VRegId,
-    SLOT_NONE,
+    range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
+    LiveRangeListEntry, MultiFixedRegFixup, VRegId, SLOT_NONE,
 };
 use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
 use crate::ion::redundant_moves::RedundantMoveEliminator;
@@ -174,12 +174,19 @@ struct PointScratch<'t, 'a, 'f> {
     extra: &'t mut ExtraSlots<'a, 'f>,
 }
 
+/// Whether `alloc` is a stack location: a spill slot, or a register
+/// naming a fixed stack slot.
+#[inline]
+fn is_stack_location(fixed_stack: PRegSet, alloc: Allocation) -> bool {
+    match alloc.as_reg() {
+        Some(preg) => fixed_stack.contains(preg),
+        None => alloc.is_stack(),
+    }
+}
+
 impl ScratchSource for PointScratch<'_, '_, '_> {
     fn is_stack(&self, alloc: Allocation) -> bool {
-        match alloc.as_reg() {
-            Some(preg) => self.fixed_stack.contains(preg),
-            None => alloc.is_stack(),
-        }
+        is_stack_location(self.fixed_stack, alloc)
     }
 
     fn free_reg(&mut self, usable: &dyn Fn(PReg) -> bool) -> Option<PReg> {
@@ -561,27 +568,84 @@ fn collect_vreg_moves<'a, F: Function>(
     let labels = func.debug_value_labels();
     let labels_order = sorted_order(arena, labels.len(), |i| (labels[i as usize].0.vreg(), i));
     let (mut outs_at, mut ins_at, mut labels_at) = (0usize, 0usize, 0usize);
+    let pred_spans = pred_spans(func, arena);
     let def_entry_blocks = write_operand_allocs(cfg, arena, tables, moves, output)?;
 
-    for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
+    // Most vregs have no range (Cranelift numbers them sparsely): visit
+    // only those some range names, in increasing order.
+    let named = vregs_named_by_ranges(arena, tables);
+    let named_vregs = named
+        .iter()
+        .enumerate()
+        .flat_map(|(w, &word)| BitIter(word).map(move |bit| VRegId::new(w * 64 + bit as usize)));
+    for vreg in named_vregs {
+        let list = &tables.vregs.ranges[vreg];
         if list.is_empty() {
             continue;
         }
-        vr.clear();
-        for entry in list.iter() {
-            let range = *tables
-                .ranges
-                .range
-                .get(entry.index)
-                .ok_or_else(internal_error)?;
-            vr.push(VRegRange {
-                range,
+        let vr_row = |entry: &LiveRangeListEntry| -> Result<VRegRange, RegAllocError> {
+            // The list holds a copy of the range's bounds.
+            debug_assert_eq!(Some(&entry.range), tables.ranges.range.get(entry.index));
+            Ok(VRegRange {
+                range: entry.range,
                 id: entry.index,
                 alloc: range_alloc(tables, entry.index)?,
                 flags: tables.ranges.flags[entry.index],
                 exits: (0, 0),
                 entries: (0, 0),
-            });
+            })
+        };
+        // The vreg's param edges, sorted by (to_block, from_block).
+        let vreg_outs = vreg_rows(
+            &outs_order,
+            &mut outs_at,
+            |i| outs[i as usize].from_vreg,
+            vreg,
+        );
+        let vreg_ins = vreg_rows(&ins_order, &mut ins_at, |i| ins[i as usize].to_vreg, vreg);
+        let param_block = tables.vregs.blockparam[vreg];
+
+        if let [entry] = list {
+            // One range (most vregs): no earlier range to move from within
+            // a block, and no other range to move from across an edge (a
+            // predecessor's exit it does not cover has no source). Only
+            // its block-param edges remain.
+            let r = vr_row(entry)?;
+            let (exits, entries) = covered_blocks(cfg, r.range);
+            let exit_alloc = |block: Block| {
+                (exits.0..exits.1)
+                    .contains(&(block.index() as u32))
+                    .then_some(r.alloc)
+            };
+            push_param_sources(outs, vreg_outs, exit_alloc, &mut param_sources, stats);
+            if param_block.is_valid()
+                && (entries.0..entries.1).contains(&(param_block.index() as u32))
+            {
+                push_param_dests(
+                    ins,
+                    vreg_ins,
+                    vreg,
+                    param_block,
+                    r.alloc,
+                    &mut param_dests,
+                    stats,
+                );
+            }
+            push_vreg_debug_locations(
+                labels,
+                &labels_order,
+                &mut labels_at,
+                vreg,
+                core::slice::from_ref(&r),
+                &mut active,
+                output,
+            );
+            continue;
+        }
+        vr.clear();
+        vr.reserve(list.len());
+        for entry in list.iter() {
+            vr.push(vr_row(entry)?);
         }
         // `relist_vreg_ranges` left the list in this order (start, end,
         // id); the check is one pass, the sort a guard for hand-built
@@ -605,33 +669,14 @@ fn collect_vreg_moves<'a, F: Function>(
             if r.range.is_empty() {
                 continue;
             }
-            // Blocks are contiguous and in order (`cfg::analyze` checks),
-            // so the range meets blocks `first..=last`: it covers the
-            // entries of all but maybe `first` and the exits of all but
-            // maybe `last`.
-            let first = cfg.insn_block[r.range.from.inst()];
-            let last = cfg.insn_block[r.range.to.prev().inst()];
-            let exits_end = if cfg.block_exit[last].next() <= r.range.to {
-                last.index() + 1
-            } else {
-                last.index()
-            };
-            if first.index() < exits_end {
-                for best in &mut exit_best[first.index()..exits_end] {
-                    if best.0 != stamp {
-                        *best = (stamp, r.alloc);
-                    } else if !best.1.is_reg() && r.alloc.is_reg() {
-                        best.1 = r.alloc;
-                    }
+            (r.exits, r.entries) = covered_blocks(cfg, r.range);
+            for best in &mut exit_best[r.exits.0 as usize..r.exits.1 as usize] {
+                if best.0 != stamp {
+                    *best = (stamp, r.alloc);
+                } else if !best.1.is_reg() && r.alloc.is_reg() {
+                    best.1 = r.alloc;
                 }
             }
-            let entries_start = if cfg.block_entry[first] < r.range.from {
-                first.index() + 1
-            } else {
-                first.index()
-            };
-            r.exits = (first.index() as u32, exits_end as u32);
-            r.entries = (entries_start as u32, last.index() as u32 + 1);
         }
         let exit_alloc = |block: Block| -> Option<Allocation> {
             exit_best
@@ -641,74 +686,44 @@ fn collect_vreg_moves<'a, F: Function>(
         };
 
         // 3. Block-param sources: this vreg passed as a branch argument.
-        while outs_at < outs_order.len() && outs[outs_order[outs_at] as usize].from_vreg < vreg {
-            outs_at += 1;
-        }
-        while outs_at < outs_order.len() && outs[outs_order[outs_at] as usize].from_vreg == vreg {
-            let out = outs[outs_order[outs_at] as usize];
-            outs_at += 1;
-            if let Some(alloc) = exit_alloc(out.from_block) {
-                param_sources.push(ParamSource {
-                    to_vreg: out.to_vreg,
-                    from_block: out.from_block,
-                    alloc,
-                });
-                stats.halfmoves_count += 1;
-            }
-        }
+        push_param_sources(outs, vreg_outs, exit_alloc, &mut param_sources, stats);
 
         // 4. Entries: block-param destinations, or live-in edge moves.
-        while ins_at < ins_order.len() && ins[ins_order[ins_at] as usize].to_vreg < vreg {
-            ins_at += 1;
-        }
-        let ins_start = ins_at;
-        while ins_at < ins_order.len() && ins[ins_order[ins_at] as usize].to_vreg == vreg {
-            ins_at += 1;
-        }
-        // This vreg's param edges, sorted by (to_block, from_block).
-        let vreg_ins = &ins_order[ins_start..ins_at];
-        let param_block = tables.vregs.blockparam[vreg];
         // Entries in the order of the ranges, then of the blocks.
-        let entries = vr
-            .iter()
-            .flat_map(|r| (r.entries.0..r.entries.1).map(move |b| (Block::new(b as usize), r)));
-        for (block, r) in entries {
-            if block == param_block {
-                for &i in vreg_ins {
-                    let x = ins[i as usize];
-                    if x.to_block != block {
+        for r in vr.iter() {
+            for b in r.entries.0..r.entries.1 {
+                let block = Block::new(b as usize);
+                if block == param_block {
+                    push_param_dests(ins, vreg_ins, vreg, block, r.alloc, &mut param_dests, stats);
+                    continue;
+                }
+                if block == def_entry_block {
+                    continue;
+                }
+                // Every predecessor's exit covered by this range (a block
+                // inside a long range): nothing comes in.
+                let (lo, hi) = pred_spans[b as usize];
+                if r.exits.0 <= lo && hi < r.exits.1 {
+                    continue;
+                }
+                for &pred in func.block_preds(block) {
+                    // Same as `r.range.contains_point(cfg.block_exit[pred])`
+                    // (see step 2), without reading the exit point.
+                    let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));
+                    debug_assert_eq!(covered, r.range.contains_point(cfg.block_exit[pred]));
+                    if covered {
+                        // The same range carries the value across the edge.
                         continue;
                     }
-                    param_dests.push(ParamDest {
-                        to_vreg: vreg,
-                        to_block: block,
-                        from_block: x.from_block,
-                        alloc: r.alloc,
-                    });
-                    stats.halfmoves_count += 1;
+                    // No range at the predecessor's end: not live there, so
+                    // not live into this block from it.
+                    let Some(src) = exit_alloc(pred) else {
+                        continue;
+                    };
+                    stats.halfmoves_count += 2;
+                    let (pos, prio) = moves.edge_point(pred, block)?;
+                    moves.push(pos, prio, class, src, r.alloc);
                 }
-                continue;
-            }
-            if block == def_entry_block {
-                continue;
-            }
-            for &pred in func.block_preds(block) {
-                // Same as `r.range.contains_point(cfg.block_exit[pred])`
-                // (see step 2), without reading the exit point.
-                let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));
-                debug_assert_eq!(covered, r.range.contains_point(cfg.block_exit[pred]));
-                if covered {
-                    // The same range carries the value across the edge.
-                    continue;
-                }
-                // No range at the predecessor's end: not live there, so
-                // not live into this block from it.
-                let Some(src) = exit_alloc(pred) else {
-                    continue;
-                };
-                stats.halfmoves_count += 2;
-                let (pos, prio) = moves.edge_point(pred, block)?;
-                moves.push(pos, prio, class, src, r.alloc);
             }
         }
 
@@ -724,7 +739,17 @@ fn collect_vreg_moves<'a, F: Function>(
             while group_end < vr.len() && vr[group_end].range.from == from {
                 group_end += 1;
             }
-            active.retain(|&j| vr[j as usize].range.to >= from);
+            // Drop the ranges ended before `from`, in place, keeping the
+            // order (ties below go to the first).
+            let mut kept = 0;
+            for i in 0..active.len() {
+                let j = active[i];
+                if vr[j as usize].range.to >= from {
+                    active[kept] = j;
+                    kept += 1;
+                }
+            }
+            active.truncate(kept);
             let at_block_entry = moves.is_block_entry(from);
             for g in k..group_end {
                 let r = vr[g];
@@ -745,30 +770,22 @@ fn collect_vreg_moves<'a, F: Function>(
                     moves.push(from, MovePrio::Regular, class, q.alloc, r.alloc);
                 }
             }
-            active.extend(k as u32..group_end as u32);
+            for g in k..group_end {
+                active.push(g as u32);
+            }
             k = group_end;
         }
 
         // 6. Debug locations of this vreg's labels.
-        while labels_at < labels_order.len()
-            && labels[labels_order[labels_at] as usize].0.vreg() < vreg.index()
-        {
-            labels_at += 1;
-        }
-        while labels_at < labels_order.len()
-            && labels[labels_order[labels_at] as usize].0.vreg() == vreg.index()
-        {
-            let (_, from, to, label) = labels[labels_order[labels_at] as usize];
-            labels_at += 1;
-            push_debug_locations(
-                &vr,
-                &mut active,
-                label,
-                ProgPoint::before(from),
-                ProgPoint::before(to),
-                output,
-            );
-        }
+        push_vreg_debug_locations(
+            labels,
+            &labels_order,
+            &mut labels_at,
+            vreg,
+            &vr,
+            &mut active,
+            output,
+        );
     }
 
     // Block-param edges: match destinations with their sources.
@@ -805,6 +822,182 @@ fn collect_vreg_moves<'a, F: Function>(
         moves.push(pos, prio, class_of.1, param_sources[i].alloc, d.alloc);
     }
     Ok(())
+}
+
+/// One bit per vreg, set for each vreg that some range names (a superset
+/// of the vregs with a non-empty range list).
+fn vregs_named_by_ranges<'a>(arena: &'a Arena, tables: &IonTables<'_>) -> ArenaVec<'a, u64> {
+    let num_vregs = tables.vregs.ranges.len();
+    let mut words: ArenaVec<u64> = ArenaVec::with_capacity_in(num_vregs.div_ceil(64), arena);
+    words.resize(num_vregs.div_ceil(64), 0);
+    for &vreg in tables.ranges.vreg.iter() {
+        let v = vreg.index();
+        if let Some(word) = words.get_mut(v / 64) {
+            *word |= 1 << (v % 64);
+        }
+    }
+    words
+}
+
+/// The set bits of a word, lowest first.
+struct BitIter(u64);
+
+impl Iterator for BitIter {
+    type Item = u32;
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.0 == 0 {
+            return None;
+        }
+        let bit = self.0.trailing_zeros();
+        self.0 &= self.0 - 1;
+        Some(bit)
+    }
+}
+
+/// Per block, the lowest and highest index of its predecessors
+/// (`(u32::MAX, 0)` for none): a range covering the exits of that whole
+/// span of blocks covers the exit of every predecessor.
+fn pred_spans<'a, F: Function>(func: &F, arena: &'a Arena) -> ArenaVec<'a, (u32, u32)> {
+    let num_blocks = func.num_blocks();
+    let mut spans = ArenaVec::with_capacity_in(num_blocks, arena);
+    for b in 0..num_blocks {
+        let preds = func.block_preds(Block::new(b));
+        spans.push(preds.iter().fold((u32::MAX, 0), |(lo, hi), p| {
+            (lo.min(p.index() as u32), hi.max(p.index() as u32))
+        }));
+    }
+    spans
+}
+
+/// The rows of `order` (indices sorted by vreg) that belong to `vreg`,
+/// advancing the cursor `at` past them (vregs come in increasing order).
+#[inline]
+fn vreg_rows<'o>(
+    order: &'o [u32],
+    at: &mut usize,
+    vreg_of: impl Fn(u32) -> VRegId,
+    vreg: VRegId,
+) -> &'o [u32] {
+    while *at < order.len() && vreg_of(order[*at]) < vreg {
+        *at += 1;
+    }
+    let start = *at;
+    while *at < order.len() && vreg_of(order[*at]) == vreg {
+        *at += 1;
+    }
+    &order[start..*at]
+}
+
+/// The blocks whose exit point `range` covers, `exits.0..exits.1`, and
+/// whose entry it covers, `entries.0..entries.1` (block indices; both
+/// empty for an empty range).
+#[inline]
+fn covered_blocks(cfg: &CfgInfo<'_>, range: CodeRange) -> ((u32, u32), (u32, u32)) {
+    if range.is_empty() {
+        return ((0, 0), (0, 0));
+    }
+    // Blocks are contiguous and in order (`cfg::analyze` checks), so the
+    // range meets blocks `first..=last`: it covers the entries of all but
+    // maybe `first` and the exits of all but maybe `last`.
+    let first = cfg.insn_block[range.from.inst()];
+    let last = cfg.insn_block[range.to.prev().inst()];
+    let exits_end = if cfg.block_exit[last].next() <= range.to {
+        last.index() + 1
+    } else {
+        last.index()
+    };
+    let entries_start = if cfg.block_entry[first] < range.from {
+        first.index() + 1
+    } else {
+        first.index()
+    };
+    (
+        (first.index() as u32, exits_end as u32),
+        (entries_start as u32, last.index() as u32 + 1),
+    )
+}
+
+/// Block-param sources: the vreg's branch arguments (`vreg_outs`, rows of
+/// `outs`) that leave a block where `exit_alloc` knows its location.
+#[inline]
+fn push_param_sources(
+    outs: &[BlockparamOut],
+    vreg_outs: &[u32],
+    exit_alloc: impl Fn(Block) -> Option<Allocation>,
+    param_sources: &mut ArenaVec<ParamSource>,
+    stats: &mut Stats,
+) {
+    for &i in vreg_outs {
+        let out = outs[i as usize];
+        if let Some(alloc) = exit_alloc(out.from_block) {
+            param_sources.push(ParamSource {
+                to_vreg: out.to_vreg,
+                from_block: out.from_block,
+                alloc,
+            });
+            stats.halfmoves_count += 1;
+        }
+    }
+}
+
+/// Block-param destinations: `vreg`, a param of `block`, is in `alloc` at
+/// its entry, for each of its edges into `block` (`vreg_ins`, rows of
+/// `ins`).
+#[inline]
+fn push_param_dests(
+    ins: &[BlockparamIn],
+    vreg_ins: &[u32],
+    vreg: VRegId,
+    block: Block,
+    alloc: Allocation,
+    param_dests: &mut ArenaVec<ParamDest>,
+    stats: &mut Stats,
+) {
+    for &i in vreg_ins {
+        let x = ins[i as usize];
+        if x.to_block != block {
+            continue;
+        }
+        param_dests.push(ParamDest {
+            to_vreg: vreg,
+            to_block: block,
+            from_block: x.from_block,
+            alloc,
+        });
+        stats.halfmoves_count += 1;
+    }
+}
+
+/// Debug locations of `vreg`'s labels (rows of `labels` in
+/// `labels_order`, from the cursor `labels_at`) over its ranges `vr`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn push_vreg_debug_locations(
+    labels: &[(VReg, Inst, Inst, u32)],
+    labels_order: &[u32],
+    labels_at: &mut usize,
+    vreg: VRegId,
+    vr: &[VRegRange],
+    active: &mut ArenaVec<u32>,
+    output: &mut Output,
+) {
+    if *labels_at >= labels_order.len() {
+        // No labels left (most functions have none).
+        return;
+    }
+    let vreg_of = |i: u32| VRegId::new(labels[i as usize].0.vreg());
+    for &i in vreg_rows(labels_order, labels_at, vreg_of, vreg) {
+        let (_, from, to, label) = labels[i as usize];
+        push_debug_locations(
+            vr,
+            active,
+            label,
+            ProgPoint::before(from),
+            ProgPoint::before(to),
+            output,
+        );
+    }
 }
 
 /// The indices `0..len` in increasing `key` order (keys must be
@@ -1029,6 +1222,28 @@ fn resolve_moves<'a, F: Function>(
         // Usually every move of a group has one class: then one pass
         // adds them all and the other classes are skipped.
         let group = &pending[i..end];
+        if let [m] = group {
+            // Most groups are one move: its own sequence when it is not
+            // stack to stack (what the resolver would answer).
+            if m.from != m.to
+                && !m.from.is_none()
+                && !m.to.is_none()
+                && (!is_stack_location(fixed_stack, m.from)
+                    || !is_stack_location(fixed_stack, m.to))
+            {
+                if !rme.process_move(m.from, m.to) {
+                    output.edits.push((
+                        pos,
+                        Edit::Move {
+                            from: m.from,
+                            to: m.to,
+                        },
+                    ));
+                }
+                i = end;
+                continue;
+            }
+        }
         let one_class = group.iter().all(|m| m.class == group[0].class);
         for class in RegClass::ALL {
             if one_class && class != group[0].class {
@@ -1179,14 +1394,26 @@ fn forget_writes_between<F: Function>(
         InstPosition::Before => pos.inst().index(),
         InstPosition::After => pos.inst().index() + 1,
     };
+    if first >= end {
+        return;
+    }
+    // Forgetting is idempotent and order-free, so each kind of write is
+    // forgotten on its own.
+    let offsets = &output.inst_alloc_offsets;
+    let allocs_end = offsets
+        .get(end)
+        .map_or(output.allocs.len(), |&e| e as usize);
+    let allocs = &output.allocs[offsets[first] as usize..allocs_end];
+    let mut at = 0;
     for i in first..end {
         let inst = Inst::new(i);
-        let allocs = output.inst_allocs(inst);
-        for (op, &alloc) in func.inst_operands(inst).iter().zip(allocs) {
+        let operands = func.inst_operands(inst);
+        for (op, &alloc) in operands.iter().zip(&allocs[at..]) {
             if op.kind() == OperandKind::Def {
                 rme.clear_alloc(alloc);
             }
         }
+        at += operands.len();
         // Most instructions clobber nothing: skip the word-by-word walk.
         let clobbers = func.inst_clobbers(inst);
         if clobbers != PRegSet::empty() {
@@ -1194,9 +1421,9 @@ fn forget_writes_between<F: Function>(
                 rme.clear_alloc(Allocation::reg(preg));
             }
         }
-        // Instructions may use the dedicated scratch registers freely.
-        for &preg in scratch_regs.iter().flatten() {
-            rme.clear_alloc(Allocation::reg(preg));
-        }
+    }
+    // Instructions may use the dedicated scratch registers freely.
+    for &preg in scratch_regs.iter().flatten() {
+        rme.clear_alloc(Allocation::reg(preg));
     }
 }

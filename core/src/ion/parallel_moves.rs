@@ -96,6 +96,10 @@ const NO_MOVE: u32 = u32::MAX;
 /// than through a sort by destination.
 const SMALL_SET: usize = 16;
 
+/// Sets of at most this many moves are first checked (pairwise) for
+/// needing no ordering at all.
+const SMALL_INDEPENDENT_SET: usize = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MoveState {
     Pending,
@@ -163,23 +167,17 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
     ) -> Result<&[ResolvedMove<T>], ResolveError> {
         self.result.clear();
         self.ordered.clear();
-        // Most sets hold one move: with distinct, real locations that are
-        // not both on the stack it is its own sequence (what the general
-        // path below would produce, without its bookkeeping).
-        if let [m] = self.moves[..] {
-            if m.from != m.to
-                && !m.from.is_none()
-                && !m.to.is_none()
-                && (!source.is_stack(m.from) || !source.is_stack(m.to))
-            {
-                self.result.push(Move {
-                    from: m.from,
-                    to: m.to,
-                    payload: Some(m.payload),
-                });
-                self.moves.clear();
-                return Ok(&self.result[..]);
-            }
+        // Most sets hold one move, or a few that do not interfere: then
+        // the input order is the sequence (what the general path below
+        // would produce, without its bookkeeping).
+        if self.moves.len() <= SMALL_INDEPENDENT_SET && Self::independent(&self.moves, source) {
+            self.result.extend(self.moves.iter().map(|m| Move {
+                from: m.from,
+                to: m.to,
+                payload: Some(m.payload),
+            }));
+            self.moves.clear();
+            return Ok(&self.result[..]);
         }
         let outcome = self.order_moves().and_then(|needs_scratch| {
             let cycle_scratch = if needs_scratch {
@@ -191,6 +189,23 @@ impl<'a, T: Copy> ParallelMoves<'a, T> {
         });
         self.moves.clear();
         outcome.map(|()| &self.result[..])
+    }
+
+    /// Whether every move has real, distinct locations, not both on the
+    /// stack, and no move writes a location another one reads or writes.
+    /// Then nothing needs ordering, breaking or splitting: the general
+    /// path queues them all at once and emits them in input order.
+    #[inline]
+    fn independent(moves: &[Move<T>], source: &impl ScratchSource) -> bool {
+        moves.iter().enumerate().all(|(i, m)| {
+            m.from != m.to
+                && !m.from.is_none()
+                && !m.to.is_none()
+                && (!source.is_stack(m.from) || !source.is_stack(m.to))
+                && moves[..i]
+                    .iter()
+                    .all(|e| e.to != m.to && e.to != m.from && e.from != m.to)
+        })
     }
 
     /// Writes `ordered`: the moves in a valid sequential order, cycles

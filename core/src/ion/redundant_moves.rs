@@ -47,22 +47,20 @@ pub struct RedundantMoveEliminator<'a> {
     /// Whether anything is tracked in this epoch (lets the caller skip
     /// walking instructions when there is nothing to forget).
     any_tracked: bool,
-    /// Indexed by `PReg::index()`.
-    regs: ArenaVec<'a, Tracked>,
-    /// Indexed by spill slot number; grows on demand.
-    slots: ArenaVec<'a, Tracked>,
+    /// Registers by `PReg::index()`, then spill slots by number from
+    /// `PReg::NUM_INDEX` on (grows on demand).
+    locations: ArenaVec<'a, Tracked>,
 }
 
 impl<'a> RedundantMoveEliminator<'a> {
     pub fn new_in(arena: &'a Arena) -> Self {
-        let mut regs = ArenaVec::with_capacity_in(PReg::NUM_INDEX, arena);
-        regs.resize(PReg::NUM_INDEX, Tracked::default());
+        let mut locations = ArenaVec::with_capacity_in(PReg::NUM_INDEX, arena);
+        locations.resize(PReg::NUM_INDEX, Tracked::default());
         RedundantMoveEliminator {
             epoch: 1,
             next_value: 0,
             any_tracked: false,
-            regs,
-            slots: ArenaVec::new_in(arena),
+            locations,
         }
     }
 
@@ -76,8 +74,9 @@ impl<'a> RedundantMoveEliminator<'a> {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             // Wrapped: old entries could look current again.
-            self.regs.iter_mut().for_each(|t| *t = Tracked::default());
-            self.slots.iter_mut().for_each(|t| *t = Tracked::default());
+            self.locations
+                .iter_mut()
+                .for_each(|t| *t = Tracked::default());
             self.epoch = 1;
         }
     }
@@ -87,38 +86,32 @@ impl<'a> RedundantMoveEliminator<'a> {
         !self.any_tracked
     }
 
+    /// The index of `alloc`'s entry in `locations` (made room for), or
+    /// `None` if it is not tracked.
     #[inline]
-    fn entry(&mut self, alloc: Allocation) -> Option<&mut Tracked> {
+    fn location(&mut self, alloc: Allocation) -> Option<usize> {
         match alloc.kind() {
-            AllocationKind::Reg => self.regs.get_mut(alloc.index()),
+            AllocationKind::Reg => Some(alloc.index()).filter(|&i| i < PReg::NUM_INDEX),
             AllocationKind::Stack => {
                 let index = alloc.index();
                 if index >= MAX_TRACKED_SLOT {
                     return None;
                 }
-                if index >= self.slots.len() {
-                    self.slots.resize(index + 1, Tracked::default());
+                let at = PReg::NUM_INDEX + index;
+                if at >= self.locations.len() {
+                    self.locations.resize(at + 1, Tracked::default());
                 }
-                self.slots.get_mut(index)
+                Some(at)
             }
             AllocationKind::None => None,
-        }
-    }
-
-    #[inline]
-    fn value(&mut self, alloc: Allocation) -> Option<u32> {
-        let epoch = self.epoch;
-        match self.entry(alloc) {
-            Some(t) if t.epoch == epoch => Some(t.value),
-            _ => None,
         }
     }
 
     /// `alloc` was written by something other than a move.
     #[inline]
     pub fn clear_alloc(&mut self, alloc: Allocation) {
-        if let Some(t) = self.entry(alloc) {
-            t.epoch = 0;
+        if let Some(at) = self.location(alloc) {
+            self.locations[at].epoch = 0;
         }
     }
 
@@ -129,27 +122,30 @@ impl<'a> RedundantMoveEliminator<'a> {
         if from == to {
             return true;
         }
-        let value = match self.value(from) {
-            Some(v) => v,
-            None => {
+        let epoch = self.epoch;
+        let from_at = self.location(from);
+        let value = match from_at.map(|at| self.locations[at]) {
+            Some(t) if t.epoch == epoch => t.value,
+            _ => {
+                // Untracked or stale: a fresh value, recorded if tracked.
                 let v = self.next_value;
                 self.next_value = self.next_value.wrapping_add(1);
-                let epoch = self.epoch;
-                if let Some(t) = self.entry(from) {
-                    *t = Tracked { epoch, value: v };
+                if let Some(at) = from_at {
+                    self.locations[at] = Tracked { epoch, value: v };
                     self.any_tracked = true;
                 }
                 v
             }
         };
-        if self.value(to) == Some(value) {
+        let Some(to_at) = self.location(to) else {
+            return false;
+        };
+        let t = &mut self.locations[to_at];
+        if t.epoch == epoch && t.value == value {
             return true;
         }
-        let epoch = self.epoch;
-        if let Some(t) = self.entry(to) {
-            *t = Tracked { epoch, value };
-            self.any_tracked = true;
-        }
+        *t = Tracked { epoch, value };
+        self.any_tracked = true;
         false
     }
 }

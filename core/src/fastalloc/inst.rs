@@ -122,7 +122,7 @@ fn reg_limit(c: OperandConstraint) -> Option<Option<usize>> {
 #[allow(clippy::too_many_arguments)]
 fn pick_reg<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     after: &mut MoveSet<'_>,
     before: &mut MoveSet<'_>,
@@ -134,12 +134,11 @@ fn pick_reg<F: Function>(
     if let Some(p) = regs.first_free(class, limit, excluded, state.pregs.owned) {
         return Some(p);
     }
-    let order = &regs.order[class as usize];
     if !evict {
         return None;
     }
     let mut best: Option<PReg> = None;
-    for &p in order.iter() {
+    for p in regs.in_order(class) {
         if excluded.contains(p) || !within_limit(p, limit) {
             continue;
         }
@@ -158,7 +157,7 @@ fn pick_reg<F: Function>(
 /// its slot instead.
 fn evict_reg<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     after: &mut MoveSet<'_>,
     before: &mut MoveSet<'_>,
@@ -175,7 +174,7 @@ fn evict_reg<F: Function>(
     for m in before.moves.iter_mut().filter(|m| m.from == reg) {
         m.from = slot;
     }
-    state.vregs.spilled[w as usize] = true;
+    state.vregs[w as usize].spilled = true;
     state.set_loc(regs, vreg, slot);
 }
 
@@ -302,7 +301,7 @@ pub fn classify<'a>(
 /// Step 2: allocations for the definitions, then their moves.
 pub fn alloc_defs<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
@@ -358,7 +357,7 @@ pub fn alloc_defs<F: Function>(
         let vreg = op.vreg();
         let v = vreg.vreg();
         let a = cx.allocs[i];
-        let loc = state.vregs.loc[v];
+        let loc = state.vregs[v].loc;
         if cx.is_branch {
             // Nothing runs after a branch: the successors' entries take
             // the moves (see `block`).
@@ -369,14 +368,12 @@ pub fn alloc_defs<F: Function>(
         if !loc.is_none() {
             cx.after.add(op.class(), a, loc);
         }
-        if state.vregs.spilled[v] {
+        if state.vregs[v].spilled {
             // A reload of the vreg from its slot after this instruction
             // (another def evicted it from the register the later code
             // expects) must read the value defined here: the store into
             // the slot is in the same parallel set, so it reads `a`.
-            let slot = state.vregs.slot[v];
-            if slot != NONE {
-                let slot = Allocation::stack(crate::SpillSlot::new(slot as usize));
+            if let Some(slot) = state.vregs[v].slot() {
                 let mut rewritten = false;
                 for m in cx.after.moves.iter_mut().filter(|m| m.from == slot) {
                     m.from = a;
@@ -412,7 +409,7 @@ fn earlier_def_of(cx: &InstCtx<'_, '_>, i: usize) -> Option<usize> {
 /// The allocation of one definition (step 2).
 fn def_alloc<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
     op: Operand,
@@ -420,7 +417,7 @@ fn def_alloc<F: Function>(
     let vreg = op.vreg();
     let v = vreg.vreg();
     let class = op.class();
-    let loc = state.vregs.loc[v];
+    let loc = state.vregs[v].loc;
     // The constraint, with a reuse taking its input's.
     let (constraint, both) = match op.constraint() {
         OperandConstraint::Reuse(k) => {
@@ -495,7 +492,7 @@ fn def_alloc<F: Function>(
 /// clobbers, defines, or needs for another vreg's fixed use.
 pub fn evict_conflicts<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
@@ -529,7 +526,7 @@ pub fn evict_conflicts<F: Function>(
 /// Step 4: allocations for the uses.
 pub fn alloc_uses<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
@@ -563,14 +560,14 @@ pub fn alloc_uses<F: Function>(
 /// a copy before the instruction feeds the operand.
 fn place_untracked<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) {
     for &(vreg, a) in cx.untracked.iter() {
         let v = vreg.vreg();
         let class = vreg.class();
-        let mut loc = state.vregs.loc[v];
+        let mut loc = state.vregs[v].loc;
         if loc.is_none() {
             let excluded = cx.claims.early | cx.claims.pinned;
             loc = match pick_reg(
@@ -581,7 +578,7 @@ fn place_untracked<F: Function>(
                     Allocation::reg(r)
                 }
                 None => {
-                    state.vregs.spilled[v] = true;
+                    state.vregs[v].spilled = true;
                     state.slot_of(vreg, || func.spillslot_size(class))
                 }
             };
@@ -598,7 +595,7 @@ fn place_untracked<F: Function>(
 /// location before the instruction, or a copy into the operand.
 fn use_alloc<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
     op: Operand,
@@ -607,7 +604,7 @@ fn use_alloc<F: Function>(
     let vreg = op.vreg();
     let v = vreg.vreg();
     let class = op.class();
-    let loc = state.vregs.loc[v];
+    let loc = state.vregs[v].loc;
     let late = op.pos() == OperandPos::Late;
     // The operand's allocation is fixed: the vreg lives there before the
     // instruction if nothing later needs it, else it is copied there.
@@ -633,10 +630,7 @@ fn use_alloc<F: Function>(
         let a = cx.allocs[d];
         return Ok(place(state, cx, a));
     }
-    let slot_is_loc = |state: &State<'_>| {
-        let s = state.vregs.slot[v];
-        s != NONE && loc == Allocation::stack(crate::SpillSlot::new(s as usize))
-    };
+    let slot_is_loc = |state: &State<'_>| state.vregs[v].slot() == Some(loc);
     let excluded = {
         let mut e = cx.claims.early | cx.claims.pinned;
         if late {
@@ -648,7 +642,7 @@ fn use_alloc<F: Function>(
         OperandConstraint::FixedReg(r) => Ok(place(state, cx, Allocation::reg(r))),
         OperandConstraint::Stack => {
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs.spilled[v] = true;
+            state.vregs[v].spilled = true;
             if loc.is_none() {
                 state.set_loc(regs, vreg, slot);
             }
@@ -669,7 +663,7 @@ fn use_alloc<F: Function>(
                 return Ok(place(state, cx, Allocation::reg(r)));
             }
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs.spilled[v] = true;
+            state.vregs[v].spilled = true;
             Ok(place(state, cx, slot))
         }
         c => {

@@ -76,7 +76,7 @@ pub fn alloc_block<'a, F: Function>(
             by_rank: &[],
             classes: Classes::default(),
         };
-        cx.classes = inst::classify(
+        inst::classify(
             &mut cx,
             &mut scratch.ranks,
             &mut scratch.reused_by,

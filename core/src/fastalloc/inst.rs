@@ -119,7 +119,10 @@ fn reg_limit(c: OperandConstraint) -> Option<Option<usize>> {
 /// A free register of `class` within `limit` not in `excluded`; with
 /// `evict`, else the least recently used owned one not in `excluded` nor
 /// pinned, whose vreg moves to its slot (a reload after the instruction).
+/// The free-register test is inlined at each use; the eviction, which few
+/// picks need, is not.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn pick_reg<F: Function>(
     func: &F,
     regs: &Regs,
@@ -137,6 +140,24 @@ fn pick_reg<F: Function>(
     if !evict {
         return None;
     }
+    evict_oldest(func, regs, state, after, before, class, limit, &excluded)
+}
+
+/// [`pick_reg`] with no free register: evicts the owned register of
+/// `class` within `limit`, not in `excluded`, given to an operand longest
+/// ago.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn evict_oldest<F: Function>(
+    func: &F,
+    regs: &Regs,
+    state: &mut State<'_>,
+    after: &mut MoveSet<'_>,
+    before: &mut MoveSet<'_>,
+    class: RegClass,
+    limit: Option<usize>,
+    excluded: &PRegSet,
+) -> Option<PReg> {
     let mut best: Option<PReg> = None;
     for p in regs.in_order(class) {
         if excluded.contains(p) || !within_limit(p, limit) {
@@ -213,13 +234,14 @@ impl Classes {
 /// Step 1, one pass over the operands: each operand's rank into `ranks`,
 /// `reused_by` filled when a definition reuses an input, fixed-register
 /// operands claiming their registers, non-allocatable ones written; then
-/// the operand indices sorted by rank (stable) into `by_rank`.
+/// the operand indices sorted by rank (stable) into `by_rank`, the ranks'
+/// ranges and the ranks present into `cx.classes`.
 pub fn classify<'a>(
     cx: &mut InstCtx<'_, '_>,
     ranks: &mut ArenaVec<'a, u8>,
     reused_by: &mut ArenaVec<'a, u32>,
     by_rank: &mut ArenaVec<'a, u32>,
-) -> Classes {
+) {
     ranks.clear();
     let mut present = 0u32;
     let mut reuse = false;
@@ -281,7 +303,10 @@ pub fn classify<'a>(
         }
     }
     // Counting sort of the operand indices by rank.
-    let mut start = [0u32; 9];
+    // (In place: returned, the 40 bytes were copied twice per
+    // instruction.)
+    let start = &mut cx.classes.start;
+    *start = [0u32; 9];
     for &r in ranks.iter() {
         start[r as usize + 1] += 1;
     }
@@ -290,12 +315,12 @@ pub fn classify<'a>(
     }
     by_rank.clear();
     by_rank.resize(ranks.len(), 0);
-    let mut next = start;
+    let mut next = *start;
     for (i, &r) in ranks.iter().enumerate() {
         by_rank[next[r as usize] as usize] = i as u32;
         next[r as usize] += 1;
     }
-    Classes { present, start }
+    cx.classes.present = present;
 }
 
 /// Step 2: allocations for the definitions, then their moves.

@@ -87,24 +87,34 @@ pub struct Regs {
 
 impl Regs {
     pub fn new(env: &MachineEnv) -> Self {
-        let fixed_stack: PRegSet = env.fixed_stack_slots.iter().copied().collect();
-        // Class `c`'s registers are word `c` of a set (validation refused
-        // an environment with a register in another class's list).
+        let mut fixed_stack = PRegSet::empty();
+        for &reg in &env.fixed_stack_slots {
+            fixed_stack.add(reg);
+        }
+        // Word by word: class `c`'s registers are word `c` of a set
+        // (validation refused an environment with a register in another
+        // class's list).
         let fixed = fixed_stack.words();
-        let preferred_word =
-            [0, 1, 2].map(|c| env.preferred_regs_by_class[c].words()[c] & !fixed[c]);
-        let allocatable = [0, 1, 2].map(|c| {
+        let mut allocatable = [PRegSet::empty(); 3];
+        let mut preferred_word = [0u64; 3];
+        let mut victim = [None; 3];
+        for c in 0..3 {
+            let preferred = env.preferred_regs_by_class[c].words()[c];
+            let other = env.non_preferred_regs_by_class[c].words()[c];
+            preferred_word[c] = preferred & !fixed[c];
             let mut words = [0u64; PRegSet::WORDS];
-            words[c] =
-                preferred_word[c] | (env.non_preferred_regs_by_class[c].words()[c] & !fixed[c]);
-            PRegSet::from_words(words)
-        });
-        let victim = [0, 1, 2].map(|c| {
-            env.non_preferred_regs_by_class[c]
-                .max_preg()
-                .or(env.preferred_regs_by_class[c].max_preg())
-                .filter(|p| !fixed_stack.contains(*p))
-        });
+            words[c] = (preferred | other) & !fixed[c];
+            allocatable[c] = PRegSet::from_words(words);
+            // The highest non-preferred register, else the highest
+            // preferred one, unless it names a stack location.
+            let listed = if other != 0 { other } else { preferred };
+            if listed != 0 {
+                let bit = 63 - listed.leading_zeros() as usize;
+                if fixed[c] >> bit & 1 == 0 {
+                    victim[c] = Some(PReg::from_index(c * 64 + bit));
+                }
+            }
+        }
         Regs {
             allocatable,
             preferred_word,

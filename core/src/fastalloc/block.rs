@@ -102,6 +102,12 @@ pub fn alloc_block<'a, F: Function>(
                 inst,
             );
         }
+        // Most instructions need no move: one test for the three sets.
+        let pending =
+            scratch.after.moves.len() | scratch.args.moves.len() | scratch.before.moves.len();
+        if pending == 0 {
+            continue;
+        }
         // Execution order at this instruction: copies into the uses, the
         // branch arguments into their params' slots, the instruction,
         // the moves after it. The block's list runs backwards.

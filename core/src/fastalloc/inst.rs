@@ -521,9 +521,25 @@ pub fn evict_conflicts<F: Function>(
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
-    let mut hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
+    let hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
     let fixed_uses = cx.classes.present & (1 << rank::FIXED_USE | 1 << rank::REUSED_USE) != 0;
-    for &op in cx.ops.iter().take(if fixed_uses { usize::MAX } else { 0 }) {
+    if hit == PRegSet::empty() && !fixed_uses {
+        return Ok(());
+    }
+    evict_from(func, regs, state, cx, hit)
+}
+
+/// [`evict_conflicts`] when some register may be wanted (out of line: most
+/// instructions have none).
+#[inline(never)]
+fn evict_from<F: Function>(
+    func: &F,
+    regs: &Regs,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+    mut hit: PRegSet,
+) -> Result<(), RegAllocError> {
+    for &op in cx.ops.iter() {
         if op.kind() != OperandKind::Use {
             continue;
         }
@@ -574,7 +590,9 @@ pub fn alloc_uses<F: Function>(
             state.pregs.stamp[r.index()] = state.pregs.now;
         }
     }
-    place_untracked(func, regs, state, cx);
+    if !cx.untracked.is_empty() {
+        place_untracked(func, regs, state, cx);
+    }
     Ok(())
 }
 
@@ -582,7 +600,9 @@ pub fn alloc_uses<F: Function>(
 /// fixed stack slot): other instructions may write it, so the vreg lives
 /// up to here in a register no operand of this instruction took (chosen
 /// last, so it takes none a constrained use needs), or in its slot, and
-/// a copy before the instruction feeds the operand.
+/// a copy before the instruction feeds the operand. (Out of line: few
+/// instructions have such uses.)
+#[inline(never)]
 fn place_untracked<F: Function>(
     func: &F,
     regs: &Regs,

@@ -213,6 +213,51 @@ pub mod rank {
     pub const DEF: u8 = 7;
 }
 
+/// [`RANK_OF`] is indexed by these bits of `Operand::bits`: position (bit
+/// 34), kind (35) and the 7-bit constraint field (36..43).
+const OPERAND_KEY_SHIFT: u32 = 34;
+const OPERAND_KEY_MASK: u64 = (1 << 9) - 1;
+/// The rank bits of a [`RANK_OF`] entry.
+const RANK_MASK: u8 = 0b111;
+/// A [`RANK_OF`] entry's flag: a definition reusing an input.
+const REUSE_DEF: u8 = 0b1000;
+
+/// Each operand key's rank (outside a branch), as `Operand::kind` and
+/// `Operand::constraint` decode the key: a fixed-register use or def is
+/// `FIXED_USE` or `FIXED_DEF` (the non-allocatable case is decided on the
+/// vreg), any other def `DEF` (flagged [`REUSE_DEF`] for a reuse), a use
+/// of a register (`Reg`, `Limit`, `Reuse`) `REG_USE`, `Stack` `STACK_USE`,
+/// `Any` (and the unused plain codes, which read as `Any`) `ANY_USE`.
+static RANK_OF: [u8; 512] = {
+    let mut table = [0u8; 512];
+    let mut key = 0;
+    while key < 512 {
+        let is_use = key >> 1 & 1 == 1;
+        let field = key >> 2;
+        table[key] = if field & 0b100_0000 != 0 {
+            if is_use {
+                rank::FIXED_USE
+            } else {
+                rank::FIXED_DEF
+            }
+        } else if !is_use {
+            if field & 0b010_0000 != 0 {
+                rank::DEF | REUSE_DEF
+            } else {
+                rank::DEF
+            }
+        } else if field & 0b011_0000 != 0 || field == 1 {
+            rank::REG_USE
+        } else if field == 2 {
+            rank::STACK_USE
+        } else {
+            rank::ANY_USE
+        };
+        key += 1;
+    }
+    table
+};
+
 /// What [`classify`] found.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Classes {
@@ -246,46 +291,37 @@ pub fn classify<'a>(
     let mut present = 0u32;
     let mut reuse = false;
     for (i, &op) in cx.ops.iter().enumerate() {
-        let r = match (op.kind(), op.constraint()) {
-            (OperandKind::Use, OperandConstraint::FixedReg(r)) => {
+        // The rank from one table lookup on the operand's position, kind
+        // and constraint bits; only fixed-register operands take a branch.
+        let entry = RANK_OF[((op.bits() >> OPERAND_KEY_SHIFT) & OPERAND_KEY_MASK) as usize];
+        let mut r = entry & RANK_MASK;
+        reuse |= entry & REUSE_DEF != 0;
+        if r == rank::FIXED_USE || r == rank::FIXED_DEF {
+            let OperandConstraint::FixedReg(reg) = op.constraint() else {
+                unreachable!("fixed rank without a fixed constraint")
+            };
+            if r == rank::FIXED_USE {
                 if op.vreg().vreg() == VReg::MAX {
-                    cx.allocs[i] = Allocation::reg(r);
+                    cx.allocs[i] = Allocation::reg(reg);
                     ranks.push(rank::NONALLOCATABLE);
                     continue;
                 }
-                cx.claims.early.add(r);
+                cx.claims.early.add(reg);
                 if op.pos() == OperandPos::Late {
-                    cx.claims.late.add(r);
+                    cx.claims.late.add(reg);
                 }
-                cx.claims.pinned.add(r);
-                rank::FIXED_USE
-            }
-            (OperandKind::Def, OperandConstraint::FixedReg(r)) => {
-                cx.claims.late.add(r);
-                cx.claims.defs.add(r);
+            } else {
+                cx.claims.late.add(reg);
+                cx.claims.defs.add(reg);
                 if op.pos() == OperandPos::Early {
-                    cx.claims.early.add(r);
-                }
-                cx.claims.pinned.add(r);
-                rank::FIXED_DEF
-            }
-            (OperandKind::Def, c) => {
-                reuse |= matches!(c, OperandConstraint::Reuse(_));
-                rank::DEF
-            }
-            (OperandKind::Use, OperandConstraint::Reg | OperandConstraint::Limit(_)) => {
-                rank::REG_USE
-            }
-            (OperandKind::Use, OperandConstraint::Any) => {
-                if cx.is_branch {
-                    rank::REG_USE
-                } else {
-                    rank::ANY_USE
+                    cx.claims.early.add(reg);
                 }
             }
-            (OperandKind::Use, OperandConstraint::Stack) => rank::STACK_USE,
-            (OperandKind::Use, OperandConstraint::Reuse(_)) => rank::REG_USE,
-        };
+            cx.claims.pinned.add(reg);
+        }
+        // A branch reads its `Any` uses from registers.
+        const _: () = assert!(rank::ANY_USE == rank::REG_USE + 1);
+        r -= u8::from(cx.is_branch & (r == rank::ANY_USE));
         present |= 1 << r;
         ranks.push(r);
     }
@@ -305,14 +341,19 @@ pub fn classify<'a>(
     // Counting sort of the operand indices by rank.
     // (In place: returned, the 40 bytes were copied twice per
     // instruction.)
-    let start = &mut cx.classes.start;
-    *start = [0u32; 9];
+    let mut count = [0u32; 8];
     for &r in ranks.iter() {
-        start[r as usize + 1] += 1;
+        count[r as usize] += 1;
     }
+    // The running sum stays in a register (summed in place, each step
+    // waited on the store of the one before).
+    let start = &mut cx.classes.start;
+    let mut sum = 0;
     for r in 0..8 {
-        start[r + 1] += start[r];
+        start[r] = sum;
+        sum += count[r];
     }
+    start[8] = sum;
     by_rank.clear();
     by_rank.resize(ranks.len(), 0);
     let mut next = *start;

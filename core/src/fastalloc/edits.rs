@@ -284,6 +284,11 @@ fn resolve_into<'a, F: Function>(
 /// Whether `moves` can run in any order: no destination is another move's
 /// source or another move's destination, and no move is stack to stack.
 fn is_plain(regs: &Regs, moves: &[PendingMove]) -> bool {
+    if let [m] = moves {
+        // The usual set: one move, which reads its own destination only
+        // if it is a no-op (a rewritten source can make it one).
+        return !(regs.is_stack(m.from) & regs.is_stack(m.to)) & (m.from != m.to);
+    }
     // Sets are small (at most 8 here): every pair is compared, the
     // results OR-ed, with no branch that depends on the locations.
     let mut conflict = false;

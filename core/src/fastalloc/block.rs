@@ -34,7 +34,7 @@ use crate::{Allocation, Block, Function, Inst, OperandKind, PRegSet, ProgPoint, 
 /// Allocates `block`: its instructions backwards, then its entry.
 pub fn alloc_block<'a, F: Function>(
     func: &F,
-    regs: &Regs<'a>,
+    regs: &Regs,
     state: &mut State<'a>,
     scratch: &mut Scratch<'a>,
     allocs: &mut [crate::Allocation],
@@ -76,7 +76,7 @@ pub fn alloc_block<'a, F: Function>(
             by_rank: &[],
             classes: Classes::default(),
         };
-        cx.classes = inst::classify(
+        inst::classify(
             &mut cx,
             &mut scratch.ranks,
             &mut scratch.reused_by,
@@ -101,6 +101,12 @@ pub fn alloc_block<'a, F: Function>(
                 block,
                 inst,
             );
+        }
+        // Most instructions need no move: one test for the three sets.
+        let pending =
+            scratch.after.moves.len() | scratch.args.moves.len() | scratch.before.moves.len();
+        if pending == 0 {
+            continue;
         }
         // Execution order at this instruction: copies into the uses, the
         // branch arguments into their params' slots, the instruction,
@@ -150,7 +156,7 @@ const MAX_REG_ARGS: usize = 2;
 /// [`branch_def_fixups`].
 fn place_branch_args<'a, F: Function>(
     func: &F,
-    regs: &Regs<'a>,
+    regs: &Regs,
     state: &mut State<'a>,
     cx: &mut InstCtx<'_, 'a>,
     args: &mut MoveSet<'a>,
@@ -179,7 +185,7 @@ fn place_branch_args<'a, F: Function>(
             }
             let class = arg.class();
             let c = class as usize;
-            let mut src = state.vregs.loc[arg.vreg()];
+            let mut src = state.vregs[arg.vreg()].loc;
             if src.is_none() {
                 let reg = if left[c] > 0 {
                     regs.first_free(class, None, claimed, state.pregs.owned)
@@ -192,7 +198,7 @@ fn place_branch_args<'a, F: Function>(
                         Allocation::reg(p)
                     }
                     None => {
-                        state.vregs.spilled[arg.vreg()] = true;
+                        state.vregs[arg.vreg()].spilled = true;
                         state.slot_of(arg, || func.spillslot_size(class))
                     }
                 };
@@ -224,7 +230,7 @@ fn branch_def_fixups<'a, F: Function>(
     for &(vreg, a) in defs {
         let class = vreg.class();
         for (succ_idx, &succ) in func.block_succs(block).iter().enumerate() {
-            if state.vregs.spilled[vreg.vreg()] {
+            if state.vregs[vreg.vreg()].spilled {
                 let to = state.slot_of(vreg, || func.spillslot_size(class));
                 fixups.push(EntryFixup {
                     block: succ,
@@ -257,14 +263,14 @@ fn branch_def_fixups<'a, F: Function>(
 /// are reloaded from their slots; every location is forgotten.
 fn block_entry<'a, F: Function>(
     func: &F,
-    regs: &Regs<'a>,
+    regs: &Regs,
     state: &mut State<'a>,
     scratch: &mut Scratch<'a>,
     block: Block,
 ) -> Result<(), RegAllocError> {
     let busy = state.pregs.owned;
     for &param in func.block_params(block) {
-        let loc = state.vregs.loc[param.vreg()];
+        let loc = state.vregs[param.vreg()].loc;
         if loc.is_none() {
             continue;
         }
@@ -276,11 +282,11 @@ fn block_entry<'a, F: Function>(
     while i < state.touched.len() {
         let vreg = state.touched[i];
         i += 1;
-        let loc = state.vregs.loc[vreg.vreg()];
+        let loc = state.vregs[vreg.vreg()].loc;
         if loc.is_none() {
             continue;
         }
-        state.vregs.spilled[vreg.vreg()] = true;
+        state.vregs[vreg.vreg()].spilled = true;
         let slot = state.slot_of(vreg, || func.spillslot_size(vreg.class()));
         scratch.before.add(vreg.class(), slot, loc);
         state.set_loc(regs, vreg, Allocation::none());

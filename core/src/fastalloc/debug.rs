@@ -17,9 +17,9 @@
 //! which may name a register that no longer holds the value.)
 
 use crate::cfg::CfgInfo;
-use crate::fastalloc::state::{VRegState, NONE};
+use crate::fastalloc::state::VRegState;
 use crate::tables::{Arena, Column};
-use crate::{Allocation, Block, Function, Inst, OperandKind, Output, ProgPoint, SpillSlot};
+use crate::{Block, Function, Inst, OperandKind, Output, ProgPoint};
 
 /// Where a vreg's value reaches its slot: the block of its definition and
 /// the first point the slot holds it.
@@ -43,10 +43,10 @@ pub fn write_debug_locations<F: Function>(
     if labels.is_empty() {
         return;
     }
-    let num_vregs = vregs.slot.len();
+    let num_vregs = vregs.len();
     let mut wanted: Column<usize, bool> = Column::filled_in(num_vregs, false, arena);
     for &(vreg, ..) in labels {
-        if vreg.vreg() < num_vregs && vregs.slot[vreg.vreg()] != NONE {
+        if vreg.vreg() < num_vregs && vregs[vreg.vreg()].slot().is_some() {
             wanted[vreg.vreg()] = true;
         }
     }
@@ -66,7 +66,7 @@ pub fn write_debug_locations<F: Function>(
         for inst in insts.iter() {
             for op in func.inst_operands(inst) {
                 let v = op.vreg().vreg();
-                if op.kind() == OperandKind::Def && v < num_vregs && wanted[v] && vregs.spilled[v] {
+                if op.kind() == OperandKind::Def && v < num_vregs && wanted[v] && vregs[v].spilled {
                     // The store follows the instruction.
                     start[v] = Some(SlotStart {
                         block,
@@ -87,7 +87,9 @@ pub fn write_debug_locations<F: Function>(
         if from >= to {
             continue;
         }
-        let slot = Allocation::stack(SpillSlot::new(vregs.slot[v] as usize));
+        let Some(slot) = vregs[v].slot() else {
+            continue;
+        };
         let first_piece = output.debug_locations.len();
         // Blocks tile the instructions in order (`cfg::check_blocks`):
         // find the one holding `from`, then walk forward.

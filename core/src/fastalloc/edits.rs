@@ -37,9 +37,9 @@ pub struct MoveSet<'a> {
 }
 
 impl<'a> MoveSet<'a> {
-    pub fn new_in(arena: &'a Arena) -> Self {
+    pub fn with_capacity_in(capacity: usize, arena: &'a Arena) -> Self {
         MoveSet {
-            moves: ArenaVec::new_in(arena),
+            moves: ArenaVec::with_capacity_in(capacity, arena),
         }
     }
 
@@ -80,7 +80,7 @@ pub struct Edits<'a> {
 /// The resolver's view of one point.
 struct PointScratch<'r, 'a, F: Function> {
     func: &'r F,
-    regs: &'r Regs<'a>,
+    regs: &'r Regs,
     frame: &'r mut Frame<'a>,
     busy: PRegSet,
     class: RegClass,
@@ -92,9 +92,8 @@ impl<F: Function> ScratchSource for PointScratch<'_, '_, F> {
     }
 
     fn free_reg(&mut self, usable: &dyn Fn(PReg) -> bool) -> Option<PReg> {
-        self.regs.order[self.class as usize]
-            .iter()
-            .copied()
+        self.regs
+            .in_order(self.class)
             .find(|&p| !self.busy.contains(p) && usable(p))
     }
 
@@ -112,7 +111,7 @@ impl<F: Function> ScratchSource for PointScratch<'_, '_, F> {
 impl<'a> Edits<'a> {
     pub fn new_in(num_blocks: usize, num_insts: usize, arena: &'a Arena) -> Self {
         Edits {
-            block: ArenaVec::new_in(arena),
+            block: ArenaVec::with_capacity_in(crate::fastalloc::BLOCK_ROOM, arena),
             all: ArenaVec::with_capacity_in(num_insts, arena),
             segment: Column::filled_in(num_blocks, (0, 0), arena),
             fixups: ArenaVec::new_in(arena),
@@ -126,7 +125,7 @@ impl<'a> Edits<'a> {
     pub fn flush<F: Function>(
         &mut self,
         func: &F,
-        regs: &Regs<'a>,
+        regs: &Regs,
         frame: &mut Frame<'a>,
         set: &mut MoveSet<'a>,
         point: ProgPoint,
@@ -167,7 +166,7 @@ impl<'a> Edits<'a> {
     pub fn write_output<F: Function>(
         &mut self,
         func: &F,
-        regs: &Regs<'a>,
+        regs: &Regs,
         frame: &mut Frame<'a>,
         scratch: &mut MoveSet<'a>,
         out: &mut Vec<(ProgPoint, Edit)>,
@@ -218,7 +217,7 @@ fn resolve_into<'a, F: Function>(
     resolver: &mut ParallelMoves<'a, ()>,
     dst: &mut ArenaVec<'a, (ProgPoint, Edit)>,
     func: &F,
-    regs: &Regs<'a>,
+    regs: &Regs,
     frame: &mut Frame<'a>,
     moves: &[PendingMove],
     point: ProgPoint,
@@ -284,7 +283,12 @@ fn resolve_into<'a, F: Function>(
 
 /// Whether `moves` can run in any order: no destination is another move's
 /// source or another move's destination, and no move is stack to stack.
-fn is_plain(regs: &Regs<'_>, moves: &[PendingMove]) -> bool {
+fn is_plain(regs: &Regs, moves: &[PendingMove]) -> bool {
+    if let [m] = moves {
+        // The usual set: one move, which reads its own destination only
+        // if it is a no-op (a rewritten source can make it one).
+        return !(regs.is_stack(m.from) & regs.is_stack(m.to)) & (m.from != m.to);
+    }
     // Sets are small (at most 8 here): every pair is compared, the
     // results OR-ed, with no branch that depends on the locations.
     let mut conflict = false;

@@ -119,10 +119,13 @@ fn reg_limit(c: OperandConstraint) -> Option<Option<usize>> {
 /// A free register of `class` within `limit` not in `excluded`; with
 /// `evict`, else the least recently used owned one not in `excluded` nor
 /// pinned, whose vreg moves to its slot (a reload after the instruction).
+/// The free-register test is inlined at each use; the eviction, which few
+/// picks need, is not.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn pick_reg<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     after: &mut MoveSet<'_>,
     before: &mut MoveSet<'_>,
@@ -134,12 +137,29 @@ fn pick_reg<F: Function>(
     if let Some(p) = regs.first_free(class, limit, excluded, state.pregs.owned) {
         return Some(p);
     }
-    let order = &regs.order[class as usize];
     if !evict {
         return None;
     }
+    evict_oldest(func, regs, state, after, before, class, limit, &excluded)
+}
+
+/// [`pick_reg`] with no free register: evicts the owned register of
+/// `class` within `limit`, not in `excluded`, given to an operand longest
+/// ago.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn evict_oldest<F: Function>(
+    func: &F,
+    regs: &Regs,
+    state: &mut State<'_>,
+    after: &mut MoveSet<'_>,
+    before: &mut MoveSet<'_>,
+    class: RegClass,
+    limit: Option<usize>,
+    excluded: &PRegSet,
+) -> Option<PReg> {
     let mut best: Option<PReg> = None;
-    for &p in order.iter() {
+    for p in regs.in_order(class) {
         if excluded.contains(p) || !within_limit(p, limit) {
             continue;
         }
@@ -158,7 +178,7 @@ fn pick_reg<F: Function>(
 /// its slot instead.
 fn evict_reg<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     after: &mut MoveSet<'_>,
     before: &mut MoveSet<'_>,
@@ -175,7 +195,7 @@ fn evict_reg<F: Function>(
     for m in before.moves.iter_mut().filter(|m| m.from == reg) {
         m.from = slot;
     }
-    state.vregs.spilled[w as usize] = true;
+    state.vregs[w as usize].spilled = true;
     state.set_loc(regs, vreg, slot);
 }
 
@@ -192,6 +212,51 @@ pub mod rank {
     pub const FIXED_DEF: u8 = 6;
     pub const DEF: u8 = 7;
 }
+
+/// [`RANK_OF`] is indexed by these bits of `Operand::bits`: position (bit
+/// 34), kind (35) and the 7-bit constraint field (36..43).
+const OPERAND_KEY_SHIFT: u32 = 34;
+const OPERAND_KEY_MASK: u64 = (1 << 9) - 1;
+/// The rank bits of a [`RANK_OF`] entry.
+const RANK_MASK: u8 = 0b111;
+/// A [`RANK_OF`] entry's flag: a definition reusing an input.
+const REUSE_DEF: u8 = 0b1000;
+
+/// Each operand key's rank (outside a branch), as `Operand::kind` and
+/// `Operand::constraint` decode the key: a fixed-register use or def is
+/// `FIXED_USE` or `FIXED_DEF` (the non-allocatable case is decided on the
+/// vreg), any other def `DEF` (flagged [`REUSE_DEF`] for a reuse), a use
+/// of a register (`Reg`, `Limit`, `Reuse`) `REG_USE`, `Stack` `STACK_USE`,
+/// `Any` (and the unused plain codes, which read as `Any`) `ANY_USE`.
+static RANK_OF: [u8; 512] = {
+    let mut table = [0u8; 512];
+    let mut key = 0;
+    while key < 512 {
+        let is_use = key >> 1 & 1 == 1;
+        let field = key >> 2;
+        table[key] = if field & 0b100_0000 != 0 {
+            if is_use {
+                rank::FIXED_USE
+            } else {
+                rank::FIXED_DEF
+            }
+        } else if !is_use {
+            if field & 0b010_0000 != 0 {
+                rank::DEF | REUSE_DEF
+            } else {
+                rank::DEF
+            }
+        } else if field & 0b011_0000 != 0 || field == 1 {
+            rank::REG_USE
+        } else if field == 2 {
+            rank::STACK_USE
+        } else {
+            rank::ANY_USE
+        };
+        key += 1;
+    }
+    table
+};
 
 /// What [`classify`] found.
 #[derive(Clone, Copy, Debug, Default)]
@@ -214,57 +279,49 @@ impl Classes {
 /// Step 1, one pass over the operands: each operand's rank into `ranks`,
 /// `reused_by` filled when a definition reuses an input, fixed-register
 /// operands claiming their registers, non-allocatable ones written; then
-/// the operand indices sorted by rank (stable) into `by_rank`.
+/// the operand indices sorted by rank (stable) into `by_rank`, the ranks'
+/// ranges and the ranks present into `cx.classes`.
 pub fn classify<'a>(
     cx: &mut InstCtx<'_, '_>,
     ranks: &mut ArenaVec<'a, u8>,
     reused_by: &mut ArenaVec<'a, u32>,
     by_rank: &mut ArenaVec<'a, u32>,
-) -> Classes {
+) {
     ranks.clear();
     let mut present = 0u32;
     let mut reuse = false;
     for (i, &op) in cx.ops.iter().enumerate() {
-        let r = match (op.kind(), op.constraint()) {
-            (OperandKind::Use, OperandConstraint::FixedReg(r)) => {
+        // The rank from one table lookup on the operand's position, kind
+        // and constraint bits; only fixed-register operands take a branch.
+        let entry = RANK_OF[((op.bits() >> OPERAND_KEY_SHIFT) & OPERAND_KEY_MASK) as usize];
+        let mut r = entry & RANK_MASK;
+        reuse |= entry & REUSE_DEF != 0;
+        if r == rank::FIXED_USE || r == rank::FIXED_DEF {
+            let OperandConstraint::FixedReg(reg) = op.constraint() else {
+                unreachable!("fixed rank without a fixed constraint")
+            };
+            if r == rank::FIXED_USE {
                 if op.vreg().vreg() == VReg::MAX {
-                    cx.allocs[i] = Allocation::reg(r);
+                    cx.allocs[i] = Allocation::reg(reg);
                     ranks.push(rank::NONALLOCATABLE);
                     continue;
                 }
-                cx.claims.early.add(r);
+                cx.claims.early.add(reg);
                 if op.pos() == OperandPos::Late {
-                    cx.claims.late.add(r);
+                    cx.claims.late.add(reg);
                 }
-                cx.claims.pinned.add(r);
-                rank::FIXED_USE
-            }
-            (OperandKind::Def, OperandConstraint::FixedReg(r)) => {
-                cx.claims.late.add(r);
-                cx.claims.defs.add(r);
+            } else {
+                cx.claims.late.add(reg);
+                cx.claims.defs.add(reg);
                 if op.pos() == OperandPos::Early {
-                    cx.claims.early.add(r);
-                }
-                cx.claims.pinned.add(r);
-                rank::FIXED_DEF
-            }
-            (OperandKind::Def, c) => {
-                reuse |= matches!(c, OperandConstraint::Reuse(_));
-                rank::DEF
-            }
-            (OperandKind::Use, OperandConstraint::Reg | OperandConstraint::Limit(_)) => {
-                rank::REG_USE
-            }
-            (OperandKind::Use, OperandConstraint::Any) => {
-                if cx.is_branch {
-                    rank::REG_USE
-                } else {
-                    rank::ANY_USE
+                    cx.claims.early.add(reg);
                 }
             }
-            (OperandKind::Use, OperandConstraint::Stack) => rank::STACK_USE,
-            (OperandKind::Use, OperandConstraint::Reuse(_)) => rank::REG_USE,
-        };
+            cx.claims.pinned.add(reg);
+        }
+        // A branch reads its `Any` uses from registers.
+        const _: () = assert!(rank::ANY_USE == rank::REG_USE + 1);
+        r -= u8::from(cx.is_branch & (r == rank::ANY_USE));
         present |= 1 << r;
         ranks.push(r);
     }
@@ -282,27 +339,35 @@ pub fn classify<'a>(
         }
     }
     // Counting sort of the operand indices by rank.
-    let mut start = [0u32; 9];
+    // (In place: returned, the 40 bytes were copied twice per
+    // instruction.)
+    let mut count = [0u32; 8];
     for &r in ranks.iter() {
-        start[r as usize + 1] += 1;
+        count[r as usize] += 1;
     }
+    // The running sum stays in a register (summed in place, each step
+    // waited on the store of the one before).
+    let start = &mut cx.classes.start;
+    let mut sum = 0;
     for r in 0..8 {
-        start[r + 1] += start[r];
+        start[r] = sum;
+        sum += count[r];
     }
+    start[8] = sum;
     by_rank.clear();
     by_rank.resize(ranks.len(), 0);
-    let mut next = start;
+    let mut next = *start;
     for (i, &r) in ranks.iter().enumerate() {
         by_rank[next[r as usize] as usize] = i as u32;
         next[r as usize] += 1;
     }
-    Classes { present, start }
+    cx.classes.present = present;
 }
 
 /// Step 2: allocations for the definitions, then their moves.
 pub fn alloc_defs<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
@@ -358,7 +423,7 @@ pub fn alloc_defs<F: Function>(
         let vreg = op.vreg();
         let v = vreg.vreg();
         let a = cx.allocs[i];
-        let loc = state.vregs.loc[v];
+        let loc = state.vregs[v].loc;
         if cx.is_branch {
             // Nothing runs after a branch: the successors' entries take
             // the moves (see `block`).
@@ -369,14 +434,12 @@ pub fn alloc_defs<F: Function>(
         if !loc.is_none() {
             cx.after.add(op.class(), a, loc);
         }
-        if state.vregs.spilled[v] {
+        if state.vregs[v].spilled {
             // A reload of the vreg from its slot after this instruction
             // (another def evicted it from the register the later code
             // expects) must read the value defined here: the store into
             // the slot is in the same parallel set, so it reads `a`.
-            let slot = state.vregs.slot[v];
-            if slot != NONE {
-                let slot = Allocation::stack(crate::SpillSlot::new(slot as usize));
+            if let Some(slot) = state.vregs[v].slot() {
                 let mut rewritten = false;
                 for m in cx.after.moves.iter_mut().filter(|m| m.from == slot) {
                     m.from = a;
@@ -412,7 +475,7 @@ fn earlier_def_of(cx: &InstCtx<'_, '_>, i: usize) -> Option<usize> {
 /// The allocation of one definition (step 2).
 fn def_alloc<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
     op: Operand,
@@ -420,7 +483,7 @@ fn def_alloc<F: Function>(
     let vreg = op.vreg();
     let v = vreg.vreg();
     let class = op.class();
-    let loc = state.vregs.loc[v];
+    let loc = state.vregs[v].loc;
     // The constraint, with a reuse taking its input's.
     let (constraint, both) = match op.constraint() {
         OperandConstraint::Reuse(k) => {
@@ -495,13 +558,29 @@ fn def_alloc<F: Function>(
 /// clobbers, defines, or needs for another vreg's fixed use.
 pub fn evict_conflicts<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
-    let mut hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
+    let hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
     let fixed_uses = cx.classes.present & (1 << rank::FIXED_USE | 1 << rank::REUSED_USE) != 0;
-    for &op in cx.ops.iter().take(if fixed_uses { usize::MAX } else { 0 }) {
+    if hit == PRegSet::empty() && !fixed_uses {
+        return Ok(());
+    }
+    evict_from(func, regs, state, cx, hit)
+}
+
+/// [`evict_conflicts`] when some register may be wanted (out of line: most
+/// instructions have none).
+#[inline(never)]
+fn evict_from<F: Function>(
+    func: &F,
+    regs: &Regs,
+    state: &mut State<'_>,
+    cx: &mut InstCtx<'_, '_>,
+    mut hit: PRegSet,
+) -> Result<(), RegAllocError> {
+    for &op in cx.ops.iter() {
         if op.kind() != OperandKind::Use {
             continue;
         }
@@ -529,7 +608,7 @@ pub fn evict_conflicts<F: Function>(
 /// Step 4: allocations for the uses.
 pub fn alloc_uses<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
@@ -552,7 +631,9 @@ pub fn alloc_uses<F: Function>(
             state.pregs.stamp[r.index()] = state.pregs.now;
         }
     }
-    place_untracked(func, regs, state, cx);
+    if !cx.untracked.is_empty() {
+        place_untracked(func, regs, state, cx);
+    }
     Ok(())
 }
 
@@ -560,17 +641,19 @@ pub fn alloc_uses<F: Function>(
 /// fixed stack slot): other instructions may write it, so the vreg lives
 /// up to here in a register no operand of this instruction took (chosen
 /// last, so it takes none a constrained use needs), or in its slot, and
-/// a copy before the instruction feeds the operand.
+/// a copy before the instruction feeds the operand. (Out of line: few
+/// instructions have such uses.)
+#[inline(never)]
 fn place_untracked<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) {
     for &(vreg, a) in cx.untracked.iter() {
         let v = vreg.vreg();
         let class = vreg.class();
-        let mut loc = state.vregs.loc[v];
+        let mut loc = state.vregs[v].loc;
         if loc.is_none() {
             let excluded = cx.claims.early | cx.claims.pinned;
             loc = match pick_reg(
@@ -581,7 +664,7 @@ fn place_untracked<F: Function>(
                     Allocation::reg(r)
                 }
                 None => {
-                    state.vregs.spilled[v] = true;
+                    state.vregs[v].spilled = true;
                     state.slot_of(vreg, || func.spillslot_size(class))
                 }
             };
@@ -598,7 +681,7 @@ fn place_untracked<F: Function>(
 /// location before the instruction, or a copy into the operand.
 fn use_alloc<F: Function>(
     func: &F,
-    regs: &Regs<'_>,
+    regs: &Regs,
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
     op: Operand,
@@ -607,7 +690,7 @@ fn use_alloc<F: Function>(
     let vreg = op.vreg();
     let v = vreg.vreg();
     let class = op.class();
-    let loc = state.vregs.loc[v];
+    let loc = state.vregs[v].loc;
     let late = op.pos() == OperandPos::Late;
     // The operand's allocation is fixed: the vreg lives there before the
     // instruction if nothing later needs it, else it is copied there.
@@ -633,10 +716,7 @@ fn use_alloc<F: Function>(
         let a = cx.allocs[d];
         return Ok(place(state, cx, a));
     }
-    let slot_is_loc = |state: &State<'_>| {
-        let s = state.vregs.slot[v];
-        s != NONE && loc == Allocation::stack(crate::SpillSlot::new(s as usize))
-    };
+    let slot_is_loc = |state: &State<'_>| state.vregs[v].slot() == Some(loc);
     let excluded = {
         let mut e = cx.claims.early | cx.claims.pinned;
         if late {
@@ -648,7 +728,7 @@ fn use_alloc<F: Function>(
         OperandConstraint::FixedReg(r) => Ok(place(state, cx, Allocation::reg(r))),
         OperandConstraint::Stack => {
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs.spilled[v] = true;
+            state.vregs[v].spilled = true;
             if loc.is_none() {
                 state.set_loc(regs, vreg, slot);
             }
@@ -669,7 +749,7 @@ fn use_alloc<F: Function>(
                 return Ok(place(state, cx, Allocation::reg(r)));
             }
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs.spilled[v] = true;
+            state.vregs[v].spilled = true;
             Ok(place(state, cx, slot))
         }
         c => {

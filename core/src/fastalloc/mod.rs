@@ -28,7 +28,7 @@ pub mod state;
 mod tests;
 
 use crate::fastalloc::edits::{Edits, MoveSet};
-use crate::fastalloc::state::{Frame, PRegState, Regs, State, VRegState};
+use crate::fastalloc::state::{Frame, PRegState, Regs, State};
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{Allocation, Function, MachineEnv, Output, RegAllocError, RegallocOptions, VReg};
@@ -98,22 +98,26 @@ pub(crate) fn run_in<F: Function>(
     };
     output.allocs.resize(total, Allocation::none());
 
-    let regs = Regs::new_in(env, arena);
+    let regs = Regs::new(env);
+    // Every buffer starts with room for the usual instruction and block
+    // (one bump each): grown from empty, each one's first pushes took
+    // the arena's reallocation path, a few hundred bytes of code per run
+    // that upstream's warm vectors never touch.
     let mut state = State {
-        vregs: VRegState::new_in(func.num_vregs(), arena),
+        vregs: state::new_vreg_state(func.num_vregs(), arena),
         pregs: PRegState::new(),
         frame: Frame::new_in(func.multi_spillslot_named_by_last_slot(), arena),
-        touched: ArenaVec::new_in(arena),
+        touched: ArenaVec::with_capacity_in(BLOCK_ROOM, arena),
     };
     let mut scratch = Scratch {
-        after: MoveSet::new_in(arena),
-        before: MoveSet::new_in(arena),
-        args: MoveSet::new_in(arena),
-        reused_by: ArenaVec::new_in(arena),
-        ranks: ArenaVec::new_in(arena),
-        by_rank: ArenaVec::new_in(arena),
-        branch_defs: ArenaVec::new_in(arena),
-        untracked: ArenaVec::new_in(arena),
+        after: MoveSet::with_capacity_in(INST_ROOM, arena),
+        before: MoveSet::with_capacity_in(INST_ROOM, arena),
+        args: MoveSet::with_capacity_in(INST_ROOM, arena),
+        reused_by: ArenaVec::with_capacity_in(INST_ROOM, arena),
+        ranks: ArenaVec::with_capacity_in(INST_ROOM, arena),
+        by_rank: ArenaVec::with_capacity_in(INST_ROOM, arena),
+        branch_defs: ArenaVec::with_capacity_in(INST_ROOM, arena),
+        untracked: ArenaVec::with_capacity_in(INST_ROOM, arena),
         edits: Edits::new_in(func.num_blocks(), num_insts, arena),
         claims: inst::Claims::default(),
     };
@@ -145,5 +149,14 @@ pub(crate) fn run_in<F: Function>(
         ..Stats::default()
     };
     output.stats = stats;
+    // The tables live wholly in the arena, which the next run resets:
+    // their drop code would only hand bytes back to a bump allocator.
+    core::mem::forget((scratch, state, regs, cfg));
     Ok(())
 }
+
+/// Initial room of the per-instruction buffers (operands, moves at one
+/// point): more than most instructions need.
+const INST_ROOM: usize = 16;
+/// Initial room of the per-block buffers (live-ins, edits).
+const BLOCK_ROOM: usize = 64;

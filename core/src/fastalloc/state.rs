@@ -23,17 +23,33 @@ use crate::{Allocation, MachineEnv, PReg, PRegSet, RegClass, SpillSlot, VReg};
 /// No vreg (an empty register, an unassigned slot).
 pub const NONE: u32 = u32::MAX;
 
-/// The per-vreg columns, indexed by `VReg::vreg()`.
-#[derive(Debug)]
-pub struct VRegState<'a> {
+/// What the pass knows of one vreg: one row per vreg, indexed by
+/// `VReg::vreg()` (the fields are read together: one cache line per
+/// vreg instead of one per column).
+#[derive(Clone, Copy, Debug)]
+pub struct VRegRow {
     /// Where the code after the current point expects the vreg, or none.
-    pub loc: Column<'a, usize, Allocation>,
-    /// The vreg's own spill slot (index), or [`NONE`] until it needs one.
-    pub slot: Column<'a, usize, u32>,
+    pub loc: Allocation,
+    /// The vreg's own spill slot (index) plus one, or 0 until it needs
+    /// one: an unseen vreg's row is all zeros, so the table is made by
+    /// one `memset` (see [`VRegRow::slot`]).
+    pub slot_plus_one: u32,
     /// Whether some code relies on the vreg's slot: its definition must
     /// store it there.
-    pub spilled: Column<'a, usize, bool>,
+    pub spilled: bool,
 }
+
+impl VRegRow {
+    /// The vreg's own slot, if it has one.
+    #[inline]
+    pub fn slot(&self) -> Option<Allocation> {
+        let index = self.slot_plus_one.checked_sub(1)?;
+        Some(Allocation::stack(SpillSlot::new(index as usize)))
+    }
+}
+
+/// The per-vreg rows.
+pub type VRegState<'a> = Column<'a, usize, VRegRow>;
 
 /// The per-register columns, indexed by `PReg::index()`.
 #[derive(Debug)]
@@ -49,18 +65,17 @@ pub struct PRegState {
     pub now: u32,
 }
 
-/// What the machine offers, per class, decoded once per run.
+/// What the machine offers, per class, decoded once per run (a few
+/// words: no table in the arena).
 #[derive(Debug)]
-pub struct Regs<'a> {
-    /// Allocatable registers of each class, preferred ones first.
-    pub order: [ArenaVec<'a, PReg>; 3],
-    /// The same registers as sets.
+pub struct Regs {
+    /// The allocatable registers of each class, as sets.
     pub allocatable: [PRegSet; 3],
-    /// Per class, the preferred registers among `order` (class `c`'s
-    /// registers are word `c` of a `PRegSet`): `order` is these in index
-    /// order, then the rest of `allocatable` in index order, so
-    /// [`Regs::first_free`] finds the first free register of `order`
-    /// with two masks instead of a walk.
+    /// Per class, the preferred registers (class `c`'s registers are word
+    /// `c` of a `PRegSet`). The class's allocation order is these in
+    /// index order, then the rest of `allocatable` in index order
+    /// ([`Regs::in_order`]), so [`Regs::first_free`] finds the first free
+    /// register of that order with two masks instead of a walk.
     pub preferred_word: [u64; 3],
     /// `PReg`s naming fixed stack locations.
     pub fixed_stack: PRegSet,
@@ -70,48 +85,64 @@ pub struct Regs<'a> {
     pub victim: [Option<PReg>; 3],
 }
 
-impl<'a> Regs<'a> {
-    pub fn new_in(env: &MachineEnv, arena: &'a Arena) -> Self {
-        let fixed_stack: PRegSet = env.fixed_stack_slots.iter().copied().collect();
-        // Class `c`'s registers are word `c` of a set (validation refused
-        // an environment with a register in another class's list).
+impl Regs {
+    pub fn new(env: &MachineEnv) -> Self {
+        let mut fixed_stack = PRegSet::empty();
+        for &reg in &env.fixed_stack_slots {
+            fixed_stack.add(reg);
+        }
+        // Word by word: class `c`'s registers are word `c` of a set
+        // (validation refused an environment with a register in another
+        // class's list).
         let fixed = fixed_stack.words();
-        let preferred_word =
-            [0, 1, 2].map(|c| env.preferred_regs_by_class[c].words()[c] & !fixed[c]);
-        let rest_word = [0, 1, 2].map(|c| {
-            env.non_preferred_regs_by_class[c].words()[c] & !fixed[c] & !preferred_word[c]
-        });
-        // Preferred registers in index order, then the others.
-        let order = [0, 1, 2].map(|c| {
-            let count = (preferred_word[c] | rest_word[c]).count_ones() as usize;
-            let mut list = ArenaVec::with_capacity_in(count, arena);
-            for mut word in [preferred_word[c], rest_word[c]] {
-                while word != 0 {
-                    list.push(PReg::from_index(c * 64 + word.trailing_zeros() as usize));
-                    word &= word - 1;
+        let mut allocatable = [PRegSet::empty(); 3];
+        let mut preferred_word = [0u64; 3];
+        let mut victim = [None; 3];
+        for c in 0..3 {
+            let preferred = env.preferred_regs_by_class[c].words()[c];
+            let other = env.non_preferred_regs_by_class[c].words()[c];
+            preferred_word[c] = preferred & !fixed[c];
+            let mut words = [0u64; PRegSet::WORDS];
+            words[c] = (preferred | other) & !fixed[c];
+            allocatable[c] = PRegSet::from_words(words);
+            // The highest non-preferred register, else the highest
+            // preferred one, unless it names a stack location.
+            let listed = if other != 0 { other } else { preferred };
+            if listed != 0 {
+                let bit = 63 - listed.leading_zeros() as usize;
+                if fixed[c] >> bit & 1 == 0 {
+                    victim[c] = Some(PReg::from_index(c * 64 + bit));
                 }
             }
-            list
-        });
-        let allocatable = [0, 1, 2].map(|c| {
-            let mut words = [0u64; PRegSet::WORDS];
-            words[c] = preferred_word[c] | rest_word[c];
-            PRegSet::from_words(words)
-        });
-        let victim = [0, 1, 2].map(|c| {
-            env.non_preferred_regs_by_class[c]
-                .max_preg()
-                .or(env.preferred_regs_by_class[c].max_preg())
-                .filter(|p| !fixed_stack.contains(*p))
-        });
+        }
         Regs {
-            order,
             allocatable,
             preferred_word,
             fixed_stack,
             scratch: env.scratch_by_class,
             victim,
         }
+    }
+
+    /// The allocatable registers of `class` in allocation order: the
+    /// preferred ones in index order, then the others in index order.
+    #[inline]
+    pub fn in_order(&self, class: RegClass) -> impl Iterator<Item = PReg> {
+        let c = class as usize;
+        let preferred = self.preferred_word[c];
+        let rest = self.allocatable[c].words()[c] & !preferred;
+        let bits = |mut word: u64| {
+            core::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let bit = word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    bit
+                })
+            })
+        };
+        bits(preferred)
+            .chain(bits(rest))
+            .map(move |bit| PReg::from_index(c * 64 + bit))
     }
 
     /// Whether `alloc` is a stack location (a spill slot or a fixed stack
@@ -214,14 +245,16 @@ impl<'a> Frame<'a> {
     }
 }
 
-impl<'a> VRegState<'a> {
-    pub fn new_in(num_vregs: usize, arena: &'a Arena) -> Self {
-        VRegState {
-            loc: Column::filled_in(num_vregs, Allocation::none(), arena),
-            slot: Column::filled_in(num_vregs, NONE, arena),
-            spilled: Column::filled_in(num_vregs, false, arena),
-        }
-    }
+/// A row per vreg, every vreg unseen.
+pub fn new_vreg_state(num_vregs: usize, arena: &Arena) -> VRegState<'_> {
+    let unseen = VRegRow {
+        loc: Allocation::none(),
+        slot_plus_one: 0,
+        spilled: false,
+    };
+    let mut rows = Column::with_capacity_in(num_vregs, arena);
+    rows.resize(num_vregs, unseen);
+    rows
 }
 
 impl PRegState {
@@ -250,9 +283,9 @@ pub struct State<'a> {
 impl<'a> State<'a> {
     /// Sets `loc[v]`, keeping `owner` in step.
     #[inline]
-    pub fn set_loc(&mut self, regs: &Regs<'_>, vreg: VReg, alloc: Allocation) {
+    pub fn set_loc(&mut self, regs: &Regs, vreg: VReg, alloc: Allocation) {
         let v = vreg.vreg();
-        let old = self.vregs.loc[v];
+        let old = self.vregs[v].loc;
         if old == alloc {
             return;
         }
@@ -270,16 +303,16 @@ impl<'a> State<'a> {
             self.pregs.owner[r.index()] = v as u32;
             self.pregs.owned.add(r);
         }
-        self.vregs.loc[v] = alloc;
+        self.vregs[v].loc = alloc;
     }
 
     /// The spill slot of `vreg`, made on first request.
     #[inline]
     pub fn slot_of(&mut self, vreg: VReg, size_of: impl FnOnce() -> usize) -> Allocation {
-        let v = vreg.vreg();
-        if self.vregs.slot[v] == NONE {
-            self.vregs.slot[v] = self.frame.new_slot(vreg.class(), size_of).index() as u32;
+        let row = &mut self.vregs[vreg.vreg()];
+        if row.slot_plus_one == 0 {
+            row.slot_plus_one = self.frame.new_slot(vreg.class(), size_of).index() as u32 + 1;
         }
-        Allocation::stack(SpillSlot::new(self.vregs.slot[v] as usize))
+        Allocation::stack(SpillSlot::new(row.slot_plus_one as usize - 1))
     }
 }

@@ -1,0 +1,89 @@
+//! `regarena compare`'s time ratio, robust to a loaded machine: both
+//! allocators on every function, interleaved as `compare` runs them
+//! (`alloc::allocate`, the other side first on every other function,
+//! alternating by repeat), but each side's time for a function is the
+//! *minimum* over the repeats, not a sum per repeat. A call preempted by
+//! another process loses a time slice; the minimum drops it, so two
+//! builds can be compared while other jobs share the cores.
+//!
+//! Prints ours, upstream and the ratio of the summed minimums, in total
+//! and per `compare` size class.
+//!
+//! `cargo run --release -p regarena-tools --example min_ratio -- [REPEAT] [PATH...]`
+//! (default: 15 repeats over ../shared/corpus; `MIN_RATIO_ALGO=ion` for Ion).
+
+use std::path::PathBuf;
+
+use regarena_tools::commands::alloc::{self, AlgorithmArg, Allocator, Contexts};
+use regarena_tools::corpus;
+
+/// `compare`'s size classes (instructions).
+const CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
+
+fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    let repeat: usize = match args.peek().and_then(|a| a.parse().ok()) {
+        Some(n) => {
+            args.next();
+            n
+        }
+        None => 15,
+    };
+    let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
+    let (funcs, errors) = if paths.is_empty() {
+        match corpus::shared_corpus() {
+            Some(dir) => corpus::load_all(&[dir]),
+            None => corpus::load_sample(),
+        }
+    } else {
+        corpus::load_all(&paths)
+    };
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    let algorithm = if std::env::var("MIN_RATIO_ALGO").as_deref() == Ok("ion") {
+        AlgorithmArg::Ion
+    } else {
+        AlgorithmArg::Fastalloc
+    };
+    let mut ctxs = Contexts::with_algorithm(algorithm);
+    // best[function] = [ours, upstream] seconds; NaN once a side failed.
+    let mut best = vec![[f64::INFINITY; 2]; funcs.len()];
+    for pass in 0..repeat {
+        for (index, f) in funcs.iter().enumerate() {
+            let order = if (index + pass) % 2 == 0 {
+                [Allocator::Ours, Allocator::Upstream]
+            } else {
+                [Allocator::Upstream, Allocator::Ours]
+            };
+            for which in order {
+                let side = usize::from(which == Allocator::Upstream);
+                match alloc::allocate(which, f, &mut ctxs) {
+                    Ok(t) => best[index][side] = best[index][side].min(t.as_secs_f64()),
+                    Err(_) => best[index][side] = f64::NAN,
+                }
+            }
+        }
+    }
+    let mut sums = [[0.0f64; 2]; CLASSES.len()];
+    for (f, b) in funcs.iter().zip(&best) {
+        if b[0].is_nan() || b[1].is_nan() {
+            continue;
+        }
+        let n = f.func.insts.len();
+        let class = CLASSES.iter().rposition(|&lo| n >= lo).unwrap_or(0);
+        sums[class][0] += b[0];
+        sums[class][1] += b[1];
+    }
+    let total = sums
+        .iter()
+        .fold([0.0, 0.0], |t, s| [t[0] + s[0], t[1] + s[1]]);
+    let classes: Vec<String> = sums.iter().map(|s| format!("{:.3}", s[0] / s[1])).collect();
+    println!(
+        "min_ratio {:.4} ours {:.5} s upstream {:.5} s by_size {}",
+        total[0] / total[1],
+        total[0],
+        total[1],
+        classes.join(" ")
+    );
+}

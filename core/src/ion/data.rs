@@ -323,6 +323,20 @@ impl<'a> VRegRangeLists<'a> {
             (v, &self[v])
         })
     }
+    /// Every non-empty row with its vreg, in vreg order: a walk over the
+    /// offsets, which skips the many vregs without ranges at a compare
+    /// each.
+    pub fn iter_nonempty(&self) -> impl Iterator<Item = (VRegId, &[LiveRangeListEntry])> + '_ {
+        self.start
+            .raw()
+            .windows(2)
+            .enumerate()
+            .filter(|(_, bounds)| bounds[0] != bounds[1])
+            .map(|(v, bounds)| {
+                let list = &self.entries[bounds[0] as usize..bounds[1] as usize];
+                (VRegId::new(v), list)
+            })
+    }
     /// Replaces every list: `rows` yields `(vreg, entry)` in the order the
     /// entries should take within each list, and is walked twice (count,
     /// then place). Lists are then sorted by `key` where they are not

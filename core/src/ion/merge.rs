@@ -348,12 +348,7 @@ fn bundle_of_vreg(tables: &IonTables<'_>, vreg: VRegId) -> Option<BundleId> {
 pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &mut IonTables<'a>) {
     // The rows are appended in bulk (one resize per column), then filled
     // in vreg order: the same ids as one push per vreg.
-    let count = tables
-        .vregs
-        .ranges
-        .iter_enumerated()
-        .filter(|(_, list)| !list.is_empty())
-        .count();
+    let count = tables.vregs.ranges.iter_nonempty().count();
     // Splits add bundles later: on the dev corpus the table ends 1.25
     // times this size at the median, 1.68 at the 90th percentile; room
     // for three quarters more keeps nine functions in ten from doubling
@@ -382,10 +377,7 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
     let mut merged_into: ArenaVec<bool> = ArenaVec::with_capacity_in(count, arena);
     merged_into.resize(count, false);
     let mut made = 0;
-    for (vreg, list) in tables.vregs.ranges.iter_enumerated() {
-        if list.is_empty() {
-            continue;
-        }
+    for (vreg, list) in tables.vregs.ranges.iter_nonempty() {
         let bundle = BundleId::new(first_bundle.index() + made);
         let set = SpillSetId::new(first_set.index() + made);
         made += 1;

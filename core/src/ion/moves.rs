@@ -572,17 +572,8 @@ fn collect_vreg_moves<'a, F: Function>(
     let def_entry_blocks = write_operand_allocs(cfg, arena, tables, moves, output)?;
 
     // Most vregs have no range (Cranelift numbers them sparsely): visit
-    // only those some range names, in increasing order.
-    let named = vregs_named_by_ranges(arena, tables);
-    let named_vregs = named
-        .iter()
-        .enumerate()
-        .flat_map(|(w, &word)| BitIter(word).map(move |bit| VRegId::new(w * 64 + bit as usize)));
-    for vreg in named_vregs {
-        let list = &tables.vregs.ranges[vreg];
-        if list.is_empty() {
-            continue;
-        }
+    // only the non-empty lists, in increasing vreg order.
+    for (vreg, list) in tables.vregs.ranges.iter_nonempty() {
         let vr_row = |entry: &LiveRangeListEntry| -> Result<VRegRange, RegAllocError> {
             // The list holds a copy of the range's bounds.
             debug_assert_eq!(Some(&entry.range), tables.ranges.range.get(entry.index));
@@ -822,37 +813,6 @@ fn collect_vreg_moves<'a, F: Function>(
         moves.push(pos, prio, class_of.1, param_sources[i].alloc, d.alloc);
     }
     Ok(())
-}
-
-/// One bit per vreg, set for each vreg that some range names (a superset
-/// of the vregs with a non-empty range list).
-fn vregs_named_by_ranges<'a>(arena: &'a Arena, tables: &IonTables<'_>) -> ArenaVec<'a, u64> {
-    let num_vregs = tables.vregs.ranges.len();
-    let mut words: ArenaVec<u64> = ArenaVec::with_capacity_in(num_vregs.div_ceil(64), arena);
-    words.resize(num_vregs.div_ceil(64), 0);
-    for &vreg in tables.ranges.vreg.iter() {
-        let v = vreg.index();
-        if let Some(word) = words.get_mut(v / 64) {
-            *word |= 1 << (v % 64);
-        }
-    }
-    words
-}
-
-/// The set bits of a word, lowest first.
-struct BitIter(u64);
-
-impl Iterator for BitIter {
-    type Item = u32;
-    #[inline]
-    fn next(&mut self) -> Option<u32> {
-        if self.0 == 0 {
-            return None;
-        }
-        let bit = self.0.trailing_zeros();
-        self.0 &= self.0 - 1;
-        Some(bit)
-    }
 }
 
 /// Per block, the lowest and highest index of its predecessors

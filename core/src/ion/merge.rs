@@ -376,11 +376,9 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
     let mut final_view: ArenaVec<(u8, Option<u8>)> = ArenaVec::with_capacity_in(count, arena);
     let mut merged_into: ArenaVec<bool> = ArenaVec::with_capacity_in(count, arena);
     merged_into.resize(count, false);
-    let mut made = 0;
-    for (vreg, list) in tables.vregs.ranges.iter_nonempty() {
+    for (made, (vreg, list)) in tables.vregs.ranges.iter_nonempty().enumerate() {
         let bundle = BundleId::new(first_bundle.index() + made);
         let set = SpillSetId::new(first_set.index() + made);
-        made += 1;
         let new = init_bundle(bundle, list, &mut tables.ranges);
         let mut own = ArenaVec::with_capacity_in(list.len(), arena);
         own.extend_from_slice(list);

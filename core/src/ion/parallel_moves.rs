@@ -131,16 +131,20 @@ pub struct ParallelMoves<'a, T: Copy> {
 
 impl<'a, T: Copy> ParallelMoves<'a, T> {
     pub fn new_in(arena: &'a Arena) -> Self {
+        // Room for a usual parallel set, so the lists of a run's first
+        // sets do not grow from empty one doubling at a time (each a copy
+        // in the arena).
+        const ROOM: usize = 16;
         ParallelMoves {
-            moves: ArenaVec::new_in(arena),
-            by_dst: ArenaVec::new_in(arena),
-            writer: ArenaVec::new_in(arena),
-            readers: ArenaVec::new_in(arena),
-            state: ArenaVec::new_in(arena),
-            reads_scratch: ArenaVec::new_in(arena),
-            queue: ArenaVec::new_in(arena),
-            ordered: ArenaVec::new_in(arena),
-            result: ArenaVec::new_in(arena),
+            moves: ArenaVec::with_capacity_in(ROOM, arena),
+            by_dst: ArenaVec::with_capacity_in(ROOM, arena),
+            writer: ArenaVec::with_capacity_in(ROOM, arena),
+            readers: ArenaVec::with_capacity_in(ROOM, arena),
+            state: ArenaVec::with_capacity_in(ROOM, arena),
+            reads_scratch: ArenaVec::with_capacity_in(ROOM, arena),
+            queue: ArenaVec::with_capacity_in(ROOM, arena),
+            ordered: ArenaVec::with_capacity_in(ROOM, arena),
+            result: ArenaVec::with_capacity_in(ROOM, arena),
         }
     }
 

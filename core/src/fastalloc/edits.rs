@@ -115,7 +115,7 @@ impl<'a> Edits<'a> {
             all: ArenaVec::with_capacity_in(num_insts, arena),
             segment: Column::filled_in(num_blocks, (0, 0), arena),
             fixups: ArenaVec::new_in(arena),
-            resolver: ParallelMoves::new_in(arena),
+            resolver: ParallelMoves::with_room_in(arena, 8),
         }
     }
 

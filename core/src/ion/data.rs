@@ -291,8 +291,6 @@ impl<'a> VRegs<'a> {
 pub struct VRegRangeLists<'a> {
     start: Column<'a, VRegId, u32>,
     entries: ArenaVec<'a, LiveRangeListEntry>,
-    /// Scratch of `rebuild`: the vregs with two or more entries.
-    multi: ArenaVec<'a, VRegId>,
 }
 
 impl<'a> VRegRangeLists<'a> {
@@ -301,7 +299,6 @@ impl<'a> VRegRangeLists<'a> {
         VRegRangeLists {
             start: Column::filled_in(num_vregs + 1, 0, arena),
             entries: ArenaVec::new_in(arena),
-            multi: ArenaVec::new_in(arena),
         }
     }
     /// The number of vregs (rows).
@@ -345,20 +342,25 @@ impl<'a> VRegRangeLists<'a> {
     /// Work per vreg is a fill and one add: Cranelift's functions number
     /// hundreds of vregs that never get a range (a function of 5
     /// instructions has ~500), so only lists of two or more entries, noted
-    /// while counting, are checked for order.
-    pub fn rebuild<I, K: Ord>(&mut self, rows: I, key: impl Fn(&LiveRangeListEntry) -> K)
-    where
+    /// while counting (in `temp`, so the main arena holds only the lists),
+    /// are checked for order.
+    pub fn rebuild<I, K: Ord>(
+        &mut self,
+        rows: I,
+        key: impl Fn(&LiveRangeListEntry) -> K,
+        temp: &Arena,
+    ) where
         I: Iterator<Item = (VRegId, LiveRangeListEntry)> + Clone,
     {
         let start = self.start.raw_mut();
         start.fill(0);
-        self.multi.clear();
+        let mut multi: ArenaVec<VRegId> = ArenaVec::new_in(temp);
         // Count `v`'s entries into `start[v + 1]`.
         for (v, _) in rows.clone() {
             let count = &mut start[v.index() + 1];
             *count += 1;
             if *count == 2 {
-                self.multi.push(v);
+                multi.push(v);
             }
         }
         // Exclusive prefix sums: `start[v + 1]` becomes the first slot of
@@ -388,7 +390,7 @@ impl<'a> VRegRangeLists<'a> {
             self.entries[*at as usize] = entry;
             *at += 1;
         }
-        for &v in self.multi.iter() {
+        for &v in multi.iter() {
             let list = &mut self.entries[start[v.index()] as usize..start[v.index() + 1] as usize];
             if list.windows(2).any(|pair| key(&pair[0]) > key(&pair[1])) {
                 list.sort_unstable_by_key(&key);
@@ -1416,7 +1418,7 @@ mod vreg_range_lists_tests {
             (VRegId::new(0), entry(1, 2, 1)),
             (VRegId::new(2), entry(1, 3, 2)),
         ];
-        lists.rebuild(rows.iter().copied(), key);
+        lists.rebuild(rows.iter().copied(), key, &arena);
         assert_eq!(lists.len(), 4);
         assert_eq!(&lists[VRegId::new(0)], &[entry(1, 2, 1)]);
         assert!(lists[VRegId::new(1)].is_empty());
@@ -1430,7 +1432,7 @@ mod vreg_range_lists_tests {
             (VRegId::new(3), entry(8, 9, 5)),
             (VRegId::new(1), entry(0, 1, 6)),
         ];
-        lists.rebuild(more.iter().copied(), key);
+        lists.rebuild(more.iter().copied(), key, &arena);
         assert!(lists[VRegId::new(0)].is_empty());
         assert_eq!(&lists[VRegId::new(1)], &[entry(0, 1, 6), entry(2, 4, 4)]);
         assert!(lists[VRegId::new(2)].is_empty());

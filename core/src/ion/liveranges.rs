@@ -262,7 +262,7 @@ fn distribute_uses<'a>(temp: &Arena, ranges: &mut LiveRanges<'a>, use_log: &[(Li
 /// first, so walking the ids downwards lists each vreg's ranges in program
 /// order (sorted if blocks are laid out out of order). Each entry copies
 /// its range's final extent.
-fn list_ranges_by_vreg<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
+fn list_ranges_by_vreg<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>, temp: &Arena) {
     // Plain slices of one length: the walk (twice, by `rebuild`) is an
     // index and two loads per row.
     let extents = &ranges.range.raw()[..];
@@ -274,7 +274,7 @@ fn list_ranges_by_vreg<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
         };
         (owners[i], entry)
     });
-    vregs.ranges.rebuild(rows, |entry| entry.range.from);
+    vregs.ranges.rebuild(rows, |entry| entry.range.from, temp);
 }
 
 fn slot_of(index: usize) -> Result<u16, RegAllocError> {
@@ -565,7 +565,7 @@ pub fn build_liveranges<'a, F: Function>(
     // Lists were built back to front: put uses and per-vreg range lists in
     // program order.
     distribute_uses(temp, ranges, &use_log);
-    list_ranges_by_vreg(ranges, vregs);
+    list_ranges_by_vreg(ranges, vregs, temp);
     blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 
@@ -850,7 +850,7 @@ pub(crate) mod testing {
             &mut stats,
         )
         .expect("liveranges");
-        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        merge::merge_vreg_bundles(func, &arena, &arena, &mut tables);
         tables.check_invariants().expect("invariants");
         check(&tables, &liveness, &stats)
     }

@@ -345,7 +345,16 @@ fn bundle_of_vreg(tables: &IonTables<'_>, vreg: VRegId) -> Option<BundleId> {
 /// Creates one bundle and spill set per vreg with ranges, then merges
 /// reuse-def/input pairs and block params with their branch args where
 /// allowed; finally computes every bundle's properties and spill weight.
-pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &mut IonTables<'a>) {
+///
+/// `temp` holds the phase's own work lists (it is idle between the
+/// live-range scan and move insertion), so they add nothing to the main
+/// arena's peak.
+pub fn merge_vreg_bundles<'a, F: Function>(
+    func: &F,
+    arena: &'a Arena,
+    temp: &Arena,
+    tables: &mut IonTables<'a>,
+) {
     // The rows are appended in bulk (one resize per column), then filled
     // in vreg order: the same ids as one push per vreg.
     let count = tables.vregs.ranges.iter_nonempty().count();
@@ -373,8 +382,8 @@ pub fn merge_vreg_bundles<'a, F: Function>(func: &F, arena: &'a Arena, tables: &
     // Per new bundle, its final `props` and `limit` (the columns hold the
     // merge-time view until the merges are done), and whether a merge
     // gave it ranges (then its properties are computed again).
-    let mut final_view: ArenaVec<(u8, Option<u8>)> = ArenaVec::with_capacity_in(count, arena);
-    let mut merged_into: ArenaVec<bool> = ArenaVec::with_capacity_in(count, arena);
+    let mut final_view: ArenaVec<(u8, Option<u8>)> = ArenaVec::with_capacity_in(count, temp);
+    let mut merged_into: ArenaVec<bool> = ArenaVec::with_capacity_in(count, temp);
     merged_into.resize(count, false);
     for (made, (vreg, list)) in tables.vregs.ranges.iter_nonempty().enumerate() {
         let bundle = BundleId::new(first_bundle.index() + made);

@@ -271,7 +271,8 @@ pub(crate) fn run_phases<'a, F: Function>(
     let scan_scratch_bytes: usize = scratch.iter_allocated_chunks().map(|c| c.len()).sum();
     release_large_scratch(scratch);
     // One bundle per vreg, merged across reuses and block params.
-    merge::merge_vreg_bundles(func, arena, &mut tables);
+    merge::merge_vreg_bundles(func, arena, scratch, &mut tables);
+    scratch.reset();
     let mut queue = AllocationQueue::new_in(arena);
     merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
     #[cfg(debug_assertions)]
@@ -279,7 +280,17 @@ pub(crate) fn run_phases<'a, F: Function>(
         panic!("Ion tables after merge: {violation}");
     }
     // Probe / evict / split until every bundle has a register or a slot.
-    process::process_bundles(func, env, &cfg, arena, &mut tables, &mut queue, &mut stats)?;
+    process::process_bundles(
+        func,
+        env,
+        &cfg,
+        arena,
+        scratch,
+        &mut tables,
+        &mut queue,
+        &mut stats,
+    )?;
+    scratch.reset();
     #[cfg(debug_assertions)]
     if let Err(violation) = tables
         .check_invariants()

@@ -131,20 +131,24 @@ pub struct ParallelMoves<'a, T: Copy> {
 
 impl<'a, T: Copy> ParallelMoves<'a, T> {
     pub fn new_in(arena: &'a Arena) -> Self {
-        // Room for a usual parallel set, so the lists of a run's first
-        // sets do not grow from empty one doubling at a time (each a copy
-        // in the arena).
-        const ROOM: usize = 16;
+        Self::with_room_in(arena, 0)
+    }
+
+    /// As [`Self::new_in`], with room for sets of `room` moves in every
+    /// list: a caller resolving many small sets (the single pass) then
+    /// does not grow them from empty one doubling at a time, each a copy
+    /// in the arena.
+    pub fn with_room_in(arena: &'a Arena, room: usize) -> Self {
         ParallelMoves {
-            moves: ArenaVec::with_capacity_in(ROOM, arena),
-            by_dst: ArenaVec::with_capacity_in(ROOM, arena),
-            writer: ArenaVec::with_capacity_in(ROOM, arena),
-            readers: ArenaVec::with_capacity_in(ROOM, arena),
-            state: ArenaVec::with_capacity_in(ROOM, arena),
-            reads_scratch: ArenaVec::with_capacity_in(ROOM, arena),
-            queue: ArenaVec::with_capacity_in(ROOM, arena),
-            ordered: ArenaVec::with_capacity_in(ROOM, arena),
-            result: ArenaVec::with_capacity_in(ROOM, arena),
+            moves: ArenaVec::with_capacity_in(room, arena),
+            by_dst: ArenaVec::with_capacity_in(room, arena),
+            writer: ArenaVec::with_capacity_in(room, arena),
+            readers: ArenaVec::with_capacity_in(room, arena),
+            state: ArenaVec::with_capacity_in(room, arena),
+            reads_scratch: ArenaVec::with_capacity_in(room, arena),
+            queue: ArenaVec::with_capacity_in(room, arena),
+            ordered: ArenaVec::with_capacity_in(room, arena),
+            result: ArenaVec::with_capacity_in(room, arena),
         }
     }
 

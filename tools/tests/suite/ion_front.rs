@@ -36,7 +36,7 @@ fn front_phases_hold_invariants_on_the_corpus() {
             &mut stats,
         )
         .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        merge::merge_vreg_bundles(func, &arena, &arena, &mut tables);
         let mut queue = AllocationQueue::new_in(&arena);
         merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
         tables
@@ -111,7 +111,7 @@ fn front_counts_match_upstream_on_the_corpus() {
             &mut stats,
         )
         .unwrap();
-        merge::merge_vreg_bundles(func, &arena, &mut tables);
+        merge::merge_vreg_bundles(func, &arena, &arena, &mut tables);
         let mut queue = AllocationQueue::new_in(&arena);
         merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
         let ours = (

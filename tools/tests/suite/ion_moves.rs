@@ -153,7 +153,7 @@ fn add_range<'a>(
         t.spillsets.slot[spillset] = slot;
     }
     // The vreg lists are built whole, from the range table.
-    regarena::ion::process::relist_vreg_ranges(&t.ranges, &mut t.vregs);
+    regarena::ion::process::relist_vreg_ranges(&t.ranges, &mut t.vregs, arena);
     t.vregs.class[vid] = Some(RegClass::Int);
     lr
 }

@@ -29,11 +29,20 @@ fn run_through_process(func: &regarena::FunctionData, env: &MachineEnv) -> Resul
         &mut stats,
     )
     .map_err(err)?;
-    merge::merge_vreg_bundles(func, &arena, &mut tables);
+    merge::merge_vreg_bundles(func, &arena, &arena, &mut tables);
     let mut queue = AllocationQueue::new_in(&arena);
     merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
-    process::process_bundles(func, env, &cfg, &arena, &mut tables, &mut queue, &mut stats)
-        .map_err(|e| format!("process: {e:?}"))?;
+    process::process_bundles(
+        func,
+        env,
+        &cfg,
+        &arena,
+        &arena,
+        &mut tables,
+        &mut queue,
+        &mut stats,
+    )
+    .map_err(|e| format!("process: {e:?}"))?;
     tables.check_invariants()?;
     process::check_postconditions(&tables)?;
     Ok(stats)

@@ -62,11 +62,16 @@ pub const MAX_SPLITS_PER_SPILLSET: u8 = 3;
 ///
 /// Errors with `TooManyLiveRegs` when a minimal bundle that needs a
 /// register cannot get one and nothing lighter can be evicted.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the tables it reads and writes, the queue, and both arenas (tables in main, work lists in temp) are each a parameter"
+)]
 pub fn process_bundles<'a, F: Function>(
     func: &F,
     env: &MachineEnv,
     cfg: &CfgInfo<'_>,
     arena: &'a Arena,
+    temp: &Arena,
     tables: &mut IonTables<'a>,
     queue: &mut AllocationQueue<'a>,
     stats: &mut Stats,
@@ -98,12 +103,12 @@ pub fn process_bundles<'a, F: Function>(
         tables,
         queue,
         stats,
-        requeue_hint: ArenaVec::new_in(arena),
-        spilled: ArenaVec::new_in(arena),
-        conflicts: ArenaVec::new_in(arena),
-        evict_set: ArenaVec::new_in(arena),
-        busy_spans: ArenaVec::new_in(arena),
-        conflict_mark: ArenaVec::new_in(arena),
+        requeue_hint: ArenaVec::new_in(temp),
+        spilled: ArenaVec::new_in(temp),
+        conflicts: ArenaVec::new_in(temp),
+        evict_set: ArenaVec::new_in(temp),
+        busy_spans: ArenaVec::new_in(temp),
+        conflict_mark: ArenaVec::new_in(temp),
         probe_stamp: 0,
     };
     let mut pops = 0usize;
@@ -122,7 +127,9 @@ pub fn process_bundles<'a, F: Function>(
     alloc.stats.final_bundle_count = alloc.tables.bundles.len();
     alloc.stats.spill_bundle_count = alloc.spilled.len();
     alloc.try_allocating_regs_for_spilled_bundles();
-    relist_vreg_ranges(&tables.ranges, &mut tables.vregs);
+    // The work lists end here (their bytes stay in `temp` until reset).
+    drop(alloc);
+    relist_vreg_ranges(&tables.ranges, &mut tables.vregs, temp);
     Ok(())
 }
 
@@ -149,7 +156,7 @@ fn skip_busy_points() -> bool {
 /// an insertion per piece linear in the list, quadratic in all for a
 /// long-lived vreg cut many times (lists of 10,000 ranges at 10^6
 /// instructions).
-pub fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
+pub fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>, temp: &Arena) {
     // Ranges built by `liveranges` have ids in reverse program order, so
     // walking down lists most vregs already sorted.
     // Plain slices of one length: an index and three loads per row.
@@ -166,12 +173,16 @@ pub fn relist_vreg_ranges<'a>(ranges: &LiveRanges<'a>, vregs: &mut VRegs<'a>) {
             };
             (owners[i], entry)
         });
-    vregs.ranges.rebuild(rows, |entry| {
-        (entry.range.from, entry.range.to, entry.index)
-    });
+    vregs.ranges.rebuild(
+        rows,
+        |entry| (entry.range.from, entry.range.to, entry.index),
+        temp,
+    );
 }
 
-/// The loop's state: the tables it works on and its own scratch.
+/// The loop's state: the tables it works on and its own work lists, which
+/// live in the caller's `temp` arena (idle during this phase) and die
+/// with the phase.
 pub(crate) struct Allocator<'t, 'a> {
     pub(crate) env: &'t MachineEnv,
     pub(crate) cfg: &'t CfgInfo<'t>,
@@ -182,21 +193,21 @@ pub(crate) struct Allocator<'t, 'a> {
     /// Per bundle: the register it was last queued with as a hint (the
     /// register that caused its split), `PReg::invalid()` if none. A bundle
     /// is in the queue at most once, so one slot per bundle suffices.
-    pub(crate) requeue_hint: ArenaVec<'a, PReg>,
+    pub(crate) requeue_hint: ArenaVec<'t, PReg>,
     /// Spill bundles and bundles with no requirement, in creation order:
     /// the second-chance pass's work list.
-    pub(crate) spilled: ArenaVec<'a, BundleId>,
+    pub(crate) spilled: ArenaVec<'t, BundleId>,
     /// The conflicting bundles of the last probe, deduplicated.
-    pub(crate) conflicts: ArenaVec<'a, BundleId>,
+    pub(crate) conflicts: ArenaVec<'t, BundleId>,
     /// The cheapest conflict set seen over this attempt's probes.
-    pub(crate) evict_set: ArenaVec<'a, BundleId>,
+    pub(crate) evict_set: ArenaVec<'t, BundleId>,
     /// The busy-bit words of the bundle being scanned for a free register
     /// (`BusyPoints::spans_of`).
-    pub(crate) busy_spans: ArenaVec<'a, (usize, u64)>,
+    pub(crate) busy_spans: ArenaVec<'t, (usize, u64)>,
     /// Per bundle: the probe generation that last listed it as a conflict.
     /// Sized and written only by probes whose conflicts outgrow a scan of
     /// the list (`start_marking`).
-    pub(crate) conflict_mark: ArenaVec<'a, u32>,
+    pub(crate) conflict_mark: ArenaVec<'t, u32>,
     /// The latest generation handed out by `start_marking`.
     pub(crate) probe_stamp: u32,
 }

@@ -121,7 +121,7 @@ impl<'a> Fixture<'a> {
         let bundle = t.bundles.push(self.arena);
         t.ranges.bundle[lr] = bundle;
         // The vreg lists are built whole, from the range table.
-        super::relist_vreg_ranges(&t.ranges, &mut t.vregs);
+        super::relist_vreg_ranges(&t.ranges, &mut t.vregs, self.arena);
         t.bundles.ranges[bundle].push(LiveRangeListEntry { range, index: lr });
         let spillset = t.spillsets.push(RegClass::Int, range);
         t.bundles.spillset[bundle] = spillset;
@@ -143,6 +143,7 @@ impl<'a> Fixture<'a> {
             &self.func,
             &self.env,
             &self.cfg,
+            self.arena,
             self.arena,
             &mut self.tables,
             &mut queue,

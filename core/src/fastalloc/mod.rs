@@ -157,6 +157,6 @@ pub(crate) fn run_in<F: Function>(
 
 /// Initial room of the per-instruction buffers (operands, moves at one
 /// point): more than most instructions need.
-const INST_ROOM: usize = 16;
+const INST_ROOM: usize = 8;
 /// Initial room of the per-block buffers (live-ins, edits).
-const BLOCK_ROOM: usize = 64;
+const BLOCK_ROOM: usize = 16;

@@ -270,8 +270,19 @@ pub(crate) fn run_phases<'a, F: Function>(
     // tables need less (measured: about 0.7 of it).
     let scan_scratch_bytes: usize = scratch.iter_allocated_chunks().map(|c| c.len()).sum();
     release_large_scratch(scratch);
+    // Merge's and process's work lists go to the scratch arena, idle in
+    // those phases, when it kept its chunk; after a large scan it gave
+    // its memory back, and fresh scratch chunks would add to the main
+    // arena's peak (at the end of `process`), where the main arena's own
+    // spare room holds them instead.
+    let large_scan = scan_scratch_bytes > SCRATCH_KEPT_BYTES;
     // One bundle per vreg, merged across reuses and block params.
-    merge::merge_vreg_bundles(func, arena, scratch, &mut tables);
+    merge::merge_vreg_bundles(
+        func,
+        arena,
+        if large_scan { arena } else { scratch },
+        &mut tables,
+    );
     scratch.reset();
     let mut queue = AllocationQueue::new_in(arena);
     merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
@@ -285,7 +296,7 @@ pub(crate) fn run_phases<'a, F: Function>(
         env,
         &cfg,
         arena,
-        scratch,
+        if large_scan { arena } else { scratch },
         &mut tables,
         &mut queue,
         &mut stats,

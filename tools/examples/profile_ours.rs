@@ -2,7 +2,7 @@
 //! `Ctx`, for profilers (`perf record`, `valgrind --tool=callgrind`).
 //!
 //! `PROFILE_MIN_INSTS`/`PROFILE_MAX_INSTS` keep only functions of that
-//! size. `PROFILE_HASH=1` also prints one digest of every output (unchanged by
+//! size (`PROFILE_VSTAT=1` prints their vreg and instruction counts). `PROFILE_HASH=1` also prints one digest of every output (unchanged by
 //! a pure optimization); `PROFILE_STATS=1` prints summed `Stats` of both.
 //!
 //! `cargo run --release -p regarena-tools --example profile_ours -- [REPEAT] [PATH...]`

@@ -1191,15 +1191,7 @@ fn resolve_moves<'a, F: Function>(
                 && (!is_stack_location(fixed_stack, m.from)
                     || !is_stack_location(fixed_stack, m.to))
             {
-                if !rme.process_move(m.from, m.to) {
-                    output.edits.push((
-                        pos,
-                        Edit::Move {
-                            from: m.from,
-                            to: m.to,
-                        },
-                    ));
-                }
+                emit_move(&mut rme, output, pos, m.from, m.to);
                 i = end;
                 continue;
             }
@@ -1233,21 +1225,28 @@ fn resolve_moves<'a, F: Function>(
                 | ResolveError::NoRegister => RegAllocError::TooManyLiveRegs,
             })?;
             for m in sequence {
-                if !rme.process_move(m.from, m.to) {
-                    output.edits.push((
-                        pos,
-                        Edit::Move {
-                            from: m.from,
-                            to: m.to,
-                        },
-                    ));
-                }
+                emit_move(&mut rme, output, pos, m.from, m.to);
             }
         }
         i = end;
     }
     debug_assert!(output.edits.windows(2).all(|w| w[0].0 <= w[1].0));
     Ok(extra.num_spillslots)
+}
+
+/// Appends the move `from -> to` at `pos` unless the redundant-move
+/// eliminator knows `to` already holds `from`'s value.
+#[inline]
+fn emit_move(
+    rme: &mut RedundantMoveEliminator<'_>,
+    output: &mut Output,
+    pos: ProgPoint,
+    from: Allocation,
+    to: Allocation,
+) {
+    if !rme.process_move(from, to) {
+        output.edits.push((pos, Edit::Move { from, to }));
+    }
 }
 
 /// The pending moves ordered by (point, priority, insertion order).

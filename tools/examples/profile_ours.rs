@@ -89,6 +89,14 @@ fn main() {
     // measured side starts with caches holding the other's data); the
     // printed time then covers only the measured side.
     let interleave = std::env::var_os("PROFILE_INTERLEAVE").is_some();
+    // `PROFILE_WARM=N` (default 1): run the measured side N times,
+    // untimed, just before the timed call, so the function's data is in
+    // the cache (the time printed then leaves out first-touch misses; a
+    // large N makes a sampling profile mostly warm runs).
+    let warm_runs: usize = std::env::var("PROFILE_WARM")
+        .ok()
+        .map_or(0, |v| v.parse().unwrap_or(1));
+    let warm = warm_runs > 0;
     let mut measured = std::time::Duration::ZERO;
     let start = Instant::now();
     let mut failed = 0usize;
@@ -112,6 +120,13 @@ fn main() {
             // (Upstream's machine env is built outside the timed call, as
             // `regarena compare` does.)
             let env = f.upstream.machine_env();
+            for _ in 0..warm_runs {
+                if upstream {
+                    let _ = upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx);
+                } else {
+                    let _ = regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx);
+                }
+            }
             let call_start = Instant::now();
             let ok = if upstream {
                 upstream::ra2::run_with_ctx(&f.upstream, env, &up_options, &mut up_ctx).is_ok()
@@ -130,7 +145,7 @@ fn main() {
             eprintln!("pass {pass}: {:.4} s", pass_start.elapsed().as_secs_f64());
         }
     }
-    let secs = if interleave {
+    let secs = if interleave || warm {
         measured.as_secs_f64()
     } else {
         start.elapsed().as_secs_f64()

@@ -338,6 +338,13 @@ pub fn classify<'a>(
             }
         }
     }
+    by_rank.clear();
+    by_rank.resize(ranks.len(), 0);
+    if ranks.len() < 256 {
+        sort_by_rank_packed(ranks, by_rank, &mut cx.classes.start);
+        cx.classes.present = present;
+        return;
+    }
     // Counting sort of the operand indices by rank.
     // (In place: returned, the 40 bytes were copied twice per
     // instruction.)
@@ -354,14 +361,42 @@ pub fn classify<'a>(
         sum += count[r];
     }
     start[8] = sum;
-    by_rank.clear();
-    by_rank.resize(ranks.len(), 0);
     let mut next = *start;
     for (i, &r) in ranks.iter().enumerate() {
         by_rank[next[r as usize] as usize] = i as u32;
         next[r as usize] += 1;
     }
     cx.classes.present = present;
+}
+
+/// [`classify`]'s counting sort for fewer than 256 operands (every
+/// instruction of the corpus): the eight counts, their running sums and
+/// the eight insertion points are bytes of one `u64` each, so the sort
+/// stays in registers. With the counts and points in arrays, each step
+/// waited on the store of the one before (an array of eight running
+/// points loaded right after its eight stores cannot be forwarded), a
+/// sixth of the single pass's time in a profile of warm runs.
+#[inline]
+fn sort_by_rank_packed(ranks: &[u8], by_rank: &mut [u32], start: &mut [u32; 9]) {
+    debug_assert!(ranks.len() < 256 && by_rank.len() == ranks.len());
+    let mut count = 0u64;
+    for &r in ranks {
+        count += 1 << (8 * u32::from(r));
+    }
+    // Byte `r` of the product is the sum of bytes `0..=r` (no byte
+    // carries: the total is below 256); less the counts themselves, the
+    // sum of the ranks below `r`: where rank `r` starts.
+    let first = count.wrapping_mul(0x0101_0101_0101_0101) - count;
+    for (r, slot) in start.iter_mut().take(8).enumerate() {
+        *slot = ((first >> (8 * r)) & 0xff) as u32;
+    }
+    start[8] = ranks.len() as u32;
+    let mut next = first;
+    for (i, &r) in ranks.iter().enumerate() {
+        let shift = 8 * u32::from(r);
+        by_rank[((next >> shift) & 0xff) as usize] = i as u32;
+        next += 1 << shift;
+    }
 }
 
 /// Step 2: allocations for the definitions, then their moves.
@@ -779,6 +814,45 @@ fn use_alloc<F: Function>(
             } else {
                 Ok(place(state, cx, a))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::sort_by_rank_packed;
+
+    /// The packed counting sort orders operand indices by rank, stably,
+    /// and gives each rank's start, as a plain stable sort does: every
+    /// length up to 255 (one more would overflow a byte), ranks drawn
+    /// from a fixed pseudo-random sequence.
+    #[test]
+    fn packed_sort_matches_a_stable_sort() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..256usize {
+            let ranks: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Skewed towards few ranks, as real instructions are.
+                    (seed % 8).min(seed >> 8 & 7) as u8
+                })
+                .collect();
+            let mut by_rank = vec![0u32; len];
+            let mut start = [0u32; 9];
+            sort_by_rank_packed(&ranks, &mut by_rank, &mut start);
+            let mut expected: Vec<u32> = (0..len as u32).collect();
+            expected.sort_by_key(|&i| ranks[i as usize]);
+            assert_eq!(by_rank, expected, "order for {len} operands");
+            for r in 0..8u8 {
+                let below = ranks.iter().filter(|&&x| x < r).count() as u32;
+                assert_eq!(
+                    start[r as usize], below,
+                    "start of rank {r}, {len} operands"
+                );
+            }
+            assert_eq!(start[8], len as u32);
         }
     }
 }

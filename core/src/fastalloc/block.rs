@@ -32,6 +32,9 @@ use crate::fastalloc::Scratch;
 use crate::{Allocation, Block, Function, Inst, OperandKind, PRegSet, ProgPoint, RegAllocError};
 
 /// Allocates `block`: its instructions backwards, then its entry.
+/// (Inlined into its one caller: as a call per block it cost 0.5% more
+/// instructions over the corpus.)
+#[inline(always)]
 pub fn alloc_block<'a, F: Function>(
     func: &F,
     regs: &Regs,
@@ -198,7 +201,7 @@ fn place_branch_args<'a, F: Function>(
                         Allocation::reg(p)
                     }
                     None => {
-                        state.vregs[arg.vreg()].spilled = true;
+                        state.vregs[arg.vreg()].set_spilled();
                         state.slot_of(arg, || func.spillslot_size(class))
                     }
                 };
@@ -230,7 +233,7 @@ fn branch_def_fixups<'a, F: Function>(
     for &(vreg, a) in defs {
         let class = vreg.class();
         for (succ_idx, &succ) in func.block_succs(block).iter().enumerate() {
-            if state.vregs[vreg.vreg()].spilled {
+            if state.vregs[vreg.vreg()].spilled() {
                 let to = state.slot_of(vreg, || func.spillslot_size(class));
                 fixups.push(EntryFixup {
                     block: succ,
@@ -286,7 +289,7 @@ fn block_entry<'a, F: Function>(
         if loc.is_none() {
             continue;
         }
-        state.vregs[vreg.vreg()].spilled = true;
+        state.vregs[vreg.vreg()].set_spilled();
         let slot = state.slot_of(vreg, || func.spillslot_size(vreg.class()));
         scratch.before.add(vreg.class(), slot, loc);
         state.set_loc(regs, vreg, Allocation::none());

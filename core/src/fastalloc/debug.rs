@@ -66,7 +66,8 @@ pub fn write_debug_locations<F: Function>(
         for inst in insts.iter() {
             for op in func.inst_operands(inst) {
                 let v = op.vreg().vreg();
-                if op.kind() == OperandKind::Def && v < num_vregs && wanted[v] && vregs[v].spilled {
+                if op.kind() == OperandKind::Def && v < num_vregs && wanted[v] && vregs[v].spilled()
+                {
                     // The store follows the instruction.
                     start[v] = Some(SlotStart {
                         block,

@@ -195,7 +195,7 @@ fn evict_reg<F: Function>(
     for m in before.moves.iter_mut().filter(|m| m.from == reg) {
         m.from = slot;
     }
-    state.vregs[w as usize].spilled = true;
+    state.vregs[w as usize].set_spilled();
     state.set_loc(regs, vreg, slot);
 }
 
@@ -469,7 +469,7 @@ pub fn alloc_defs<F: Function>(
         if !loc.is_none() {
             cx.after.add(op.class(), a, loc);
         }
-        if state.vregs[v].spilled {
+        if state.vregs[v].spilled() {
             // A reload of the vreg from its slot after this instruction
             // (another def evicted it from the register the later code
             // expects) must read the value defined here: the store into
@@ -699,7 +699,7 @@ fn place_untracked<F: Function>(
                     Allocation::reg(r)
                 }
                 None => {
-                    state.vregs[v].spilled = true;
+                    state.vregs[v].set_spilled();
                     state.slot_of(vreg, || func.spillslot_size(class))
                 }
             };
@@ -763,7 +763,7 @@ fn use_alloc<F: Function>(
         OperandConstraint::FixedReg(r) => Ok(place(state, cx, Allocation::reg(r))),
         OperandConstraint::Stack => {
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs[v].spilled = true;
+            state.vregs[v].set_spilled();
             if loc.is_none() {
                 state.set_loc(regs, vreg, slot);
             }
@@ -784,7 +784,7 @@ fn use_alloc<F: Function>(
                 return Ok(place(state, cx, Allocation::reg(r)));
             }
             let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs[v].spilled = true;
+            state.vregs[v].set_spilled();
             Ok(place(state, cx, slot))
         }
         c => {

@@ -186,7 +186,7 @@ fn analyze_in<'a, F: Function>(
         (&preds_start, &preds_sorted),
         arena,
     );
-    let (dom_pre, dom_last) = number_dominator_tree(func.entry_block(), &idom, arena);
+    let (dom_pre, dom_last) = number_dominator_tree(&postorder, &idom, arena);
     if !full {
         let info = CfgInfo {
             postorder,
@@ -630,53 +630,43 @@ fn intersect(
 }
 
 /// Preorder numbers of the dominator tree and, per block, the last number
-/// in its subtree. Children are found through a counting-sort adjacency
-/// (CSR); the walk is iterative.
+/// in its subtree (children in reverse postorder). Two passes, no child
+/// lists: subtree sizes in postorder (a block comes before its immediate
+/// dominator there, as it is a descendant of it in the depth-first tree),
+/// then numbers in reverse postorder, each child taking the next free
+/// stretch of its parent's numbers. (A child list by counting sort and
+/// an explicit-stack walk cost about three times the instructions; the
+/// children's order changes the numbers, not what they say.)
 pub fn number_dominator_tree<'a>(
-    entry: Block,
+    postorder: &[Block],
     idom: &Column<'_, Block, Block>,
     arena: &'a Arena,
 ) -> (Column<'a, Block, u32>, Column<'a, Block, u32>) {
     let n = idom.len();
-    let mut child_start: ArenaVec<u32> = ArenaVec::with_capacity_in(n + 1, arena);
-    child_start.resize(n + 1, 0);
-    for &d in idom.iter() {
+    // Subtree sizes, kept in `last` until each block is numbered.
+    let mut last = Column::filled_in(n, 1u32, arena);
+    for &b in postorder {
+        let d = idom[b];
         if d.is_valid() {
-            child_start[d.index() + 1] += 1;
+            last[d] += last[b];
         }
     }
-    for i in 0..n {
-        child_start[i + 1] += child_start[i];
-    }
-    let mut children: ArenaVec<Block> = ArenaVec::with_capacity_in(n, arena);
-    children.resize(n, Block::invalid());
-    let mut fill: ArenaVec<u32> = ArenaVec::with_capacity_in(n, arena);
-    fill.extend_from_slice(&child_start[..n]);
-    for (b, &d) in idom.iter_enumerated() {
-        if d.is_valid() {
-            children[fill[d.index()] as usize] = b;
-            fill[d.index()] += 1;
-        }
-    }
-
-    let mut pre = Column::filled_in(n, u32::MAX, arena);
-    let mut last = Column::filled_in(n, u32::MAX, arena);
-    let mut counter = 0u32;
-    let mut stack: ArenaVec<(Block, u32)> = ArenaVec::new_in(arena);
-    pre[entry] = counter;
-    stack.push((entry, child_start[entry.index()]));
-    while let Some(top) = stack.last_mut() {
-        let (b, next) = *top;
-        if next < child_start[b.index() + 1] {
-            top.1 += 1;
-            let c = children[next as usize];
-            counter += 1;
-            pre[c] = counter;
-            stack.push((c, child_start[c.index()]));
+    let mut pre = Column::filled_in(n, 0u32, arena);
+    // The next free number within each numbered block's subtree.
+    let mut next: Column<Block, u32> = Column::filled_in(n, 0u32, arena);
+    for &b in postorder.iter().rev() {
+        let d = idom[b];
+        // The entry (no idom) is first in reverse postorder: number 0.
+        let number = if d.is_valid() {
+            let number = next[d];
+            next[d] += last[b];
+            number
         } else {
-            last[b] = counter;
-            stack.pop();
-        }
+            0
+        };
+        pre[b] = number;
+        next[b] = number + 1;
+        last[b] = number + last[b] - 1;
     }
     (pre, last)
 }

@@ -710,6 +710,15 @@ impl<'a> PointGrid<'a> {
         (slot != u16::MAX).then_some(slot as usize)
     }
 
+    /// ORs every bit of `other`'s slot `from` into slot `to` (the two
+    /// grids cover the same points).
+    pub fn or_slot_from(&mut self, to: usize, other: &PointGrid<'_>, from: usize) {
+        debug_assert_eq!(self.rows, other.rows);
+        for row in 0..self.rows {
+            self.words[row * self.stride + to] |= other.words[row * other.stride + from];
+        }
+    }
+
     /// Sets the bit of point index `point` in `slot`.
     pub fn set(&mut self, slot: usize, point: usize) {
         self.words[(point / 64) * self.stride + slot] |= 1 << (point % 64);
@@ -862,6 +871,8 @@ impl<'a> PointGrid<'a> {
 #[derive(Debug)]
 pub struct ReservedPoints<'a> {
     grid: PointGrid<'a>,
+    /// The registers with reservations (the grid's slots), once sealed.
+    regs: PRegSet,
     /// `(preg index, point index)` inserted and not yet laid out.
     pending: ArenaVec<'a, (u32, u32)>,
     sealed: bool,
@@ -872,6 +883,7 @@ impl<'a> ReservedPoints<'a> {
     pub fn new_in(arena: &'a Arena, num_insts: usize) -> Self {
         ReservedPoints {
             grid: PointGrid::new_in(arena, num_insts),
+            regs: PRegSet::empty(),
             pending: ArenaVec::new_in(arena),
             sealed: false,
         }
@@ -898,6 +910,7 @@ impl<'a> ReservedPoints<'a> {
             regs.add(PReg::from_index(reg as usize));
         }
         self.grid.lay_out(regs);
+        self.regs = regs;
         for &(reg, point) in self.pending.iter() {
             let slot = self.grid.slot[reg as usize] as usize;
             self.grid.set(slot, point as usize);
@@ -981,10 +994,13 @@ impl<'a> BusyPoints<'a> {
             candidates.add(preg);
         }
         self.grid.lay_out(candidates);
-        for preg in candidates {
-            let slot = self.grid.slot[preg.index()] as usize;
-            for point in reserved.iter(preg) {
-                self.grid.set(slot, point.to_index() as usize);
+        // Word by word from the reserved registers' rows (a walk over
+        // every candidate's reserved points, bit by bit, was 3-4% of a
+        // small function's run).
+        assert!(reserved.sealed, "reservations copied before `seal`");
+        for preg in candidates & reserved.regs {
+            if let (Some(to), Some(from)) = (self.grid.slot_of(preg), reserved.grid.slot_of(preg)) {
+                self.grid.or_slot_from(to, &reserved.grid, from);
             }
         }
         self.enabled = true;

@@ -79,14 +79,18 @@ pub fn alloc_block<'a, F: Function>(
             by_rank: &[],
             classes: Classes::default(),
         };
-        inst::classify(
+        let in_order = inst::classify(
             &mut cx,
             &mut scratch.ranks,
             &mut scratch.reused_by,
             &mut scratch.by_rank,
         );
         cx.ranks = &scratch.ranks;
-        cx.by_rank = &scratch.by_rank;
+        cx.by_rank = if in_order {
+            &inst::IDENTITY[..ops.len()]
+        } else {
+            &scratch.by_rank
+        };
         cx.reused_by = &scratch.reused_by;
         if is_branch {
             place_branch_args(func, regs, state, &mut cx, &mut scratch.args, block)?;

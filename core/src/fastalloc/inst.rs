@@ -352,8 +352,11 @@ pub fn classify<'a>(
                     count = count
                         .wrapping_sub(1 << (8 * u32::from(ranks[k])))
                         .wrapping_add(1 << (8 * rank::REUSED_USE));
-                    // (Order not re-checked: the sort runs.)
-                    in_order = false;
+                    // The reused input (a `Reg` or `Any` use, rank 2 or 3)
+                    // moves down to rank 1: ranks in order stay in order
+                    // when every operand before it is of rank 0 or 1
+                    // (usually none is: the first operand is reused).
+                    in_order &= ranks[..k].iter().all(|&r| r <= rank::REUSED_USE);
                     ranks[k] = rank::REUSED_USE;
                     present |= 1 << rank::REUSED_USE;
                 }
@@ -365,6 +368,7 @@ pub fn classify<'a>(
     if ranks.len() < 256 {
         let first = starts_of(count, ranks.len(), &mut cx.classes.start);
         if in_order {
+            debug_assert!(ranks.windows(2).all(|pair| pair[0] <= pair[1]));
             return true;
         }
         by_rank.resize(ranks.len(), 0);

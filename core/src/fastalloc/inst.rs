@@ -301,6 +301,10 @@ pub fn classify<'a>(
     let mut count = 0u64;
     let mut in_order = true;
     let mut previous = 0u8;
+    // The first 16 ranks, four bits each: the placement reads them from
+    // here, not back from `ranks` just after their stores (the load of
+    // the first rank stalled, a quarter of this step's time).
+    let mut packed = 0u64;
     for (i, &op) in cx.ops.iter().enumerate() {
         // The rank from one table lookup on the operand's position, kind
         // and constraint bits; only fixed-register operands take a branch.
@@ -315,6 +319,7 @@ pub fn classify<'a>(
                 if op.vreg().vreg() == VReg::MAX {
                     cx.allocs[i] = Allocation::reg(reg);
                     ranks.push(rank::NONALLOCATABLE);
+                    packed |= u64::from(rank::NONALLOCATABLE) << (4 * (i & 15));
                     count = count.wrapping_add(1 << (8 * rank::NONALLOCATABLE));
                     in_order &= rank::NONALLOCATABLE >= previous;
                     previous = rank::NONALLOCATABLE;
@@ -338,6 +343,7 @@ pub fn classify<'a>(
         r -= u8::from(cx.is_branch & (r == rank::ANY_USE));
         present |= 1 << r;
         ranks.push(r);
+        packed |= u64::from(r) << (4 * (i & 15));
         count = count.wrapping_add(1 << (8 * u32::from(r)));
         in_order &= r >= previous;
         previous = r;
@@ -357,6 +363,10 @@ pub fn classify<'a>(
                     // when every operand before it is of rank 0 or 1
                     // (usually none is: the first operand is reused).
                     in_order &= ranks[..k].iter().all(|&r| r <= rank::REUSED_USE);
+                    if k < 16 {
+                        packed =
+                            (packed & !(0xf << (4 * k))) | u64::from(rank::REUSED_USE) << (4 * k);
+                    }
                     ranks[k] = rank::REUSED_USE;
                     present |= 1 << rank::REUSED_USE;
                 }
@@ -372,7 +382,11 @@ pub fn classify<'a>(
             return true;
         }
         by_rank.resize(ranks.len(), 0);
-        place_by_rank(ranks, first, by_rank);
+        if ranks.len() <= 16 {
+            place_by_packed_rank(packed, first, by_rank);
+        } else {
+            place_by_rank(ranks, first, by_rank);
+        }
         return false;
     }
     by_rank.resize(ranks.len(), 0);
@@ -398,6 +412,19 @@ pub fn classify<'a>(
         next[r as usize] += 1;
     }
     false
+}
+
+/// [`place_by_rank`] for at most 16 operands whose ranks are the nibbles
+/// of `packed` (operand `i` in bits `4 * i..4 * i + 4`).
+#[inline]
+fn place_by_packed_rank(packed: u64, first: u64, by_rank: &mut [u32]) {
+    debug_assert!(by_rank.len() <= 16);
+    let mut next = first;
+    for (i, slot) in (0..by_rank.len()).zip(0u32..) {
+        let shift = 8 * ((packed >> (4 * i)) & 0xf) as u32;
+        by_rank[((next >> shift) & 0xff) as usize] = slot;
+        next += 1 << shift;
+    }
 }
 
 /// `0, 1, 2, ...`: the rank order of operands already in rank order.
@@ -871,7 +898,7 @@ fn use_alloc<F: Function>(
 
 #[cfg(test)]
 mod sort_tests {
-    use super::{place_by_rank, starts_of};
+    use super::{place_by_packed_rank, place_by_rank, starts_of};
 
     /// The packed counting sort orders operand indices by rank, stably,
     /// and gives each rank's start, as a plain stable sort does: every
@@ -895,6 +922,15 @@ mod sort_tests {
             let count = ranks.iter().map(|&r| 1u64 << (8 * u32::from(r))).sum();
             let first = starts_of(count, len, &mut start);
             place_by_rank(&ranks, first, &mut by_rank);
+            if len <= 16 {
+                let packed = ranks
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |p, (i, &r)| p | u64::from(r) << (4 * i));
+                let mut from_packed = vec![0u32; len];
+                place_by_packed_rank(packed, first, &mut from_packed);
+                assert_eq!(from_packed, by_rank, "packed order for {len} operands");
+            }
             let mut expected: Vec<u32> = (0..len as u32).collect();
             expected.sort_by_key(|&i| ranks[i as usize]);
             assert_eq!(by_rank, expected, "order for {len} operands");

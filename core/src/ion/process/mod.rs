@@ -606,7 +606,18 @@ impl<'t, 'a> Allocator<'t, 'a> {
     /// once more, without evicting anything; those that find none live in
     /// their spill set's slot.
     fn try_allocating_regs_for_spilled_bundles(&mut self) {
+        let prefetching = self.tables.bundles.len() >= PREFETCH_MIN_BUNDLES;
         for i in 0..self.spilled.len() {
+            // The list is in creation order, scattered over the tables;
+            // it says which bundles come next.
+            if prefetching {
+                if let Some(&ahead) = self.spilled.get(i + PREFETCH_ROWS_AHEAD) {
+                    self.prefetch_rows(ahead);
+                }
+                if let Some(&ahead) = self.spilled.get(i + PREFETCH_LISTS_AHEAD) {
+                    self.prefetch_named(ahead);
+                }
+            }
             let bundle = self.spilled[i];
             if self.tables.bundles.ranges[bundle].is_empty() {
                 continue;

@@ -83,6 +83,24 @@ impl<'a> AllocationQueue<'a> {
         let hole = self.heap.len() - 1;
         sift_up(&mut self.heap, hole, entry);
     }
+    /// Among the bundles queued before allocation (`extend`), the one
+    /// `ahead` places after the next of them to pop (0: that next one):
+    /// pops known in advance, for prefetching their rows. Pushes in
+    /// between may delay its pop, never change which bundle it is.
+    #[inline]
+    pub fn upcoming(&self, ahead: usize) -> Option<BundleId> {
+        let len = self.initial.len();
+        (ahead < len).then(|| self.initial[len - 1 - ahead].bundle())
+    }
+
+    /// The heap part's entry at `index` in heap order (0: its top; 1 and
+    /// 2: the candidates for the top after the next heap pop), if any.
+    /// Likely pops soon, for prefetching.
+    #[inline]
+    pub fn heap_entry(&self, index: usize) -> Option<BundleId> {
+        self.heap.get(index).map(|entry| entry.bundle())
+    }
+
     /// Removes and returns the highest-priority bundle.
     ///
     /// The heap part uses bottom-up deletion (Wegener, "Bottom-up
@@ -149,6 +167,32 @@ mod tests {
         let order: Vec<usize> = core::iter::from_fn(|| q.pop()).map(|b| b.index()).collect();
         assert_eq!(order, vec![5, 2, 7, 3, 0, 4, 1, 6]);
         assert!(q.is_empty());
+    }
+
+    /// `upcoming` names the presorted bundles in their pop order, and a
+    /// push delays them without changing which they are; `heap_entry(0)`
+    /// is the heap's top.
+    #[test]
+    fn upcoming_names_the_presorted_pops_in_order() {
+        let arena = Arena::new();
+        let mut q = AllocationQueue::new_in(&arena);
+        q.extend(
+            [(0, 3), (1, 9), (2, 5)]
+                .map(|(b, p)| (BundleId::new(b), p))
+                .into_iter(),
+        );
+        let index = |b: Option<BundleId>| b.map(|b| b.index());
+        let ahead: Vec<_> = (0..4).map(|k| index(q.upcoming(k))).collect();
+        assert_eq!(ahead, vec![Some(1), Some(2), Some(0), None]);
+        q.push(BundleId::new(3), 7);
+        assert_eq!(index(q.heap_entry(0)), Some(3));
+        assert_eq!(index(q.heap_entry(1)), None);
+        assert_eq!(index(q.pop()), Some(1));
+        assert_eq!(index(q.upcoming(0)), Some(2));
+        // The pushed bundle (priority 7) pops before the presorted 5.
+        assert_eq!(index(q.pop()), Some(3));
+        assert_eq!(index(q.upcoming(0)), Some(2));
+        assert_eq!(index(q.pop()), Some(2));
     }
 
     /// Interleaved pushes and pops against a sorted reference: every pop

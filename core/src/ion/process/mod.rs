@@ -111,6 +111,8 @@ pub fn process_bundles<'a, F: Function>(
         conflict_mark: ArenaVec::new_in(temp),
         probe_stamp: 0,
     };
+    // Small functions' tables sit in cache: no hints to pay for.
+    let prefetching = alloc.tables.bundles.len() >= PREFETCH_MIN_BUNDLES;
     let mut pops = 0usize;
     while let Some(bundle) = alloc.queue.pop() {
         pops += 1;
@@ -118,6 +120,9 @@ pub fn process_bundles<'a, F: Function>(
             return Err(RegAllocError::TooManyLiveRegs);
         }
         alloc.stats.process_bundle_count += 1;
+        if prefetching {
+            alloc.prefetch_upcoming();
+        }
         if alloc.tables.bundles.ranges[bundle].is_empty() {
             continue;
         }
@@ -302,7 +307,78 @@ fn cannot_beat(best: Option<SplitChoice>, max_weight: u32) -> bool {
     })
 }
 
+/// How many pops ahead the loop asks the cache for a queued bundle's rows,
+/// and then for what those rows name (its range list, its spill set's
+/// rows). Far enough for the first to arrive before the second reads
+/// them, near enough that they are still cached when the bundle pops.
+const PREFETCH_ROWS_AHEAD: usize = 8;
+const PREFETCH_LISTS_AHEAD: usize = 4;
+/// Fewest bundles for which the loop prefetches: below, the rows it would
+/// ask for are cached anyway (a 10^3-instruction function has about
+/// 2,000 bundles, a 10^4 one about 19,000).
+const PREFETCH_MIN_BUNDLES: usize = 1 << 13;
+
 impl<'t, 'a> Allocator<'t, 'a> {
+    /// Prefetches the rows `process_bundle` reads first for the bundles
+    /// about to pop. In a large function the queue visits bundles in
+    /// priority order, scattered over memory, and each row is a cache
+    /// miss; the queue's presorted part says which bundles come next.
+    /// Hints only: nothing is read that the loop would not read anyway.
+    #[inline]
+    fn prefetch_upcoming(&self) {
+        // Sorted part: the rows far ahead, what they name nearer.
+        if let Some(b) = self.queue.upcoming(PREFETCH_ROWS_AHEAD) {
+            self.prefetch_rows(b);
+        }
+        if let Some(b) = self.queue.upcoming(PREFETCH_LISTS_AHEAD) {
+            self.prefetch_named(b);
+        }
+        // Heap part: its top pops next unless a push beats it, and one of
+        // the top's children after that; their rows were asked for one
+        // pop ago when they were children.
+        if let Some(b) = self.queue.heap_entry(0) {
+            self.prefetch_named(b);
+        }
+        for index in [1, 2] {
+            if let Some(b) = self.queue.heap_entry(index) {
+                self.prefetch_rows(b);
+            }
+        }
+    }
+
+    /// Prefetches `bundle`'s own rows (its list header and the columns
+    /// `process_bundle` reads).
+    #[inline(always)]
+    fn prefetch_rows(&self, b: BundleId) {
+        use crate::tables::prefetch;
+        let t = &*self.tables;
+        prefetch(&t.bundles.ranges[b]);
+        prefetch(&t.bundles.spillset[b]);
+        prefetch(&t.bundles.props[b]);
+        prefetch(&t.bundles.limit[b]);
+        prefetch(&t.bundles.spill_weight[b]);
+        prefetch(&t.bundles.allocation[b]);
+        prefetch(self.requeue_hint.as_ptr().wrapping_add(b.index()));
+    }
+
+    /// Prefetches what `bundle`'s rows name: its range list, its cached
+    /// requirement, its spill set's rows. Reads the rows themselves, so
+    /// they should have been prefetched a few pops before.
+    #[inline(always)]
+    fn prefetch_named(&self, b: BundleId) {
+        use crate::tables::prefetch;
+        let t = &*self.tables;
+        prefetch(t.bundles.ranges[b].as_ptr());
+        if t.bundles.props[b] & bundle_props::USES_CONSTRAINED != 0 {
+            prefetch(&t.bundles.requirement[b]);
+        }
+        let spillset = t.bundles.spillset[b];
+        if let Some(class) = t.spillsets.class.get(spillset) {
+            prefetch(class);
+            prefetch(&t.spillsets.hint[spillset]);
+        }
+    }
+
     /// Puts `bundle` in the queue, to be tried with `hint` first.
     pub(crate) fn enqueue(&mut self, bundle: BundleId, hint: PReg) {
         let index = bundle.index();
@@ -530,7 +606,18 @@ impl<'t, 'a> Allocator<'t, 'a> {
     /// once more, without evicting anything; those that find none live in
     /// their spill set's slot.
     fn try_allocating_regs_for_spilled_bundles(&mut self) {
+        let prefetching = self.tables.bundles.len() >= PREFETCH_MIN_BUNDLES;
         for i in 0..self.spilled.len() {
+            // The list is in creation order, scattered over the tables;
+            // it says which bundles come next.
+            if prefetching {
+                if let Some(&ahead) = self.spilled.get(i + PREFETCH_ROWS_AHEAD) {
+                    self.prefetch_rows(ahead);
+                }
+                if let Some(&ahead) = self.spilled.get(i + PREFETCH_LISTS_AHEAD) {
+                    self.prefetch_named(ahead);
+                }
+            }
             let bundle = self.spilled[i];
             if self.tables.bundles.ranges[bundle].is_empty() {
                 continue;

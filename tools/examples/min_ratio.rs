@@ -49,7 +49,11 @@ fn main() {
     let mut ctxs = Contexts::with_algorithm(algorithm);
     // best[function] = [ours, upstream] seconds; NaN once a side failed.
     let mut best = vec![[f64::INFINITY; 2]; funcs.len()];
+    // Per pass, each side's summed time (what `compare` takes the median
+    // of), to show how far the minimum and the median lie apart.
+    let mut pass_sums: Vec<[f64; 2]> = Vec::new();
     for pass in 0..repeat {
+        pass_sums.push([0.0; 2]);
         for (index, f) in funcs.iter().enumerate() {
             let order = if (index + pass) % 2 == 0 {
                 [Allocator::Ours, Allocator::Upstream]
@@ -59,7 +63,10 @@ fn main() {
             for which in order {
                 let side = usize::from(which == Allocator::Upstream);
                 match alloc::allocate(which, f, &mut ctxs) {
-                    Ok(t) => best[index][side] = best[index][side].min(t.as_secs_f64()),
+                    Ok(t) => {
+                        best[index][side] = best[index][side].min(t.as_secs_f64());
+                        pass_sums[pass][side] += t.as_secs_f64();
+                    }
                     Err(_) => best[index][side] = f64::NAN,
                 }
             }
@@ -85,5 +92,16 @@ fn main() {
         total[0],
         total[1],
         classes.join(" ")
+    );
+    let median = |side: usize| {
+        let mut v: Vec<f64> = pass_sums.iter().map(|s| s[side]).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "median of pass sums: ours {:.5} s upstream {:.5} s ratio {:.4}",
+        median(0),
+        median(1),
+        median(0) / median(1)
     );
 }

@@ -295,7 +295,7 @@ pub fn classify<'a>(
     ranks.clear();
     let mut present = 0u32;
     let mut reuse = false;
-    // Operands per rank, one byte each (see `sort_by_rank_packed`;
+    // Operands per rank, one byte each (see `starts_of`;
     // wraps harmlessly past 255 operands, where it is not used), and
     // whether the ranks so far are in order.
     let mut count = 0u64;

@@ -4,6 +4,11 @@
 //! `PROFILE_MIN_INSTS`/`PROFILE_MAX_INSTS` keep only functions of that
 //! size (`PROFILE_VSTAT=1` prints their vreg and instruction counts). `PROFILE_HASH=1` also prints one digest of every output (unchanged by
 //! a pure optimization); `PROFILE_STATS=1` prints summed `Stats` of both.
+//! `PROFILE_PASSES=1` prints each pass's time; `PROFILE_INTERLEAVE=1`
+//! runs the other allocator on each function too, as `compare` does;
+//! `PROFILE_WARM=N` runs each function N times untimed before the timed
+//! run (warm caches: a sampling profile then shows stalls, not first
+//! touches).
 //!
 //! `cargo run --release -p regarena-tools --example profile_ours -- [REPEAT] [PATH...]`
 //! (default: 5 repeats over ../shared/corpus, else the embedded sample).

@@ -143,13 +143,13 @@ pub fn describe<F: Function>(func: &F, env: &MachineEnv) -> Result<String, RegAl
 
 /// The allocation of `bundle`'s ranges: its register, else its slot.
 fn bundle_alloc(tables: &IonTables<'_>, bundle: BundleId) -> Allocation {
-    let Some(&alloc) = tables.bundles.allocation.get(bundle) else {
+    let Some(alloc) = tables.bundles.hot.get(bundle).map(|row| row.allocation) else {
         return Allocation::none();
     };
     if alloc.is_some() {
         return alloc;
     }
-    let slot = tables.bundles.spillset[bundle];
+    let slot = tables.bundles.hot[bundle].spillset;
     tables
         .spillsets
         .slot
@@ -238,10 +238,9 @@ fn range_report(tables: &IonTables<'_>, output: &Output, id: LiveRangeId) -> Ran
     let bundle = tables.ranges.bundle[id];
     let spillset = tables
         .bundles
-        .spillset
+        .hot
         .get(bundle)
-        .copied()
-        .unwrap_or_else(SpillSetId::invalid);
+        .map_or_else(SpillSetId::invalid, |row| row.spillset);
     let in_spill_bundle = tables
         .spillsets
         .spill_bundle

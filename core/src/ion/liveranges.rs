@@ -996,7 +996,7 @@ mod tests {
             assert_eq!(bundle_of(2), bundle_of(3));
             assert_ne!(bundle_of(0), bundle_of(3));
             assert_eq!(tables.bundles.ranges[bundle_of(3)].len(), 3);
-            let set = tables.bundles.spillset[bundle_of(3)];
+            let set = tables.bundles.hot[bundle_of(3)].spillset;
             assert_eq!(
                 tables.spillsets.range[set],
                 CodeRange::new(at_after(2), at_after(6))
@@ -1101,7 +1101,7 @@ mod tests {
             )));
             let bundle2 = tables.ranges.bundle[tables.vregs.ranges[VRegId::new(2)][0].index];
             assert_ne!(
-                tables.bundles.props[bundle2] & crate::ion::data::bundle_props::FIXED_DEF,
+                tables.bundles.hot[bundle2].props & crate::ion::data::bundle_props::FIXED_DEF,
                 0
             );
         });

@@ -220,10 +220,10 @@ fn merge_bundles<'a>(
         pregs,
         ..
     } = tables;
-    if spillsets.class[bundles.spillset[from]] != spillsets.class[bundles.spillset[to]] {
+    if spillsets.class[bundles.hot[from].spillset] != spillsets.class[bundles.hot[to].spillset] {
         return false;
     }
-    if bundles.allocation[from].is_some() || bundles.allocation[to].is_some() {
+    if bundles.hot[from].allocation.is_some() || bundles.hot[to].allocation.is_some() {
         return false;
     }
 
@@ -231,7 +231,7 @@ fn merge_bundles<'a>(
     // def's instruction (the result could be a minimal bundle with two
     // constraints, impossible to split): round such bundles' range starts
     // down to their instruction's Before point for the overlap test.
-    let fixed_def = |bundle: BundleId| bundles.props[bundle] & bundle_props::FIXED_DEF != 0;
+    let fixed_def = |bundle: BundleId| bundles.hot[bundle].props & bundle_props::FIXED_DEF != 0;
     let (from_fixed_def, to_fixed_def) = (fixed_def(from), fixed_def(to));
     let start_of = |rounds: bool, range: CodeRange| -> ProgPoint {
         if rounds {
@@ -260,8 +260,8 @@ fn merge_bundles<'a>(
     }
 
     let constrained = |bundle: BundleId| {
-        bundles.props[bundle] & (bundle_props::STACK | bundle_props::FIXED) != 0
-            || bundles.limit[bundle].is_some()
+        bundles.hot[bundle].props & (bundle_props::STACK | bundle_props::FIXED) != 0
+            || bundles.hot[bundle].limit.is_some()
     };
     if (constrained(from) || constrained(to))
         && merge_bundle_requirements(from, to, bundles, ranges, pregs).is_err()
@@ -288,13 +288,17 @@ fn merge_bundles<'a>(
         merge_sorted_into(arena, target, &moved);
     }
 
-    let (set_from, set_to) = (bundles.spillset[from], bundles.spillset[to]);
+    let (set_from, set_to) = (bundles.hot[from].spillset, bundles.hot[to].spillset);
     if set_from != set_to {
         spillsets.range[set_to] = spillsets.range[set_to].join(spillsets.range[set_from]);
     }
-    bundles.props[to] |= bundles.props[from];
-    if let Some(theirs) = bundles.limit[from] {
-        bundles.limit[to] = Some(bundles.limit[to].map_or(theirs, |ours| ours.min(theirs)));
+    bundles.hot[to].props |= bundles.hot[from].props;
+    if let Some(theirs) = bundles.hot[from].limit {
+        bundles.hot[to].limit = Some(
+            bundles.hot[to]
+                .limit
+                .map_or(theirs, |ours| ours.min(theirs)),
+        );
     }
     true
 }
@@ -393,14 +397,14 @@ pub fn merge_vreg_bundles<'a, F: Function>(
         own.extend_from_slice(list);
         let bundles = &mut tables.bundles;
         bundles.ranges[bundle] = own;
-        bundles.props[bundle] = new.merge_props;
-        bundles.limit[bundle] = new.merge_limit;
-        bundles.prio[bundle] = new.prio;
-        bundles.spill_weight[bundle] = new.spill_weight;
+        bundles.hot[bundle].props = new.merge_props;
+        bundles.hot[bundle].limit = new.merge_limit;
+        bundles.hot[bundle].prio = new.prio;
+        bundles.hot[bundle].spill_weight = new.spill_weight;
         final_view.push((new.props, new.limit));
         tables.spillsets.class[set] = tables.vregs.class[vreg].unwrap_or(RegClass::Int);
         tables.spillsets.range[set] = new.hull;
-        tables.bundles.spillset[bundle] = set;
+        tables.bundles.hot[bundle].spillset = set;
     }
 
     // Reuse pairs: the def takes the input's register, so one bundle for
@@ -448,18 +452,18 @@ pub fn merge_vreg_bundles<'a, F: Function>(
         let bundles = &mut tables.bundles;
         if bundles.ranges[bundle].is_empty() {
             if made_here.is_some() {
-                bundles.prio[bundle] = 0;
-                bundles.spill_weight[bundle] = 0;
+                bundles.hot[bundle].prio = 0;
+                bundles.hot[bundle].spill_weight = 0;
             }
             continue;
         }
         match made_here.filter(|&i| !merged_into[i]) {
             Some(i) => {
                 let (props, limit) = final_view[i];
-                bundles.props[bundle] = props;
-                bundles.limit[bundle] = limit;
+                bundles.hot[bundle].props = props;
+                bundles.hot[bundle].limit = limit;
                 if props & bundle_props::USES_CONSTRAINED != 0 {
-                    bundles.requirement[bundle] = PackedRequirement::pack(compute_requirement(
+                    bundles.hot[bundle].requirement = PackedRequirement::pack(compute_requirement(
                         bundle,
                         bundles,
                         &tables.ranges,
@@ -566,14 +570,14 @@ pub fn recompute_bundle_properties(
     if minimal {
         props |= bundle_props::MINIMAL;
     }
-    bundles.prio[bundle] = prio;
-    bundles.limit[bundle] = limit;
-    bundles.props[bundle] = props;
-    bundles.spill_weight[bundle] = spill_weight;
+    bundles.hot[bundle].prio = prio;
+    bundles.hot[bundle].limit = limit;
+    bundles.hot[bundle].props = props;
+    bundles.hot[bundle].spill_weight = spill_weight;
     if props & bundle_props::USES_CONSTRAINED != 0 {
         // The uses were just read: walk them now rather than when the
         // bundle is popped (see `Bundles::requirement`).
-        bundles.requirement[bundle] =
+        bundles.hot[bundle].requirement =
             PackedRequirement::pack(compute_requirement(bundle, bundles, ranges, pregs));
     }
 }
@@ -585,7 +589,7 @@ pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, sta
             .ranges
             .iter_enumerated()
             .filter(|(_, list)| !list.is_empty())
-            .map(|(bundle, _)| (bundle, bundles.prio[bundle])),
+            .map(|(bundle, _)| (bundle, bundles.hot[bundle].prio)),
     );
     stats.merged_bundle_count = queue.len();
 }
@@ -699,12 +703,12 @@ mod tests {
             assert_eq!(req(bundle_of(0)), Ok(Requirement::Stack));
             assert_eq!(req(bundle_of(1)), Ok(Requirement::Register));
             let b0 = bundle_of(0);
-            assert_ne!(tables.bundles.props[b0] & bundle_props::STACK, 0);
+            assert_ne!(tables.bundles.hot[b0].props & bundle_props::STACK, 0);
             // Live to the branch: longer than its def's minimal range.
-            assert_eq!(tables.bundles.props[b0] & bundle_props::MINIMAL, 0);
+            assert_eq!(tables.bundles.hot[b0].props & bundle_props::MINIMAL, 0);
             // Stack def weighs 1000 + 2000 over [After(i0), Before(i2)).
-            assert_eq!(tables.bundles.prio[b0], 3);
-            assert_eq!(tables.bundles.spill_weight[b0], 1000);
+            assert_eq!(tables.bundles.hot[b0].prio, 3);
+            assert_eq!(tables.bundles.hot[b0].spill_weight, 1000);
         });
     }
 
@@ -725,11 +729,11 @@ mod tests {
         with_front(&func, |tables, _, _| {
             let b = tables.ranges.bundle[tables.vregs.ranges[VRegId::new(0)][0].index];
             // [After(i0), After(i1)): two program points.
-            assert_eq!(tables.bundles.prio[b], 2);
+            assert_eq!(tables.bundles.hot[b].prio, 2);
             // Def 5000 + use 3000, over a length of 2.
-            assert_eq!(tables.bundles.spill_weight[b], 4000);
-            assert_eq!(tables.bundles.props[b] & bundle_props::MINIMAL, 0);
-            let set = tables.bundles.spillset[b];
+            assert_eq!(tables.bundles.hot[b].spill_weight, 4000);
+            assert_eq!(tables.bundles.hot[b].props & bundle_props::MINIMAL, 0);
+            let set = tables.bundles.hot[b].spillset;
             assert_eq!(tables.spillsets.class[set], RegClass::Int);
             let arena = Arena::new();
             let mut queue = AllocationQueue::new_in(&arena);

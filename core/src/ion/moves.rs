@@ -415,15 +415,16 @@ impl MoveCollector<'_, '_> {
 #[inline]
 fn range_alloc(tables: &IonTables<'_>, range: LiveRangeId) -> Result<Allocation, RegAllocError> {
     let bundle = *tables.ranges.bundle.get(range).ok_or_else(internal_error)?;
-    let alloc = *tables
+    let alloc = tables
         .bundles
-        .allocation
+        .hot
         .get(bundle)
-        .ok_or_else(internal_error)?;
+        .ok_or_else(internal_error)?
+        .allocation;
     if alloc.is_some() {
         return Ok(alloc);
     }
-    let spillset = tables.bundles.spillset[bundle];
+    let spillset = tables.bundles.hot[bundle].spillset;
     let slot = *tables
         .spillsets
         .slot

@@ -138,9 +138,9 @@ fn add_range<'a>(
     t.ranges.bundle[lr] = bundle;
     t.bundles.ranges[bundle].push(LiveRangeListEntry { range, index: lr });
     let spillset = t.spillsets.push(RegClass::Int, range);
-    t.bundles.spillset[bundle] = spillset;
+    t.bundles.hot[bundle].spillset = spillset;
     if alloc.is_reg() {
-        t.bundles.allocation[bundle] = alloc;
+        t.bundles.hot[bundle].allocation = alloc;
         let preg = alloc.as_reg().unwrap();
         t.pregs
             .trees

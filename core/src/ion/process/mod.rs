@@ -239,10 +239,10 @@ fn requirement_of(
     ranges: &LiveRanges<'_>,
     pregs: &PRegs<'_>,
 ) -> Result<Requirement, RequirementConflictAt> {
-    let props = bundles.props[bundle];
+    let props = bundles.hot[bundle].props;
     if props & bundle_props::USES_CONSTRAINED != 0 {
         // Cached when the properties were last computed.
-        let cached = bundles.requirement[bundle];
+        let cached = bundles.hot[bundle].requirement;
         debug_assert!(
             cached.is_computed()
                 && cached.unpack() == compute_requirement(bundle, bundles, ranges, pregs),
@@ -346,33 +346,32 @@ impl<'t, 'a> Allocator<'t, 'a> {
         }
     }
 
-    /// Prefetches `bundle`'s own rows (its list header and the columns
-    /// `process_bundle` reads).
+    /// Prefetches `bundle`'s own rows (its list header and its
+    /// [`BundleRow`](crate::ion::data::BundleRow), whose 28 bytes may
+    /// straddle two lines).
     #[inline(always)]
     fn prefetch_rows(&self, b: BundleId) {
         use crate::tables::prefetch;
         let t = &*self.tables;
         prefetch(&t.bundles.ranges[b]);
-        prefetch(&t.bundles.spillset[b]);
-        prefetch(&t.bundles.props[b]);
-        prefetch(&t.bundles.limit[b]);
-        prefetch(&t.bundles.spill_weight[b]);
-        prefetch(&t.bundles.allocation[b]);
+        let row: *const crate::ion::data::BundleRow = &t.bundles.hot[b];
+        prefetch(row);
+        prefetch(
+            row.cast::<u8>()
+                .wrapping_add(core::mem::size_of_val(&t.bundles.hot[b]) - 1),
+        );
         prefetch(self.requeue_hint.as_ptr().wrapping_add(b.index()));
     }
 
-    /// Prefetches what `bundle`'s rows name: its range list, its cached
-    /// requirement, its spill set's rows. Reads the rows themselves, so
-    /// they should have been prefetched a few pops before.
+    /// Prefetches what `bundle`'s rows name: its range list and its spill
+    /// set's rows. Reads the rows themselves, so they should have been
+    /// prefetched a few pops before.
     #[inline(always)]
     fn prefetch_named(&self, b: BundleId) {
         use crate::tables::prefetch;
         let t = &*self.tables;
         prefetch(t.bundles.ranges[b].as_ptr());
-        if t.bundles.props[b] & bundle_props::USES_CONSTRAINED != 0 {
-            prefetch(&t.bundles.requirement[b]);
-        }
-        let spillset = t.bundles.spillset[b];
+        let spillset = t.bundles.hot[b].spillset;
         if let Some(class) = t.spillsets.class.get(spillset) {
             prefetch(class);
             prefetch(&t.spillsets.hint[spillset]);
@@ -386,7 +385,8 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.requeue_hint.resize(index + 1, PReg::invalid());
         }
         self.requeue_hint[index] = hint;
-        self.queue.push(bundle, self.tables.bundles.prio[bundle]);
+        self.queue
+            .push(bundle, self.tables.bundles.hot[bundle].prio);
     }
 
     fn queued_hint(&self, bundle: BundleId) -> PReg {
@@ -398,11 +398,11 @@ impl<'t, 'a> Allocator<'t, 'a> {
 
     /// Takes an allocated bundle out of its register and requeues it.
     fn evict(&mut self, bundle: BundleId) {
-        let Some(preg) = self.tables.bundles.allocation[bundle].as_reg() else {
+        let Some(preg) = self.tables.bundles.hot[bundle].allocation.as_reg() else {
             return;
         };
         let tables = &mut *self.tables;
-        tables.bundles.allocation[bundle] = Allocation::none();
+        tables.bundles.hot[bundle].allocation = Allocation::none();
         let root = &mut tables.pregs.allocations[preg.index()];
         for entry in tables.bundles.ranges[bundle].iter() {
             tables.pregs.trees.remove(root, entry.range);
@@ -413,7 +413,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
 
     /// Allocates, spills, evicts for, or splits one bundle.
     fn process_bundle(&mut self, bundle: BundleId) -> Result<(), RegAllocError> {
-        let spillset = self.tables.bundles.spillset[bundle];
+        let spillset = self.tables.bundles.hot[bundle].spillset;
         let class = self.tables.spillsets.class[spillset];
         let mut hint = self.queued_hint(bundle);
         if hint.as_valid().is_none() {
@@ -457,7 +457,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
             Requirement::FixedReg(preg) | Requirement::FixedStack(preg) => Some(preg),
             Requirement::Register | Requirement::Limit(_) => None,
         };
-        let limit = self.tables.bundles.limit[bundle].map(usize::from);
+        let limit = self.tables.bundles.hot[bundle].limit.map(usize::from);
 
         let mut attempts = 0u32;
         loop {
@@ -550,7 +550,7 @@ impl<'t, 'a> Allocator<'t, 'a> {
                 // No register of the class is usable at all.
                 return Err(RegAllocError::TooManyLiveRegs);
             };
-            let our_weight = self.tables.bundles.spill_weight[bundle];
+            let our_weight = self.tables.bundles.hot[bundle].spill_weight;
             let minimal = is_minimal(&self.tables.bundles, bundle);
             let cannot_evict = attempts >= 2 || evict_cost.is_none_or(|c| c >= our_weight);
             if minimal && cannot_evict {
@@ -622,13 +622,13 @@ impl<'t, 'a> Allocator<'t, 'a> {
             if self.tables.bundles.ranges[bundle].is_empty() {
                 continue;
             }
-            let spillset = self.tables.bundles.spillset[bundle];
+            let spillset = self.tables.bundles.hot[bundle].spillset;
             let class = self.tables.spillsets.class[spillset];
             let hint = self.tables.spillsets.hint[spillset].as_valid();
             // Spill bundles collect pieces in arbitrary order.
             self.tables.bundles.ranges[bundle].sort_unstable_by_key(|e| e.range.from);
             self.stats.spill_bundle_reg_probes += 1;
-            let limit = self.tables.bundles.limit[bundle].map(usize::from);
+            let limit = self.tables.bundles.hot[bundle].limit.map(usize::from);
             let order = RegTraversal::new(self.env, class, None, hint, bundle.index(), limit);
             match self.first_free_register(bundle, order.clone()) {
                 FreeScan::Free(preg, _) => {
@@ -671,8 +671,8 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
         if list.is_empty() {
             continue;
         }
-        let alloc = tables.bundles.allocation[bundle];
-        let spillset = tables.bundles.spillset[bundle];
+        let alloc = tables.bundles.hot[bundle].allocation;
+        let spillset = tables.bundles.hot[bundle].spillset;
         if alloc.as_reg().is_none() && !(alloc.is_none() && tables.spillsets.required[spillset]) {
             return Err(format!(
                 "{bundle:?} has {alloc:?} and its spill set is not required"
@@ -706,7 +706,8 @@ pub fn check_postconditions(tables: &IonTables<'_>) -> Result<(), String> {
                     result = Err(format!("preg {index}: {range:?} names no bundle"));
                     return false;
                 }
-                if tables.bundles.allocation[bundle]
+                if tables.bundles.hot[bundle]
+                    .allocation
                     .as_reg()
                     .map(|p| p.index())
                     != Some(index)

@@ -315,7 +315,7 @@ impl Allocator<'_, '_> {
             // Set once this probe's conflicts outgrow a scan of the list.
             let mut stamp: Option<u32> = None;
             let bundle_count = tables.bundles.len();
-            let weights = &tables.bundles.spill_weight;
+            let rows = &tables.bundles.hot;
             // One walk of the register's tree in step with the bundle's
             // sorted ranges (as upstream): entries ending before the
             // current range are skipped in order, with a fresh O(log n)
@@ -397,7 +397,7 @@ impl Allocator<'_, '_> {
                         };
                     if is_new {
                         conflicts.push(other);
-                        max_weight = max_weight.max(weights[other]);
+                        max_weight = max_weight.max(rows[other].spill_weight);
                         if matches!(bound, ConflictBound::Cost(cost) if max_weight > cost) {
                             stop = Some(Probe::ConflictHighCost);
                             break 'ranges;
@@ -435,7 +435,7 @@ impl Allocator<'_, '_> {
             tables.pregs.trees.insert(root, entry.range, bundle);
             tables.pregs.busy.mark(preg, entry.range);
         }
-        tables.bundles.allocation[bundle] = Allocation::reg(preg);
+        tables.bundles.hot[bundle].allocation = Allocation::reg(preg);
     }
 
     /// By the busy bits alone: the first register of `order` that is free

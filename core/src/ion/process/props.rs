@@ -40,5 +40,5 @@ pub fn recompute_range_properties(ranges: &mut LiveRanges<'_>, range: LiveRangeI
 /// Whether the bundle cannot be split any further.
 #[inline]
 pub fn is_minimal(bundles: &Bundles<'_>, bundle: BundleId) -> bool {
-    bundles.props[bundle] & bundle_props::MINIMAL != 0
+    bundles.hot[bundle].props & bundle_props::MINIMAL != 0
 }

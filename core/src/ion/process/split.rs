@@ -53,7 +53,7 @@ impl<'a> Allocator<'_, 'a> {
     /// The spill bundle of `bundle`'s spill set; created (empty, and put on
     /// the second-chance list) if absent and `create` is set.
     pub(super) fn spill_bundle_of(&mut self, bundle: BundleId, create: bool) -> Option<BundleId> {
-        let spillset = self.tables.bundles.spillset[bundle];
+        let spillset = self.tables.bundles.hot[bundle].spillset;
         let existing = self.tables.spillsets.spill_bundle[spillset];
         if existing.is_valid() {
             return Some(existing);
@@ -62,7 +62,7 @@ impl<'a> Allocator<'_, 'a> {
             return None;
         }
         let spill = self.tables.bundles.push(self.arena);
-        self.tables.bundles.spillset[spill] = spillset;
+        self.tables.bundles.hot[spill].spillset = spillset;
         self.tables.spillsets.spill_bundle[spillset] = spill;
         self.spilled.push(spill);
         Some(spill)
@@ -93,7 +93,7 @@ impl<'a> Allocator<'_, 'a> {
         mut trim: bool,
     ) {
         self.stats.splits += 1;
-        let spillset = self.tables.bundles.spillset[bundle];
+        let spillset = self.tables.bundles.hot[bundle].spillset;
         if self.tables.spillsets.splits[spillset] >= MAX_SPLITS_PER_SPILLSET {
             self.split_into_minimal_bundles(bundle, hint);
             return;
@@ -143,7 +143,7 @@ impl<'a> Allocator<'_, 'a> {
         // Which list entries stay, which move; and, in a bundle with a
         // fixed-register use, move the cut to just before the next fixed
         // use so the fixed use starts its own piece (no trimming then).
-        let fixed = t.bundles.props[bundle] & bundle_props::FIXED != 0;
+        let fixed = t.bundles.hot[bundle].props & bundle_props::FIXED != 0;
         let mut last_old = 0;
         let mut first_new = 0;
         for (i, entry) in list.iter().enumerate() {
@@ -204,7 +204,7 @@ impl<'a> Allocator<'_, 'a> {
 
         let t = &mut *self.tables;
         let new_bundle = t.bundles.push(arena);
-        t.bundles.spillset[new_bundle] = spillset;
+        t.bundles.hot[new_bundle].spillset = spillset;
         for entry in new_list.iter() {
             t.ranges.bundle[entry.index] = new_bundle;
         }
@@ -301,7 +301,7 @@ impl<'a> Allocator<'_, 'a> {
     /// and `moves` copies between them.
     pub(super) fn split_into_minimal_bundles(&mut self, bundle: BundleId, hint: PReg) {
         let arena = self.arena;
-        let spillset = self.tables.bundles.spillset[bundle];
+        let spillset = self.tables.bundles.hot[bundle].spillset;
         let spill = self.spill_bundle_of(bundle, true).unwrap_or(bundle);
         let t = &mut *self.tables;
         let old_list = core::mem::replace(&mut t.bundles.ranges[bundle], ArenaVec::new_in(arena));
@@ -316,7 +316,7 @@ impl<'a> Allocator<'_, 'a> {
                 recompute_range_properties(&mut t.ranges, lr);
                 let nb = t.bundles.push(arena);
                 t.ranges.bundle[lr] = nb;
-                t.bundles.spillset[nb] = spillset;
+                t.bundles.hot[nb].spillset = spillset;
                 t.bundles.ranges[nb].push(LiveRangeListEntry { range, index: lr });
                 new_bundles.push(nb);
             };

@@ -124,7 +124,7 @@ impl<'a> Fixture<'a> {
         super::relist_vreg_ranges(&t.ranges, &mut t.vregs, self.arena);
         t.bundles.ranges[bundle].push(LiveRangeListEntry { range, index: lr });
         let spillset = t.spillsets.push(RegClass::Int, range);
-        t.bundles.spillset[bundle] = spillset;
+        t.bundles.hot[bundle].spillset = spillset;
         recompute_bundle_properties(bundle, &mut t.bundles, &t.ranges, &t.pregs);
         bundle
     }
@@ -135,7 +135,7 @@ impl<'a> Fixture<'a> {
         let mut queue = AllocationQueue::new_in(self.arena);
         for (b, list) in self.tables.bundles.ranges.iter_enumerated() {
             if !list.is_empty() {
-                queue.push(b, self.tables.bundles.prio[b]);
+                queue.push(b, self.tables.bundles.hot[b].prio);
             }
         }
         let mut stats = Stats::default();
@@ -162,7 +162,7 @@ impl<'a> Fixture<'a> {
         for entry in t.vregs.ranges[VRegId::new(v)].iter() {
             let bundle = t.ranges.bundle[entry.index];
             if t.ranges.uses[entry.index].iter().any(|u| u.pos == pt(at)) {
-                return t.bundles.allocation[bundle];
+                return t.bundles.hot[bundle].allocation;
             }
         }
         panic!("no use of v{v} at {at}");
@@ -173,8 +173,8 @@ impl<'a> Fixture<'a> {
         t.vregs.ranges[VRegId::new(v)].iter().any(|entry| {
             let bundle = t.ranges.bundle[entry.index];
             t.ranges.uses[entry.index].iter().any(|u| u.pos == pt(at))
-                && t.bundles.allocation[bundle].is_none()
-                && t.spillsets.required[t.bundles.spillset[bundle]]
+                && t.bundles.hot[bundle].allocation.is_none()
+                && t.spillsets.required[t.bundles.hot[bundle].spillset]
         })
     }
 }
@@ -244,8 +244,8 @@ fn fixed_reservation_forces_a_split_around_it() {
         .find(|e| e.range.overlaps(&clobber))
         .expect("the value is live across the clobber");
     let bundle = t.ranges.bundle[crossing.index];
-    assert!(t.bundles.allocation[bundle].is_none());
-    assert!(t.spillsets.required[t.bundles.spillset[bundle]]);
+    assert!(t.bundles.hot[bundle].allocation.is_none());
+    assert!(t.spillsets.required[t.bundles.hot[bundle].spillset]);
 }
 
 #[test]
@@ -256,12 +256,15 @@ fn heavier_bundle_evicts_lighter_one() {
     let light = f.bundle(0, 1, 51, &[(1, REG, DEF), (50, REG, USE)]);
     // Short and busy: heavy.
     let heavy = f.bundle(1, 21, 27, &[(21, REG, DEF), (24, REG, USE), (26, REG, USE)]);
-    assert!(f.tables.bundles.spill_weight[heavy] > f.tables.bundles.spill_weight[light]);
+    assert!(f.tables.bundles.hot[heavy].spill_weight > f.tables.bundles.hot[light].spill_weight);
     let (result, stats) = f.run();
     assert_eq!(result, Ok(()));
     assert_eq!(stats.evict_bundle_event, 1);
     assert_eq!(stats.evict_bundle_count, 1);
-    assert_eq!(f.tables.bundles.allocation[heavy], Allocation::reg(r(0)));
+    assert_eq!(
+        f.tables.bundles.hot[heavy].allocation,
+        Allocation::reg(r(0))
+    );
     // The evicted bundle was split around the heavy one; its uses still
     // get the register.
     assert!(stats.splits >= 1);
@@ -284,8 +287,8 @@ fn stack_requirement_gets_no_register() {
     );
     let (result, _) = f.run();
     assert_eq!(result, Ok(()));
-    assert_eq!(f.tables.bundles.allocation[b], Allocation::none());
-    assert!(f.tables.spillsets.required[f.tables.bundles.spillset[b]]);
+    assert_eq!(f.tables.bundles.hot[b].allocation, Allocation::none());
+    assert!(f.tables.spillsets.required[f.tables.bundles.hot[b].spillset]);
 }
 
 #[test]
@@ -327,7 +330,7 @@ fn any_only_bundle_takes_a_free_register_on_second_chance() {
     );
     let (result, stats) = f.run();
     assert_eq!(result, Ok(()));
-    assert_eq!(f.tables.bundles.allocation[b], Allocation::reg(r(0)));
+    assert_eq!(f.tables.bundles.hot[b].allocation, Allocation::reg(r(0)));
     assert_eq!(stats.spill_bundle_count, 1);
     assert_eq!(stats.spill_bundle_reg_success, 1);
 }

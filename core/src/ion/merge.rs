@@ -60,6 +60,20 @@ pub fn minimal_range_for_use(u: &Use) -> CodeRange {
     }
 }
 
+/// Whether a bundle made of the one range `range`, with `uses`, is
+/// minimal (cannot be split further): it has no use, or one whose
+/// minimal range covers it.
+fn single_range_is_minimal(uses: &[Use], range: CodeRange) -> bool {
+    match uses {
+        [] => true,
+        [only] => {
+            let min = minimal_range_for_use(only);
+            min.from <= range.from && range.to <= min.to
+        }
+        _ => false,
+    }
+}
+
 /// `Limit` bound as stored on a bundle (no register has `hw_enc` ≥ 64, so
 /// saturating at 255 changes nothing).
 fn limit_u8(bound: usize) -> u8 {
@@ -150,15 +164,7 @@ fn init_bundle(
         [only] => {
             props |=
                 merge_props & (bundle_props::FIXED | bundle_props::FIXED_DEF | bundle_props::STACK);
-            match &ranges.uses[only.index][..] {
-                [] => true,
-                [use_] => {
-                    let min = minimal_range_for_use(use_);
-                    let range = ranges.range[only.index];
-                    min.from <= range.from && range.to <= min.to
-                }
-                _ => false,
-            }
+            single_range_is_minimal(&ranges.uses[only.index], ranges.range[only.index])
         }
         _ => false,
     };
@@ -554,15 +560,7 @@ pub fn recompute_bundle_properties(
                     _ => {}
                 }
             }
-            match uses {
-                [] => true,
-                [only] => {
-                    let min = minimal_range_for_use(only);
-                    let range = ranges.range[first.index];
-                    min.from <= range.from && range.to <= min.to
-                }
-                _ => false,
-            }
+            single_range_is_minimal(uses, ranges.range[first.index])
         }
         Some(_) => false,
     };

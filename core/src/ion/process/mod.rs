@@ -228,7 +228,7 @@ struct SplitChoice {
 /// The bundle's requirement for the allocation loop. Without fixed-register
 /// or stack uses (the USES_CONSTRAINED flag, kept exact by `merge`), the
 /// uses can only agree, and the loop treats `Register` and `Limit` alike
-/// (the limit itself comes from `bundles.limit`): the flags answer without
+/// (the limit itself comes from `bundles.hot[..].limit`): the flags answer without
 /// walking the uses, which for large functions are far out of cache. With
 /// such uses, `merge` cached the full requirement (`Bundles::requirement`)
 /// when it last computed the bundle's properties; debug builds check the

@@ -4,7 +4,7 @@
 //! Reads `bundles.{ranges,spill_weight}`, the per-PReg trees (whose
 //! entries name the allocated bundles), `pregs.reserved` and `pregs.busy`
 //! (the first free register by bits, before any tree walk); on success
-//! writes the tree, its busy bits and `bundles.allocation`.
+//! writes the tree, its busy bits and `bundles.hot[..].allocation`.
 //!
 //! From regalloc2 0.15.2 `src/ion/reg_traversal.rs` (`RegTraversalIter`)
 //! and `try_to_allocate_bundle_to_reg` in `src/ion/process.rs`: the same

@@ -3,7 +3,7 @@
 //! spill weight) are `merge::recompute_bundle_properties`, shared with
 //! the merge phase so both phases weigh bundles the same way.
 //!
-//! Reads `ranges.uses`, `bundles.props`; writes
+//! Reads `ranges.uses`, `bundles.hot[..].props`; writes
 //! `ranges.{uses_spill_weight,flags}`.
 //!
 //! From regalloc2 0.15.2 `recompute_range_properties`

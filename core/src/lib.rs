@@ -252,6 +252,23 @@ impl PRegSet {
         PRegSet { bits }
     }
 
+    /// Whether `self` and `other` share a register, reading `self` one
+    /// `u64` word per load. For a set just updated by [`PRegSet::add`] or
+    /// [`PRegSet::remove`] (one-word stores): the usual two-word vector
+    /// loads of a whole-set operation cannot take their data from such a
+    /// store still in flight, and wait until it reaches the cache.
+    #[inline(always)]
+    pub(crate) fn meets_word_by_word(&self, other: &PRegSet) -> bool {
+        let mut shared = 0u64;
+        for (word, theirs) in self.bits.iter().zip(other.bits) {
+            // A volatile read is one load of exactly this word (a plain
+            // read may be merged with its neighbours into a wider one).
+            // SAFETY: `word` is a valid, aligned reference.
+            shared |= unsafe { core::ptr::read_volatile(word) } & theirs;
+        }
+        shared != 0
+    }
+
     /// The set with no register.
     pub const fn empty() -> Self {
         PRegSet {

@@ -98,7 +98,6 @@ pub fn alloc_block<'a, F: Function>(
         inst::alloc_defs(func, regs, state, &mut cx)?;
         inst::evict_conflicts(func, regs, state, &mut cx)?;
         inst::alloc_uses(func, regs, state, &mut cx)?;
-        let pinned = cx.claims.pinned;
         if is_branch {
             branch_def_fixups(
                 func,
@@ -118,6 +117,10 @@ pub fn alloc_block<'a, F: Function>(
         // Execution order at this instruction: copies into the uses, the
         // branch arguments into their params' slots, the instruction,
         // the moves after it. The block's list runs backwards.
+        // (Read here, not before the test above: a copy of the set per
+        // instruction, loaded right after its one-word updates, waited
+        // for them.)
+        let pinned = scratch.claims.pinned;
         let busy_before = state.pregs.owned | pinned;
         let edits = &mut scratch.edits;
         let frame = &mut state.frame;
@@ -204,10 +207,7 @@ fn place_branch_args<'a, F: Function>(
                         left[c] -= 1;
                         Allocation::reg(p)
                     }
-                    None => {
-                        state.vregs[arg.vreg()].set_spilled();
-                        state.slot_of(arg, || func.spillslot_size(class))
-                    }
+                    None => state.spilled_slot_of(arg, || func.spillslot_size(class)),
                 };
                 state.set_loc(regs, arg, src);
             }
@@ -293,8 +293,7 @@ fn block_entry<'a, F: Function>(
         if loc.is_none() {
             continue;
         }
-        state.vregs[vreg.vreg()].set_spilled();
-        let slot = state.slot_of(vreg, || func.spillslot_size(vreg.class()));
+        let slot = state.spilled_slot_of(vreg, || func.spillslot_size(vreg.class()));
         scratch.before.add(vreg.class(), slot, loc);
         state.set_loc(regs, vreg, Allocation::none());
     }

@@ -189,13 +189,12 @@ fn evict_reg<F: Function>(
         return;
     }
     let vreg = VReg::new(w as usize, p.class());
-    let slot = state.slot_of(vreg, || func.spillslot_size(p.class()));
+    let slot = state.spilled_slot_of(vreg, || func.spillslot_size(p.class()));
     after.add(p.class(), slot, crate::Allocation::reg(p));
     let reg = crate::Allocation::reg(p);
     for m in before.moves.iter_mut().filter(|m| m.from == reg) {
         m.from = slot;
     }
-    state.vregs[w as usize].set_spilled();
     state.set_loc(regs, vreg, slot);
 }
 
@@ -675,11 +674,12 @@ pub fn evict_conflicts<F: Function>(
     state: &mut State<'_>,
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
-    let hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
     let fixed_uses = cx.classes.present & (1 << rank::FIXED_USE | 1 << rank::REUSED_USE) != 0;
-    if hit == PRegSet::empty() && !fixed_uses {
+    let written = cx.claims.clobbers | cx.claims.defs;
+    if !state.pregs.owned.meets_word_by_word(&written) && !fixed_uses {
         return Ok(());
     }
+    let hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);
     evict_from(func, regs, state, cx, hit)
 }
 
@@ -776,10 +776,7 @@ fn place_untracked<F: Function>(
                     cx.claims.pinned.add(r);
                     Allocation::reg(r)
                 }
-                None => {
-                    state.vregs[v].set_spilled();
-                    state.slot_of(vreg, || func.spillslot_size(class))
-                }
+                None => state.spilled_slot_of(vreg, || func.spillslot_size(class)),
             };
             state.set_loc(regs, vreg, loc);
         }
@@ -840,8 +837,7 @@ fn use_alloc<F: Function>(
     match op.constraint() {
         OperandConstraint::FixedReg(r) => Ok(place(state, cx, Allocation::reg(r))),
         OperandConstraint::Stack => {
-            let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs[v].set_spilled();
+            let slot = state.spilled_slot_of(vreg, || func.spillslot_size(class));
             if loc.is_none() {
                 state.set_loc(regs, vreg, slot);
             }
@@ -861,8 +857,7 @@ fn use_alloc<F: Function>(
             ) {
                 return Ok(place(state, cx, Allocation::reg(r)));
             }
-            let slot = state.slot_of(vreg, || func.spillslot_size(class));
-            state.vregs[v].set_spilled();
+            let slot = state.spilled_slot_of(vreg, || func.spillslot_size(class));
             Ok(place(state, cx, slot))
         }
         c => {

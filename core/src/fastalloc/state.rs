@@ -59,12 +59,6 @@ impl VRegRow {
         self.slot_and_spilled & Self::SPILLED != 0
     }
 
-    /// Marks the vreg's slot as relied on (never cleared).
-    #[inline]
-    pub fn set_spilled(&mut self) {
-        self.slot_and_spilled |= Self::SPILLED;
-    }
-
     /// The slot index plus one, or 0 before the vreg has a slot.
     #[inline]
     fn slot_plus_one(&self) -> u32 {
@@ -333,6 +327,21 @@ impl<'a> State<'a> {
             self.pregs.owned.add(r);
         }
         self.vregs[v].loc = alloc;
+    }
+
+    /// As [`State::slot_of`], and marks the slot as relied on
+    /// ([`VRegRow::spilled`], never cleared) in the same write: the row's word is
+    /// read once and stored once (the flag set on its own was a one-byte
+    /// store that the next read of the word had to wait for).
+    #[inline]
+    pub fn spilled_slot_of(&mut self, vreg: VReg, size_of: impl FnOnce() -> usize) -> Allocation {
+        let row = &mut self.vregs[vreg.vreg()];
+        let mut word = row.slot_and_spilled | VRegRow::SPILLED;
+        if word & !VRegRow::SPILLED == 0 {
+            word |= self.frame.new_slot(vreg.class(), size_of).index() as u32 + 1;
+        }
+        row.slot_and_spilled = word;
+        Allocation::stack(SpillSlot::new((word & !VRegRow::SPILLED) as usize - 1))
     }
 
     /// The spill slot of `vreg`, made on first request.

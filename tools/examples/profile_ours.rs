@@ -2,9 +2,11 @@
 //! `Ctx`, for profilers (`perf record`, `valgrind --tool=callgrind`).
 //!
 //! `PROFILE_MIN_INSTS`/`PROFILE_MAX_INSTS` keep only functions of that
-//! size (`PROFILE_VSTAT=1` prints their vreg and instruction counts). `PROFILE_HASH=1` also prints one digest of every output (unchanged by
+//! size (`PROFILE_VSTAT=1` prints their vreg, instruction and block counts). `PROFILE_HASH=1` also prints one digest of every output (unchanged by
 //! a pure optimization); `PROFILE_STATS=1` prints summed `Stats` of both.
-//! `PROFILE_PASSES=1` prints each pass's time; `PROFILE_INTERLEAVE=1`
+//! `PROFILE_PASSES=1` prints each pass's time; `PROFILE_BY_SIZE=1`
+//! the measured time per size class; `PROFILE_FRESH=1` new contexts at
+//! each pass (as `compare`'s repeats); `PROFILE_INTERLEAVE=1`
 //! runs the other allocator on each function too, as `compare` does;
 //! `PROFILE_WARM=N` runs each function N times untimed before the timed
 //! run (warm caches: a sampling profile then shows stalls, not first
@@ -18,6 +20,16 @@ use std::time::Instant;
 
 use regarena::{Ctx, RegallocOptions};
 use regarena_tools::{corpus, upstream};
+
+/// The smallest instruction count of each size class (as `compare`).
+const SIZE_CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
+
+fn size_class(insts: usize) -> usize {
+    SIZE_CLASSES
+        .iter()
+        .rposition(|&min| insts >= min)
+        .unwrap_or(0)
+}
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
@@ -68,6 +80,12 @@ fn main() {
             v.iter().sum::<usize>(),
             funcs.iter().map(|f| f.func.insts.len()).sum::<usize>()
         );
+        let blocks: Vec<usize> = funcs.iter().map(|f| f.func.blocks.len()).collect();
+        eprintln!(
+            "blocks sum {} single-block functions {}",
+            blocks.iter().sum::<usize>(),
+            blocks.iter().filter(|&&b| b == 1).count()
+        );
     }
     let options = RegallocOptions {
         verbose_log: false,
@@ -103,9 +121,19 @@ fn main() {
         .map_or(0, |v| v.parse().unwrap_or(1));
     let warm = warm_runs > 0;
     let mut measured = std::time::Duration::ZERO;
+    // `PROFILE_BY_SIZE=1`: the measured time per size class, as
+    // `regarena compare`'s `by_size` rows.
+    let mut by_size = [std::time::Duration::ZERO; SIZE_CLASSES.len()];
     let start = Instant::now();
     let mut failed = 0usize;
+    // `PROFILE_FRESH=1`: new contexts at each pass, as `regarena compare`
+    // makes at each repeat (the first functions of a pass then grow them).
+    let fresh = std::env::var_os("PROFILE_FRESH").is_some();
     for pass in 0..repeat {
+        if fresh {
+            ctx = Ctx::default();
+            up_ctx = upstream::ra2::Ctx::default();
+        }
         let pass_start = Instant::now();
         for (index, f) in funcs.iter().enumerate() {
             // As `regarena compare`: the other side runs first on every
@@ -138,7 +166,9 @@ fn main() {
             } else {
                 regarena::run_with_ctx(&f.func, &f.env, &options, &mut ctx).is_ok()
             };
-            measured += call_start.elapsed();
+            let took = call_start.elapsed();
+            measured += took;
+            by_size[size_class(f.func.insts.len())] += took;
             if interleave && !other_first {
                 run_other(&mut ctx, &mut up_ctx);
             }
@@ -148,6 +178,17 @@ fn main() {
         }
         if std::env::var_os("PROFILE_PASSES").is_some() {
             eprintln!("pass {pass}: {:.4} s", pass_start.elapsed().as_secs_f64());
+        }
+    }
+    if std::env::var_os("PROFILE_BY_SIZE").is_some() {
+        // Per size class (`regarena compare`'s classes), summed over the
+        // passes, per pass.
+        for (class, time) in by_size.iter().enumerate() {
+            eprintln!(
+                "insts >= {:5}: {:.4} s per pass",
+                SIZE_CLASSES[class],
+                time.as_secs_f64() / repeat as f64
+            );
         }
     }
     let secs = if interleave || warm {

@@ -65,12 +65,15 @@ pub struct EntryFixup {
 /// The edits of the run.
 #[derive(Debug)]
 pub struct Edits<'a> {
-    /// The current block's edits, in reverse execution order.
-    pub block: ArenaVec<'a, (ProgPoint, Edit)>,
-    /// Every finished block's edits in execution order, block after block
-    /// in the order the pass visits them.
+    /// Every block's edits in reverse execution order (as the backward
+    /// pass makes them), block after block in the order the pass visits
+    /// them; the output reads each block's segment backwards. (Reversed
+    /// in place per block and copied forwards, they cost a copy and a
+    /// reversal per block.)
     pub all: ArenaVec<'a, (ProgPoint, Edit)>,
-    /// Each block's segment of `all`.
+    /// Where the current block's edits start in `all`.
+    block_start: u32,
+    /// Each finished block's segment of `all`.
     pub segment: Column<'a, Block, (u32, u32)>,
     /// Moves for block entries, from definitions on branches.
     pub fixups: ArenaVec<'a, EntryFixup>,
@@ -111,8 +114,8 @@ impl<F: Function> ScratchSource for PointScratch<'_, '_, F> {
 impl<'a> Edits<'a> {
     pub fn new_in(num_blocks: usize, num_insts: usize, arena: &'a Arena) -> Self {
         Edits {
-            block: ArenaVec::with_capacity_in(crate::fastalloc::BLOCK_ROOM, arena),
             all: ArenaVec::with_capacity_in(num_insts, arena),
+            block_start: 0,
             segment: Column::filled_in(num_blocks, (0, 0), arena),
             fixups: ArenaVec::new_in(arena),
             resolver: ParallelMoves::with_room_in(arena, 8),
@@ -134,10 +137,10 @@ impl<'a> Edits<'a> {
         if set.moves.is_empty() {
             return Ok(());
         }
-        let start = self.block.len();
+        let start = self.all.len();
         resolve_into(
             &mut self.resolver,
-            &mut self.block,
+            &mut self.all,
             func,
             regs,
             frame,
@@ -145,20 +148,17 @@ impl<'a> Edits<'a> {
             point,
             busy,
         )?;
-        // The block list runs backwards: reverse this point's sequence.
-        self.block[start..].reverse();
+        // The block's list runs backwards: reverse this point's sequence.
+        self.all[start..].reverse();
         set.moves.clear();
         Ok(())
     }
 
-    /// Closes `block`: its edits, reversed into execution order, become its
-    /// segment of `all`.
+    /// Closes `block`: the edits since the last block are its segment.
     pub fn finish_block(&mut self, block: Block) {
-        let start = self.all.len() as u32;
-        self.all.extend_from_slice(&self.block);
-        self.all[start as usize..].reverse();
-        self.block.clear();
-        self.segment[block] = (start, self.all.len() as u32);
+        let end = self.all.len() as u32;
+        self.segment[block] = (self.block_start, end);
+        self.block_start = end;
     }
 
     /// Writes every edit into `out` in program order: block by block in
@@ -204,7 +204,7 @@ impl<'a> Edits<'a> {
                 out.extend_from_slice(&resolved);
             }
             let (start, end) = self.segment[block];
-            out.extend_from_slice(&self.all[start as usize..end as usize]);
+            out.extend(self.all[start as usize..end as usize].iter().rev().cloned());
         }
         Ok(())
     }

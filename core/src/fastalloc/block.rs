@@ -25,7 +25,7 @@
 //! visited before the block that defines it (the definition dominates
 //! it): `spilled` is final when the definition is reached.
 
-use crate::fastalloc::edits::{EntryFixup, MoveSet};
+use crate::fastalloc::edits::{EntryFixup, MoveSet, PLAIN_SET_MAX};
 use crate::fastalloc::inst::{self, Classes, InstCtx};
 use crate::fastalloc::state::{Regs, State};
 use crate::fastalloc::Scratch;
@@ -160,6 +160,9 @@ pub fn alloc_block<'a, F: Function>(
 /// pushes other values out).
 const MAX_REG_ARGS: usize = 2;
 
+/// `place_branch_args`' count of a class not yet needed.
+const NOT_COUNTED: usize = usize::MAX;
+
 /// The branch's arguments: a location each at the branch (a free
 /// register for the first [`MAX_REG_ARGS`] of a class, else the
 /// argument's slot), and the moves into the params' slots. Arguments the branch itself defines are left to
@@ -177,12 +180,16 @@ fn place_branch_args<'a, F: Function>(
     let claimed = cx.claims.early | cx.claims.late | cx.claims.clobbers;
     // Per class, the registers left for arguments: the free ones less
     // one per operand of the branch (and one for the move resolver).
-    let unavailable = (claimed | state.pregs.owned).words();
-    let mut left = [0usize; 3];
-    for c in 0..3 {
-        let free = (regs.allocatable[c].words()[c] & !unavailable[c]).count_ones() as usize;
-        left[c] = free.saturating_sub(cx.ops.len() + 1).min(MAX_REG_ARGS);
-    }
+    // Counted at the first argument of the class that needs a location
+    // (most branches pass none): placing arguments of other classes
+    // before it changes only their own classes' words of `owned`, so the
+    // count is the one at the branch.
+    let mut left = [NOT_COUNTED; 3];
+    let count_left = |c: usize, owned: PRegSet| {
+        let unavailable = claimed.words()[c] | owned.words()[c];
+        let free = (regs.allocatable[c].words()[c] & !unavailable).count_ones() as usize;
+        free.saturating_sub(cx.ops.len() + 1).min(MAX_REG_ARGS)
+    };
     for (succ_idx, &succ) in func.block_succs(block).iter().enumerate() {
         let params = func.block_params(succ);
         for (&arg, &param) in func
@@ -197,6 +204,9 @@ fn place_branch_args<'a, F: Function>(
             let c = class as usize;
             let mut src = state.vregs[arg.vreg()].loc;
             if src.is_none() {
+                if left[c] == NOT_COUNTED {
+                    left[c] = count_left(c, state.pregs.owned);
+                }
                 let reg = if left[c] > 0 {
                     regs.first_free(class, None, claimed, state.pregs.owned)
                 } else {
@@ -300,14 +310,23 @@ fn block_entry<'a, F: Function>(
     state.touched.clear();
     debug_assert_eq!(state.pregs.owned, PRegSet::empty());
     let first = func.block_insns(block).first();
-    scratch.edits.flush(
-        func,
-        regs,
-        &mut state.frame,
-        &mut scratch.before,
-        ProgPoint::before(first),
-        busy,
-    )?;
+    // Every move is from a vreg's own slot into the register the block
+    // expects it in (a location is a register or that slot, and a move to
+    // the same slot is none): distinct registers, read from no register.
+    // (Larger sets take the resolver, whose order for them differs.)
+    let point = ProgPoint::before(first);
+    if scratch.before.moves.len() <= PLAIN_SET_MAX {
+        scratch.edits.flush_plain(regs, &mut scratch.before, point);
+    } else {
+        scratch.edits.flush(
+            func,
+            regs,
+            &mut state.frame,
+            &mut scratch.before,
+            point,
+            busy,
+        )?;
+    }
     scratch.edits.finish_block(block);
     Ok(())
 }

@@ -122,6 +122,27 @@ impl<'a> Edits<'a> {
         }
     }
 
+    /// Records `set` (emptying it) at `point` as it is: for a set known to
+    /// run in any order ([`is_plain`]), such as the reloads at a block's
+    /// entry (each from a vreg's own slot into the distinct register the
+    /// block expects it in), which the general path would only confirm.
+    /// The same list as [`Edits::flush`] makes of such a set.
+    pub fn flush_plain(&mut self, regs: &Regs, set: &mut MoveSet<'a>, point: ProgPoint) {
+        debug_assert!(set.moves.len() <= PLAIN_SET_MAX);
+        debug_assert!(set.moves.is_empty() || is_plain(regs, &set.moves));
+        // The block's list runs backwards: the set in reverse.
+        self.all.extend(set.moves.iter().rev().map(|m| {
+            (
+                point,
+                Edit::Move {
+                    from: m.from,
+                    to: m.to,
+                },
+            )
+        }));
+        set.moves.clear();
+    }
+
     /// Resolves `set` (emptying it) into a sequence at `point` and records
     /// it in the current block's list. `busy`: registers the sequence must
     /// not use as temporaries.
@@ -210,6 +231,10 @@ impl<'a> Edits<'a> {
     }
 }
 
+/// The largest set [`resolve_into`] tests for [`is_plain`] (and then
+/// keeps in its order).
+pub const PLAIN_SET_MAX: usize = 8;
+
 /// Resolves `moves` (any classes) at `point` and appends the sequences,
 /// class by class, in execution order.
 #[allow(clippy::too_many_arguments)]
@@ -226,7 +251,7 @@ fn resolve_into<'a, F: Function>(
     // Most sets need no ordering: no move writes a location another
     // reads, no two write one location, none goes stack to stack. Then
     // the set is its own sequence (what the resolver would produce).
-    if moves.len() <= 8 && is_plain(regs, moves) {
+    if moves.len() <= PLAIN_SET_MAX && is_plain(regs, moves) {
         for m in moves {
             dst.push((
                 point,
@@ -289,7 +314,7 @@ fn is_plain(regs: &Regs, moves: &[PendingMove]) -> bool {
         // if it is a no-op (a rewritten source can make it one).
         return !(regs.is_stack(m.from) & regs.is_stack(m.to)) & (m.from != m.to);
     }
-    // Sets are small (at most 8 here): every pair is compared, the
+    // Sets are small (at most `PLAIN_SET_MAX`): every pair is compared, the
     // results OR-ed, with no branch that depends on the locations.
     let mut conflict = false;
     for (i, m) in moves.iter().enumerate() {

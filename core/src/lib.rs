@@ -252,6 +252,14 @@ impl PRegSet {
         PRegSet { bits }
     }
 
+    /// The word of `class`'s registers (bit `hw_enc`), read alone: a
+    /// step choosing a register of one class needs no other word, and one
+    /// word loaded after one-word updates takes its data from them.
+    #[inline(always)]
+    pub(crate) fn class_word(&self, class: RegClass) -> u64 {
+        self.bits[class as usize]
+    }
+
     /// Whether `self` and `other` share a register, reading `self` one
     /// `u64` word per load. For a set just updated by [`PRegSet::add`] or
     /// [`PRegSet::remove`] (one-word stores): the usual two-word vector

@@ -208,7 +208,12 @@ fn place_branch_args<'a, F: Function>(
                     left[c] = count_left(c, state.pregs.owned);
                 }
                 let reg = if left[c] > 0 {
-                    regs.first_free(class, None, claimed, state.pregs.owned)
+                    regs.first_free(
+                        class,
+                        None,
+                        claimed.class_word(class),
+                        state.pregs.owned.class_word(class),
+                    )
                 } else {
                     None
                 };

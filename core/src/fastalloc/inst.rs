@@ -116,7 +116,8 @@ fn reg_limit(c: OperandConstraint) -> Option<Option<usize>> {
     }
 }
 
-/// A free register of `class` within `limit` not in `excluded`; with
+/// A free register of `class` within `limit` not in `excluded` (the
+/// class's word of the excluded set, `PRegSet::class_word`); with
 /// `evict`, else the least recently used owned one not in `excluded` nor
 /// pinned, whose vreg moves to its slot (a reload after the instruction).
 /// The free-register test is inlined at each use; the eviction, which few
@@ -131,16 +132,17 @@ fn pick_reg<F: Function>(
     before: &mut MoveSet<'_>,
     class: RegClass,
     limit: Option<usize>,
-    excluded: PRegSet,
+    excluded: u64,
     evict: bool,
 ) -> Option<PReg> {
-    if let Some(p) = regs.first_free(class, limit, excluded, state.pregs.owned) {
+    let owned = state.pregs.owned.class_word(class);
+    if let Some(p) = regs.first_free(class, limit, excluded, owned) {
         return Some(p);
     }
     if !evict {
         return None;
     }
-    evict_oldest(func, regs, state, after, before, class, limit, &excluded)
+    evict_oldest(func, regs, state, after, before, class, limit, excluded)
 }
 
 /// [`pick_reg`] with no free register: evicts the owned register of
@@ -156,11 +158,11 @@ fn evict_oldest<F: Function>(
     before: &mut MoveSet<'_>,
     class: RegClass,
     limit: Option<usize>,
-    excluded: &PRegSet,
+    excluded: u64,
 ) -> Option<PReg> {
     let mut best: Option<PReg> = None;
     for p in regs.in_order(class) {
-        if excluded.contains(p) || !within_limit(p, limit) {
+        if excluded & (1 << p.hw_enc()) != 0 || !within_limit(p, limit) {
             continue;
         }
         if best.is_none_or(|b| state.pregs.stamp[p.index()] < state.pregs.stamp[b.index()]) {
@@ -611,17 +613,20 @@ fn def_alloc<F: Function>(
     };
     // A clobber happens after the definitions are written (the checker
     // and Ion agree): no definition may live in a clobbered register.
-    let excluded = if both {
-        cx.claims.late | cx.claims.early | cx.claims.clobbers
-    } else {
-        cx.claims.late | cx.claims.clobbers
-    };
+    // (Only the class's words: see `PRegSet::class_word`.)
+    let excluded = cx.claims.late.class_word(class)
+        | cx.claims.clobbers.class_word(class)
+        | if both {
+            cx.claims.early.class_word(class)
+        } else {
+            0
+        };
     // The later code's location, if a register this definition may take.
     let loc_ok = |limit: Option<usize>| {
         loc.as_reg().filter(|&r| {
             regs.is_allocatable(r)
                 && r.class() == class
-                && !excluded.contains(r)
+                && excluded & (1 << r.hw_enc()) == 0
                 && within_limit(r, limit)
         })
     };
@@ -654,7 +659,7 @@ fn def_alloc<F: Function>(
             if let Some(r) = loc_ok(limit) {
                 Allocation::reg(r)
             } else {
-                let excluded = excluded | cx.claims.pinned;
+                let excluded = excluded | cx.claims.pinned.class_word(class);
                 match pick_reg(
                     func, regs, state, cx.after, cx.before, class, limit, excluded, evict,
                 ) {
@@ -768,7 +773,7 @@ fn place_untracked<F: Function>(
         let class = vreg.class();
         let mut loc = state.vregs[v].loc;
         if loc.is_none() {
-            let excluded = cx.claims.early | cx.claims.pinned;
+            let excluded = cx.claims.early.class_word(class) | cx.claims.pinned.class_word(class);
             loc = match pick_reg(
                 func, regs, state, cx.after, cx.before, class, None, excluded, false,
             ) {
@@ -827,10 +832,11 @@ fn use_alloc<F: Function>(
         return Ok(place(state, cx, a));
     }
     let slot_is_loc = |state: &State<'_>| state.vregs[v].slot() == Some(loc);
+    // (Only the class's words: see `PRegSet::class_word`.)
     let excluded = {
-        let mut e = cx.claims.early | cx.claims.pinned;
+        let mut e = cx.claims.early.class_word(class) | cx.claims.pinned.class_word(class);
         if late {
-            e = e | cx.claims.late | cx.claims.clobbers;
+            e |= cx.claims.late.class_word(class) | cx.claims.clobbers.class_word(class);
         }
         e
     };

@@ -187,17 +187,18 @@ impl Regs {
     }
 
     /// The first register of `order[class]` with a hardware encoding
-    /// below `limit` (if any) that is in neither `excluded` nor `owned`.
+    /// below `limit` (if any) that is in neither `excluded` nor `owned`
+    /// (the class's words of those sets: `PRegSet::class_word`).
     #[inline]
     pub fn first_free(
         &self,
         class: RegClass,
         limit: Option<usize>,
-        excluded: PRegSet,
-        owned: PRegSet,
+        excluded: u64,
+        owned: u64,
     ) -> Option<PReg> {
         let c = class as usize;
-        let mut free = self.allocatable[c].words()[c] & !(excluded.words()[c] | owned.words()[c]);
+        let mut free = self.allocatable[c].class_word(class) & !(excluded | owned);
         if let Some(l) = limit {
             if l < 64 {
                 free &= (1u64 << l) - 1;

@@ -260,19 +260,21 @@ impl PRegSet {
         self.bits[class as usize]
     }
 
-    /// Whether `self` and `other` share a register, reading `self` one
-    /// `u64` word per load. For a set just updated by [`PRegSet::add`] or
-    /// [`PRegSet::remove`] (one-word stores): the usual two-word vector
-    /// loads of a whole-set operation cannot take their data from such a
-    /// store still in flight, and wait until it reaches the cache.
+    /// Whether `self` shares a register with `a` or `b`, reading every
+    /// set one `u64` word per load. For sets just updated by
+    /// [`PRegSet::add`] or [`PRegSet::remove`] (one-word stores): the
+    /// usual two-word vector loads of a whole-set operation cannot take
+    /// their data from such a store still in flight, and wait until it
+    /// reaches the cache.
     #[inline(always)]
-    pub(crate) fn meets_word_by_word(&self, other: &PRegSet) -> bool {
+    pub(crate) fn meets_either_word_by_word(&self, a: &PRegSet, b: &PRegSet) -> bool {
+        // A volatile read is one load of exactly this word (a plain read
+        // may be merged with its neighbours into a wider one).
+        // SAFETY: `word` is a valid, aligned reference.
+        let read = |word: &u64| unsafe { core::ptr::read_volatile(word) };
         let mut shared = 0u64;
-        for (word, theirs) in self.bits.iter().zip(other.bits) {
-            // A volatile read is one load of exactly this word (a plain
-            // read may be merged with its neighbours into a wider one).
-            // SAFETY: `word` is a valid, aligned reference.
-            shared |= unsafe { core::ptr::read_volatile(word) } & theirs;
+        for i in 0..PREGSET_WORDS {
+            shared |= read(&self.bits[i]) & (read(&a.bits[i]) | read(&b.bits[i]));
         }
         shared != 0
     }

@@ -680,8 +680,13 @@ pub fn evict_conflicts<F: Function>(
     cx: &mut InstCtx<'_, '_>,
 ) -> Result<(), RegAllocError> {
     let fixed_uses = cx.classes.present & (1 << rank::FIXED_USE | 1 << rank::REUSED_USE) != 0;
-    let written = cx.claims.clobbers | cx.claims.defs;
-    if !state.pregs.owned.meets_word_by_word(&written) && !fixed_uses {
+    let claims = &cx.claims;
+    if !state
+        .pregs
+        .owned
+        .meets_either_word_by_word(&claims.clobbers, &claims.defs)
+        && !fixed_uses
+    {
         return Ok(());
     }
     let hit = state.pregs.owned & (cx.claims.clobbers | cx.claims.defs);

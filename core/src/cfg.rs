@@ -614,17 +614,16 @@ pub fn compute_idom<'a>(
         }
         // Why the first pass may be final: it saw only the edges from
         // earlier blocks in reverse postorder (a block's later
-        // predecessors had no idom yet), so its
-        // result is exact for the graph without the retreating edges. It
-        // is exact for the whole graph too when each retreating edge
-        // `p -> h` is a back edge of that graph (`h` dominates `p` there):
-        // a path to a block that avoids one of its dominators and takes
-        // such an edge passes `h` before `p` (every path to `p` does), and
-        // cutting out the cycle from `h` round to `h` leaves a path that
-        // still avoids it, with one retreating edge fewer; so no path
-        // avoids it. This holds for every reducible graph, where a second,
-        // confirming pass would change nothing; otherwise the iteration
-        // goes on.
+        // predecessors had no idom yet), so its result is exact for the
+        // graph without the retreating edges. It is exact for the whole
+        // graph too when each retreating edge `p -> h` is a back edge of
+        // that graph (`h` dominates `p` there): a path to a block that
+        // avoids one of its dominators and takes such an edge passes `h`
+        // before `p` (every path to `p` does), and cutting out the cycle
+        // from `h` round to `h` leaves a path that still avoids it, with
+        // one retreating edge fewer; so no path avoids it. This holds for
+        // every reducible graph, where a second, confirming pass would
+        // change nothing; otherwise the iteration goes on.
         if first_pass
             && retreating
                 .iter()

@@ -286,7 +286,10 @@ impl Classes {
 /// Returns `true` when the operands are already in rank order (and fewer
 /// than 256): `by_rank` is then left empty and the order is the identity,
 /// `IDENTITY[..operands]` (so for 60% of the corpus's instructions, every
-/// one with zero or one operand among them, no sort runs).
+/// one with zero or one operand among them, no sort runs). Inlined into
+/// the instruction loop: called, it kept the loop's context in memory
+/// (corpus p25 pass 0.0452 -> 0.0444 s).
+#[inline(always)]
 pub fn classify<'a>(
     cx: &mut InstCtx<'_, '_>,
     ranks: &mut ArenaVec<'a, u8>,

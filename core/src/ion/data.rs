@@ -286,11 +286,14 @@ impl<'a> VRegs<'a> {
 /// a half of the rows are empty).
 ///
 /// Invariant: `start` has `num_vregs + 1` non-decreasing entries and its
-/// last is `entries.len()`.
+/// last is `entries.len()`; every row below `first_listed` is empty.
 #[derive(Debug)]
 pub struct VRegRangeLists<'a> {
     start: Column<'a, VRegId, u32>,
     entries: ArenaVec<'a, LiveRangeListEntry>,
+    /// The lowest vreg with a list (0 when none has): the walks over the
+    /// rows start there, as Cranelift numbers its vregs from 192.
+    first_listed: usize,
 }
 
 impl<'a> VRegRangeLists<'a> {
@@ -299,6 +302,7 @@ impl<'a> VRegRangeLists<'a> {
         VRegRangeLists {
             start: Column::filled_in(num_vregs + 1, 0, arena),
             entries: ArenaVec::new_in(arena),
+            first_listed: 0,
         }
     }
     /// The number of vregs (rows).
@@ -324,14 +328,14 @@ impl<'a> VRegRangeLists<'a> {
     /// offsets, which skips the many vregs without ranges at a compare
     /// each.
     pub fn iter_nonempty(&self) -> impl Iterator<Item = (VRegId, &[LiveRangeListEntry])> + '_ {
-        self.start
-            .raw()
+        let first = self.first_listed;
+        self.start.raw()[first..]
             .windows(2)
             .enumerate()
             .filter(|(_, bounds)| bounds[0] != bounds[1])
-            .map(|(v, bounds)| {
+            .map(move |(v, bounds)| {
                 let list = &self.entries[bounds[0] as usize..bounds[1] as usize];
-                (VRegId::new(v), list)
+                (VRegId::new(first + v), list)
             })
     }
     /// Replaces every list: `rows` yields `(vreg, entry)` in the order the
@@ -363,10 +367,15 @@ impl<'a> VRegRangeLists<'a> {
                 multi.push(v);
             }
         }
+        // The lowest vreg counted (0 if none: every row is then empty,
+        // wherever the walks start).
+        let first_listed = start[1..].iter().position(|&count| count != 0).unwrap_or(0);
+        self.first_listed = first_listed;
         // Exclusive prefix sums: `start[v + 1]` becomes the first slot of
-        // `v`'s list, its fill point while placing.
+        // `v`'s list, its fill point while placing. Rows below
+        // `first_listed` stay 0.
         let mut total = 0u32;
-        for slot in start[1..].iter_mut() {
+        for slot in start[first_listed + 1..].iter_mut() {
             let count = *slot;
             *slot = total;
             total += count;
@@ -1241,6 +1250,15 @@ impl<'a> IonTables<'a> {
                 }
                 Ok(())
             };
+        let nonempty = self.vregs.ranges.iter_nonempty().count();
+        let listed = (self.vregs.ranges.iter_enumerated())
+            .filter(|(_, list)| !list.is_empty())
+            .count();
+        if nonempty != listed {
+            return Err(format!(
+                "vreg range rows: {listed} non-empty, the walk over them finds {nonempty}"
+            ));
+        }
         for (vreg, list) in self.vregs.ranges.iter_enumerated() {
             for pair in list.windows(2) {
                 if pair[0].range.from > pair[1].range.from {
@@ -1466,5 +1484,18 @@ mod vreg_range_lists_tests {
         assert_eq!(&lists[VRegId::new(3)], &[entry(7, 8, 3), entry(8, 9, 5)]);
         let total: usize = lists.iter_enumerated().map(|(_, l)| l.len()).sum();
         assert_eq!(total, more.len());
+        // The walk over non-empty rows starts at the lowest listed vreg
+        // (1 here, after a build that listed vreg 0) and names each row.
+        let listed: Vec<usize> = lists.iter_nonempty().map(|(v, _)| v.index()).collect();
+        assert_eq!(listed, [1, 3]);
+        assert_eq!(
+            lists.iter_nonempty().next().unwrap().1,
+            &lists[VRegId::new(1)]
+        );
+        lists.rebuild(core::iter::empty(), key, &arena);
+        assert_eq!(lists.iter_nonempty().count(), 0);
+        lists.rebuild(rows.iter().copied(), key, &arena);
+        let listed: Vec<usize> = lists.iter_nonempty().map(|(v, _)| v.index()).collect();
+        assert_eq!(listed, [0, 2]);
     }
 }

@@ -208,17 +208,29 @@ const SCRATCH_KEPT_BYTES: usize = 16 << 20;
 
 /// Resets `scratch` after the live-range scan, the largest user of scratch
 /// memory, and gives its memory back when it holds more than
-/// [`SCRATCH_KEPT_BYTES`]: bumpalo keeps its largest chunk on reset, and
-/// for a function of 10^6 instructions that chunk (about 120 MB) would sit
-/// unused while the main arena reaches its peak in `merge` and `process`.
-/// Move insertion, the next user, grows it again to what it needs (a
-/// fraction of the scan's). Below the threshold (every function of the
-/// dev corpus) nothing changes, so a warm context still allocates nothing.
-fn release_large_scratch(scratch: &mut Arena) {
-    if scratch.allocated_bytes() > SCRATCH_KEPT_BYTES {
+/// [`SCRATCH_KEPT_BYTES`] while the main arena is growing (`main_grew`:
+/// it outgrew what the context held at the start of the run). bumpalo
+/// keeps its largest chunk on reset, and for a function of 10^6
+/// instructions that chunk (about 120 MB) would sit unused while the main
+/// arena reaches its peak in `merge` and `process`. Move insertion, the
+/// next user, grows it again to what it needs (a fraction of the scan's).
+/// Returns whether it gave the memory back.
+///
+/// When the main arena did not grow, the context already holds this
+/// function's memory (it ran one as large before), and the chunk is kept
+/// for the rest of the run and the next: asking the system for it again
+/// on every run costs page faults, about 6% of a 10^6-instruction
+/// function's time (`profile_ours` on `gen`'s function, 2026-12-07). The
+/// second run of such a function keeps it, the third finds it warm.
+/// Below the threshold (every function of the dev corpus) nothing
+/// changes, so a warm context still allocates nothing.
+fn release_large_scratch(scratch: &mut Arena, main_grew: bool) -> bool {
+    if main_grew && scratch.allocated_bytes() > SCRATCH_KEPT_BYTES {
         *scratch = Arena::new();
+        true
     } else {
         scratch.reset();
+        false
     }
 }
 
@@ -241,6 +253,10 @@ pub(crate) fn run_phases<'a, F: Function>(
 ) -> Result<Finished<'a>, RegAllocError> {
     // Counts that size memory, within their documented bounds.
     crate::validate::check_sizes(func)?;
+    // What the context's main arena held before this run: if the front
+    // phases stay within it, the context already holds this function's
+    // memory (see `release_large_scratch`).
+    let main_bytes_at_start = arena.allocated_bytes();
     let cfg = crate::cfg::analyze(func, arena)?;
     let used_vregs =
         crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch, None)?;
@@ -269,13 +285,14 @@ pub(crate) fn run_phases<'a, F: Function>(
     // What the scan used of the scratch memory: move insertion's work
     // tables need less (measured: about 0.7 of it).
     let scan_scratch_bytes: usize = scratch.iter_allocated_chunks().map(|c| c.len()).sum();
-    release_large_scratch(scratch);
+    let main_grew = arena.allocated_bytes() > main_bytes_at_start;
+    let released = release_large_scratch(scratch, main_grew);
     // Merge's and process's work lists go to the scratch arena, idle in
     // those phases, when it kept its chunk; after a large scan it gave
     // its memory back, and fresh scratch chunks would add to the main
     // arena's peak (at the end of `process`), where the main arena's own
     // spare room holds them instead.
-    let large_scan = scan_scratch_bytes > SCRATCH_KEPT_BYTES;
+    let large_scan = released;
     // One bundle per vreg, merged across reuses and block params.
     merge::merge_vreg_bundles(
         func,
@@ -316,13 +333,12 @@ pub(crate) fn run_phases<'a, F: Function>(
     // work tables go to the main arena's free room when a large function
     // left enough of it (its last chunk, from bumpalo's doubling, is often
     // half empty): then no scratch chunk is added at the peak.
-    let temp: &Arena = if scan_scratch_bytes > SCRATCH_KEPT_BYTES
-        && arena.chunk_capacity() >= scan_scratch_bytes + scan_scratch_bytes / 2
-    {
-        arena
-    } else {
-        scratch
-    };
+    let temp: &Arena =
+        if released && arena.chunk_capacity() >= scan_scratch_bytes + scan_scratch_bytes / 2 {
+            arena
+        } else {
+            scratch
+        };
     moves::insert_moves(
         func,
         env,

@@ -153,10 +153,21 @@ where
     /// A column of `len` copies of `value`.
     pub fn filled_in(len: usize, value: V, arena: &'a Arena) -> Self
     where
-        V: Clone,
+        V: Copy,
     {
         let mut column = Self::with_capacity_in(len, arena);
-        column.data.resize(len, value);
+        // One `fill` of the spare room (a vector store loop, or `memset`
+        // for a byte pattern) rather than `resize`'s element-by-element
+        // writes, which stay scalar: many columns are filled per run.
+        let slots = column.data.as_mut_ptr();
+        // SAFETY: `with_capacity_in` reserved `len` slots; each is written
+        // (as a `MaybeUninit`, which needs no initialized contents) before
+        // the length covers it, and `V: Copy` has no drop to skip.
+        unsafe {
+            core::slice::from_raw_parts_mut(slots.cast::<core::mem::MaybeUninit<V>>(), len)
+                .fill(core::mem::MaybeUninit::new(value));
+            column.data.set_len(len);
+        }
         column
     }
     /// Appends `value` and returns its id.

@@ -369,7 +369,19 @@ impl<'a> VRegRangeLists<'a> {
         }
         // The lowest vreg counted (0 if none: every row is then empty,
         // wherever the walks start).
-        let first_listed = start[1..].iter().position(|&count| count != 0).unwrap_or(0);
+        // Sixteen rows at a time (an OR the compiler vectorizes), then
+        // the row within the first block that has one.
+        let counts = &start[1..];
+        let first_listed = counts
+            .chunks(16)
+            .position(|block| block.iter().fold(0, |any, &count| any | count) != 0)
+            .map_or(0, |block| {
+                let from = block * 16;
+                from + counts[from..]
+                    .iter()
+                    .position(|&count| count != 0)
+                    .unwrap_or(0)
+            });
         self.first_listed = first_listed;
         // Exclusive prefix sums: `start[v + 1]` becomes the first slot of
         // `v`'s list, its fill point while placing. Rows below

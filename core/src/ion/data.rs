@@ -778,6 +778,21 @@ impl<'a> PointGrid<'a> {
         })
     }
 
+    /// Asks the cache for the row of words holding `point`'s bits (every
+    /// slot's), which a probe of a range starting there reads first.
+    #[inline(always)]
+    pub fn prefetch_row(&self, point: ProgPoint) {
+        let row = point.to_index() as usize / 64;
+        if row >= self.rows {
+            return;
+        }
+        let start = self.words.as_ptr().wrapping_add(row * self.stride);
+        // One hint per cache line (eight words) of the row.
+        for word in (0..self.stride).step_by(8) {
+            crate::tables::prefetch(start.wrapping_add(word));
+        }
+    }
+
     /// Appends the words `ranges` cover, as `(row offset, mask)` pairs
     /// that any slot's words share: bit `i` of `words[offset + slot]`
     /// under `mask` is a point of a range. Found once per bundle, so each
@@ -1068,6 +1083,15 @@ impl<'a> BusyPoints<'a> {
     /// The spans of `ranges` for [`Self::is_free_in_spans`].
     pub fn spans_of(&self, ranges: &[LiveRangeListEntry], spans: &mut ArenaVec<'_, (usize, u64)>) {
         self.grid.spans_of(ranges, spans);
+    }
+
+    /// Prefetches the bits of `point` in every register (a hint; nothing
+    /// when disabled).
+    #[inline(always)]
+    pub fn prefetch_point(&self, point: ProgPoint) {
+        if self.enabled {
+            self.grid.prefetch_row(point);
+        }
     }
 
     /// As [`Self::is_free`], for the ranges whose spans are `spans`.

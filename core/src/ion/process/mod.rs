@@ -313,6 +313,9 @@ fn cannot_beat(best: Option<SplitChoice>, max_weight: u32) -> bool {
 /// them, near enough that they are still cached when the bundle pops.
 const PREFETCH_ROWS_AHEAD: usize = 8;
 const PREFETCH_LISTS_AHEAD: usize = 4;
+/// And, nearer, for the busy bits at the bundle's start, which the first
+/// register probe reads (it is usually free or fails there).
+const PREFETCH_BITS_AHEAD: usize = 2;
 /// Fewest bundles for which the loop prefetches: below, the rows it would
 /// ask for are cached anyway (a 10^3-instruction function has about
 /// 2,000 bundles, a 10^4 one about 19,000).
@@ -332,6 +335,9 @@ impl<'t, 'a> Allocator<'t, 'a> {
         }
         if let Some(b) = self.queue.upcoming(PREFETCH_LISTS_AHEAD) {
             self.prefetch_named(b);
+        }
+        if let Some(b) = self.queue.upcoming(PREFETCH_BITS_AHEAD) {
+            self.prefetch_busy_bits(b);
         }
         // Heap part: its top pops next unless a push beats it, and one of
         // the top's children after that; their rows were asked for one
@@ -375,6 +381,17 @@ impl<'t, 'a> Allocator<'t, 'a> {
         if let Some(class) = t.spillsets.class.get(spillset) {
             prefetch(class);
             prefetch(&t.spillsets.hint[spillset]);
+        }
+    }
+
+    /// Prefetches the busy bits (every register's) at the start of
+    /// `bundle`'s first range. Reads its range list, which should have
+    /// been prefetched a few pops before.
+    #[inline(always)]
+    fn prefetch_busy_bits(&self, b: BundleId) {
+        let t = &*self.tables;
+        if let Some(first) = t.bundles.ranges[b].first() {
+            t.pregs.busy.prefetch_point(first.range.from);
         }
     }
 

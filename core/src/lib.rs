@@ -869,6 +869,41 @@ impl Operand {
             }
         }
     }
+    /// Whether this is a [`Operand::fixed_nonallocatable`] operand (a
+    /// fixed register on the reserved vreg), tested on the bits without
+    /// decoding the constraint: for walks over every operand.
+    #[inline(always)]
+    pub(crate) fn is_fixed_nonallocatable(self) -> bool {
+        let fixed = (self.bits >> Self::CONSTRAINT_SHIFT) & Self::FIXED_TAG != 0;
+        fixed & (self.bits as u32 as usize & VReg::MAX == VReg::MAX)
+    }
+    /// The operand slot a `Reuse` constraint names, if this is one; a
+    /// bit test first, as for [`is_fixed_nonallocatable`](Self::is_fixed_nonallocatable).
+    #[inline(always)]
+    pub(crate) fn reused_slot(self) -> Option<usize> {
+        let field = (self.bits >> Self::CONSTRAINT_SHIFT) & 0b111_1111;
+        (field & (Self::FIXED_TAG | Self::REUSE_TAG) == Self::REUSE_TAG)
+            .then_some((field & 0b1_1111) as usize)
+    }
+    /// The register of a `FixedReg` constraint, if this is one (bit test
+    /// first).
+    #[inline(always)]
+    pub(crate) fn fixed_reg(self) -> Option<PReg> {
+        let field = (self.bits >> Self::CONSTRAINT_SHIFT) & 0b111_1111;
+        (field & Self::FIXED_TAG != 0)
+            .then(|| PReg::new((field & 0b11_1111) as usize, self.class()))
+    }
+    /// Whether the operand is a def (bit test; [`kind`](Self::kind) as a
+    /// `bool`).
+    #[inline(always)]
+    pub(crate) fn is_def(self) -> bool {
+        (self.bits >> Self::KIND_SHIFT) & 1 == 0
+    }
+    /// Whether the operand is at the late position (bit test).
+    #[inline(always)]
+    pub(crate) fn is_late(self) -> bool {
+        (self.bits >> Self::POS_SHIFT) & 1 != 0
+    }
     /// The register of a [`Operand::fixed_nonallocatable`] operand.
     #[inline(always)]
     pub fn as_fixed_nonallocatable(self) -> Option<PReg> {

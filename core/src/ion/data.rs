@@ -327,6 +327,12 @@ impl<'a> VRegRangeLists<'a> {
     /// Every non-empty row with its vreg, in vreg order: a walk over the
     /// offsets, which skips the many vregs without ranges at a compare
     /// each.
+    /// Every list's entries, back to back in vreg order: each list
+    /// [`iter_nonempty`](Self::iter_nonempty) yields is a slice of this,
+    /// so a walk over the lists can look ahead across vregs.
+    pub fn entries(&self) -> &[LiveRangeListEntry] {
+        &self.entries
+    }
     pub fn iter_nonempty(&self) -> impl Iterator<Item = (VRegId, &[LiveRangeListEntry])> + '_ {
         let first = self.first_listed;
         self.start.raw()[first..]

@@ -132,10 +132,22 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
     }
 }
 
-/// [`for_each_mention_forward`] for one instruction: one pass per program
-/// point.
+/// [`for_each_mention_forward`] for one instruction: the operands split
+/// by point in one pass ([`PointMasks`]), then each mask's slots from the
+/// highest down; one pass per point with more than 64 operands.
 #[inline]
 fn mentions_of_operands(operands: &[Operand], inst: Inst, f: &mut impl FnMut(usize, bool)) {
+    if let Some(masks) = PointMasks::of(operands) {
+        for mut left in [masks.before, masks.after] {
+            while left != 0 {
+                let i = 63 - left.leading_zeros() as usize;
+                left &= !(1u64 << i);
+                let op = operands[i];
+                f(op.vreg().vreg(), op.is_def());
+            }
+        }
+        return;
+    }
     let reused_input = reused_input_vreg(operands);
     for position in [InstPosition::Before, InstPosition::After] {
         for &op in operands.iter().rev() {
@@ -194,22 +206,24 @@ impl PointMasks {
         }
         let (mut before, mut after, mut early_uses) = (0u64, 0u64, 0u64);
         let mut reused_input: Option<VReg> = None;
+        // Bit tests, no constraint decoding: the kind and position pick
+        // the mask without a branch; only a `Reuse` (rare) branches.
         for (i, &op) in operands.iter().enumerate() {
-            match op.constraint() {
-                OperandConstraint::FixedReg(_) if op.vreg().vreg() == VReg::MAX => continue,
-                // The first `Reuse` naming an existing slot decides, as in
-                // `reused_input_vreg`.
-                OperandConstraint::Reuse(idx) if reused_input.is_none() => {
+            // Fixed-nonallocatable operands are in neither mask.
+            let bit = u64::from(!op.is_fixed_nonallocatable()) << i;
+            // The first `Reuse` naming an existing slot decides, as in
+            // `reused_input_vreg`.
+            if let Some(idx) = op.reused_slot() {
+                if reused_input.is_none() {
                     reused_input = operands.get(idx).map(|input| input.vreg());
                 }
-                _ => {}
             }
-            let bit = 1u64 << i;
-            match (op.kind(), op.pos()) {
-                (OperandKind::Def, OperandPos::Early) => before |= bit,
-                (_, OperandPos::Late) => after |= bit,
-                (OperandKind::Use, OperandPos::Early) => early_uses |= bit,
-            }
+            let (late, def) = (op.is_late(), op.is_def());
+            let late_mask = 0u64.wrapping_sub(u64::from(late));
+            let def_mask = 0u64.wrapping_sub(u64::from(def));
+            after |= bit & late_mask;
+            before |= bit & !late_mask & def_mask;
+            early_uses |= bit & !late_mask & !def_mask;
         }
         match reused_input {
             None => before |= early_uses,

@@ -406,16 +406,15 @@ pub fn build_liveranges<'a, F: Function>(
             let mut has_fixed_early_use = false;
             let mut has_reuse = false;
             for (i, a) in operands.iter().enumerate() {
-                let constraint = a.constraint();
-                match constraint {
-                    OperandConstraint::FixedReg(preg) => match (a.kind(), a.pos()) {
+                // Bit tests: most operands are neither fixed nor reusing.
+                if let Some(preg) = a.fixed_reg() {
+                    match (a.kind(), a.pos()) {
                         (OperandKind::Def, OperandPos::Late) => written_fixed.add(preg),
                         (OperandKind::Use, OperandPos::Early) => has_fixed_early_use = true,
                         _ => {}
-                    },
-                    OperandConstraint::Reuse(_) => has_reuse = true,
-                    _ => {}
+                    }
                 }
+                has_reuse |= a.reused_slot().is_some();
                 let vreg = a.vreg();
                 if operands[i + 1..].iter().any(|b| b.vreg() == vreg)
                     && a.as_fixed_nonallocatable().is_none()

@@ -252,7 +252,7 @@ pub fn insert_moves<'a, F: Function>(
                 Some(preg) => Allocation::reg(preg),
                 None => Allocation::none(),
             });
-            reuses |= matches!(op.constraint(), OperandConstraint::Reuse(_));
+            reuses |= op.reused_slot().is_some();
         }
         if reuses {
             reuse_insts.push(inst);
@@ -441,6 +441,37 @@ fn range_alloc(tables: &IonTables<'_>, range: LiveRangeId) -> Result<Allocation,
     Ok(alloc)
 }
 
+/// From this many live ranges on, the per-range walks of move insertion
+/// prefetch the rows they will read (see [`prefetch_range_rows`]): below
+/// it the tables sit in the cache and the hints would be pure overhead.
+const PREFETCH_MIN_RANGES: usize = 1 << 14;
+/// How far ahead (in ranges) a walk asks for a range's own rows, and,
+/// half as far, for the bundle row they name.
+const PREFETCH_RANGES_AHEAD: usize = 16;
+
+/// Prefetches what [`range_alloc`] and the range's flags read for the
+/// range `ahead` places on, and the bundle row of the range half as far
+/// ahead (whose own rows were asked for that many steps before). In a
+/// large function each range's bundle and flags sit anywhere in tables of
+/// hundreds of MB, two dependent misses per range without the hints.
+#[inline(always)]
+fn prefetch_range_rows(
+    tables: &IonTables<'_>,
+    far: Option<LiveRangeId>,
+    near: Option<LiveRangeId>,
+) {
+    use crate::tables::prefetch;
+    if let Some(far) = far {
+        prefetch(tables.ranges.bundle.raw().as_ptr().wrapping_add(far.index()));
+        prefetch(tables.ranges.flags.raw().as_ptr().wrapping_add(far.index()));
+    }
+    if let Some(&bundle) = near.and_then(|near| tables.ranges.bundle.get(near)) {
+        if let Some(row) = tables.bundles.hot.get(bundle) {
+            prefetch(row);
+        }
+    }
+}
+
 /// The class of `vreg`'s values.
 fn vreg_class<F: Function>(
     func: &F,
@@ -497,7 +528,19 @@ fn write_operand_allocs<'a>(
     };
     let offsets = &output.inst_alloc_offsets[..];
     let allocs = &mut output.allocs[..];
+    let num_ranges = tables.ranges.len();
+    let prefetching = num_ranges >= PREFETCH_MIN_RANGES;
     for (lr, uses) in tables.ranges.uses.iter().enumerate() {
+        if prefetching {
+            // Ranges in id order: the bundle column is read in order, the
+            // bundle rows it names are not.
+            let near = lr + PREFETCH_RANGES_AHEAD / 2;
+            prefetch_range_rows(
+                tables,
+                None,
+                (near < num_ranges).then(|| LiveRangeId::new(near)),
+            );
+        }
         if uses.is_empty() {
             continue;
         }
@@ -574,7 +617,23 @@ fn collect_vreg_moves<'a, F: Function>(
 
     // Most vregs have no range (Cranelift numbers them sparsely): visit
     // only the non-empty lists, in increasing vreg order.
+    let all_entries = tables.vregs.ranges.entries();
+    let prefetching = tables.ranges.len() >= PREFETCH_MIN_RANGES;
     for (vreg, list) in tables.vregs.ranges.iter_nonempty() {
+        if prefetching {
+            // The lists lie back to back: look ahead from this list's
+            // start across the next vregs' lists.
+            let at = (list.as_ptr() as usize - all_entries.as_ptr() as usize)
+                / core::mem::size_of::<LiveRangeListEntry>();
+            let id_at = |k: usize| all_entries.get(at + k).map(|e| e.index);
+            for k in 0..list.len() {
+                prefetch_range_rows(
+                    tables,
+                    id_at(k + PREFETCH_RANGES_AHEAD),
+                    id_at(k + PREFETCH_RANGES_AHEAD / 2),
+                );
+            }
+        }
         let vr_row = |entry: &LiveRangeListEntry| -> Result<VRegRange, RegAllocError> {
             // The list holds a copy of the range's bounds.
             debug_assert_eq!(Some(&entry.range), tables.ranges.range.get(entry.index));
@@ -698,7 +757,7 @@ fn collect_vreg_moves<'a, F: Function>(
                 if r.exits.0 <= lo && hi < r.exits.1 {
                     continue;
                 }
-                for &pred in func.block_preds(block) {
+                for &pred in cfg.preds(block) {
                     // Same as `r.range.contains_point(cfg.block_exit[pred])`
                     // (see step 2), without reading the exit point.
                     let covered = (r.exits.0..r.exits.1).contains(&(pred.index() as u32));

@@ -644,6 +644,41 @@ pub struct Operand {
     bits: u64,
 }
 
+/// Codes of [`Operand::constraint_kind`], in an order that lets a walk
+/// test "stack or fixed" with one compare.
+pub(crate) mod constraint_kind {
+    pub const ANY: u8 = 0;
+    /// `Reg` or `Reuse`.
+    pub const REG: u8 = 1;
+    pub const LIMIT: u8 = 2;
+    pub const STACK: u8 = 3;
+    pub const FIXED: u8 = 4;
+}
+
+/// [`Operand::constraint_kind`] of every value of the 7-bit constraint
+/// field, decoded as [`Operand::constraint`] decodes it.
+const CONSTRAINT_KIND_BY_FIELD: [u8; 128] = {
+    let mut table = [constraint_kind::ANY; 128];
+    let mut field = 0;
+    while field < 128 {
+        table[field] = if field as u64 & Operand::FIXED_TAG != 0 {
+            constraint_kind::FIXED
+        } else if field as u64 & Operand::REUSE_TAG != 0 {
+            constraint_kind::REG
+        } else if field as u64 & Operand::LIMIT_TAG != 0 {
+            constraint_kind::LIMIT
+        } else if field == 1 {
+            constraint_kind::REG
+        } else if field == 2 {
+            constraint_kind::STACK
+        } else {
+            constraint_kind::ANY
+        };
+        field += 1;
+    }
+    table
+};
+
 impl Operand {
     const CLASS_SHIFT: u32 = 32;
     const POS_SHIFT: u32 = 34;
@@ -892,6 +927,12 @@ impl Operand {
         let field = (self.bits >> Self::CONSTRAINT_SHIFT) & 0b111_1111;
         (field & Self::FIXED_TAG != 0)
             .then(|| PReg::new((field & 0b11_1111) as usize, self.class()))
+    }
+    /// The constraint's kind as a small code, read from a table by the
+    /// constraint field (no chain of tests): see [`constraint_kind`].
+    #[inline(always)]
+    pub(crate) fn constraint_kind(self) -> u8 {
+        CONSTRAINT_KIND_BY_FIELD[((self.bits >> Self::CONSTRAINT_SHIFT) & 0b111_1111) as usize]
     }
     /// Whether the operand is a def (bit test; [`kind`](Self::kind) as a
     /// `bool`).
@@ -1432,4 +1473,59 @@ pub fn run_with_ctx<'a, F: Function>(
 ) -> Result<&'a Output, RegAllocError> {
     ion::run(func, env, options, ctx)?;
     Ok(&ctx.output)
+}
+
+#[cfg(test)]
+mod operand_bit_tests {
+    use super::*;
+
+    /// The bit tests and the kind table agree with the constraint decoder
+    /// for every value of the constraint field, both kinds and positions,
+    /// and both a normal and the reserved vreg.
+    #[test]
+    fn bit_tests_agree_with_the_decoder() {
+        for field in 0u64..128 {
+            for (kind, pos) in [(0u64, 0u64), (0, 1), (1, 0), (1, 1)] {
+                for vreg in [5u64, VReg::MAX as u64] {
+                    let bits = vreg
+                        | (RegClass::Float as u64) << Operand::CLASS_SHIFT
+                        | pos << Operand::POS_SHIFT
+                        | kind << Operand::KIND_SHIFT
+                        | field << Operand::CONSTRAINT_SHIFT;
+                    let op = Operand { bits };
+                    let decoded = op.constraint();
+                    let expected_kind = match decoded {
+                        OperandConstraint::Any => constraint_kind::ANY,
+                        OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
+                            constraint_kind::REG
+                        }
+                        OperandConstraint::Limit(_) => constraint_kind::LIMIT,
+                        OperandConstraint::Stack => constraint_kind::STACK,
+                        OperandConstraint::FixedReg(_) => constraint_kind::FIXED,
+                    };
+                    assert_eq!(op.constraint_kind(), expected_kind, "field {field:#x}");
+                    assert_eq!(
+                        op.fixed_reg(),
+                        match decoded {
+                            OperandConstraint::FixedReg(preg) => Some(preg),
+                            _ => None,
+                        }
+                    );
+                    assert_eq!(
+                        op.reused_slot(),
+                        match decoded {
+                            OperandConstraint::Reuse(slot) => Some(slot),
+                            _ => None,
+                        }
+                    );
+                    assert_eq!(
+                        op.is_fixed_nonallocatable(),
+                        op.as_fixed_nonallocatable().is_some()
+                    );
+                    assert_eq!(op.is_def(), op.kind() == OperandKind::Def);
+                    assert_eq!(op.is_late(), op.pos() == OperandPos::Late);
+                }
+            }
+        }
+    }
 }

@@ -244,7 +244,9 @@ fn distribute_uses<'a>(temp: &Arena, ranges: &mut LiveRanges<'a>, use_log: &[(Li
     for &(lr, u) in use_log.iter().rev() {
         let span = &mut spans[lr];
         let at = (span.start + span.len) as usize;
-        in_order &= span.len == 0 || pool[at - 1].pos <= u.pos;
+        // Without a branch: for an empty span the neighbour slot read
+        // (any valid index) does not matter.
+        in_order &= (span.len == 0) | (pool[at.max(1) - 1].pos <= u.pos);
         pool[at] = u;
         span.len += 1;
     }

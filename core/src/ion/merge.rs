@@ -26,7 +26,8 @@ use crate::ion::requirement::{
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec};
 use crate::{
-    Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind, ProgPoint, RegClass,
+    constraint_kind, Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind,
+    ProgPoint, RegClass,
 };
 
 /// Largest spill weight a bundle can have (28 bits, as upstream packs it).
@@ -97,6 +98,24 @@ struct NewBundle {
 /// Sets `ranges.bundle` of each range of `list` to `bundle` and reads its
 /// uses once for both views of [`NewBundle`]: a bundle no merge touches
 /// then needs no second walk of its uses.
+/// Merge-time properties a use sets, by [`Operand::constraint_kind`]
+/// (`FIXED_DEF` added for fixed defs).
+const MERGE_PROPS_BY_KIND: [u8; 5] = [
+    0,
+    bundle_props::USES_REG,
+    bundle_props::USES_REG,
+    bundle_props::STACK | bundle_props::USES_CONSTRAINED,
+    bundle_props::FIXED | bundle_props::USES_CONSTRAINED,
+];
+/// Final-view properties a use sets, by [`Operand::constraint_kind`].
+const USES_PROPS_BY_KIND: [u8; 5] = [
+    0,
+    bundle_props::USES_REG,
+    bundle_props::USES_REG,
+    bundle_props::USES_CONSTRAINED,
+    bundle_props::USES_CONSTRAINED,
+];
+
 fn init_bundle(
     bundle: BundleId,
     list: &[LiveRangeListEntry],
@@ -116,43 +135,28 @@ fn init_bundle(
         ranges.bundle[entry.index] = bundle;
         prio += entry.range.len() as u32;
         total_weight += ranges.uses_spill_weight[entry.index];
-        let mut stopped = false;
+        // Per use, the properties come from tables by constraint kind;
+        // only a `Limit` (rare) branches. `uses_mask` clears once the
+        // range's scan reaches its first fixed or stack use.
+        let mut uses_mask = !0u8;
         for u in ranges.uses[entry.index].iter() {
-            match u.operand.constraint() {
-                OperandConstraint::FixedReg(_) => {
-                    merge_props |= bundle_props::FIXED | bundle_props::USES_CONSTRAINED;
-                    if u.operand.kind() == OperandKind::Def {
-                        merge_props |= bundle_props::FIXED_DEF;
-                    }
-                    if !stopped {
-                        uses_props |= bundle_props::USES_CONSTRAINED;
-                        stopped = true;
-                    }
+            let kind = u.operand.constraint_kind();
+            let def_bit = u8::from(u.operand.is_def());
+            merge_props |= MERGE_PROPS_BY_KIND[kind as usize]
+                | (u8::from(kind == constraint_kind::FIXED) & def_bit) * bundle_props::FIXED_DEF;
+            if kind == constraint_kind::LIMIT {
+                let OperandConstraint::Limit(bound) = u.operand.constraint() else {
+                    unreachable!("the kind table and the decoder agree");
+                };
+                let bound = limit_u8(bound);
+                merge_limit = Some(merge_limit.map_or(bound, |l| l.min(bound)));
+                if uses_mask != 0 {
+                    limit = Some(limit.map_or(bound, |l| l.min(bound)));
                 }
-                OperandConstraint::Stack => {
-                    merge_props |= bundle_props::STACK | bundle_props::USES_CONSTRAINED;
-                    if !stopped {
-                        uses_props |= bundle_props::USES_CONSTRAINED;
-                        stopped = true;
-                    }
-                }
-                OperandConstraint::Limit(bound) => {
-                    merge_props |= bundle_props::USES_REG;
-                    let bound = limit_u8(bound);
-                    merge_limit = Some(merge_limit.map_or(bound, |l| l.min(bound)));
-                    if !stopped {
-                        uses_props |= bundle_props::USES_REG;
-                        limit = Some(limit.map_or(bound, |l| l.min(bound)));
-                    }
-                }
-                OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
-                    merge_props |= bundle_props::USES_REG;
-                    if !stopped {
-                        uses_props |= bundle_props::USES_REG;
-                    }
-                }
-                OperandConstraint::Any => {}
             }
+            uses_props |= USES_PROPS_BY_KIND[kind as usize] & uses_mask;
+            // Stack and fixed are the two highest kinds.
+            uses_mask &= 0u8.wrapping_sub(u8::from(kind < constraint_kind::STACK));
         }
     }
     // A vreg's ranges all have the vreg, so the first is never a fixed
@@ -522,20 +526,17 @@ pub fn recompute_bundle_properties(
         prio += entry.range.len() as u32;
         total_weight += ranges.uses_spill_weight[entry.index];
         for u in ranges.uses[entry.index].iter() {
-            match u.operand.constraint() {
-                OperandConstraint::Limit(bound) => {
-                    uses_props |= bundle_props::USES_REG;
-                    let bound = limit_u8(bound);
-                    limit = Some(limit.map_or(bound, |l| l.min(bound)));
-                }
-                OperandConstraint::FixedReg(_) | OperandConstraint::Stack => {
-                    uses_props |= bundle_props::USES_CONSTRAINED;
-                    break;
-                }
-                OperandConstraint::Reg | OperandConstraint::Reuse(_) => {
-                    uses_props |= bundle_props::USES_REG
-                }
-                OperandConstraint::Any => {}
+            let kind = u.operand.constraint_kind();
+            uses_props |= USES_PROPS_BY_KIND[kind as usize];
+            if kind >= constraint_kind::STACK {
+                break;
+            }
+            if kind == constraint_kind::LIMIT {
+                let OperandConstraint::Limit(bound) = u.operand.constraint() else {
+                    unreachable!("the kind table and the decoder agree");
+                };
+                let bound = limit_u8(bound);
+                limit = Some(limit.map_or(bound, |l| l.min(bound)));
             }
         }
     }

@@ -462,7 +462,14 @@ fn prefetch_range_rows(
 ) {
     use crate::tables::prefetch;
     if let Some(far) = far {
-        prefetch(tables.ranges.bundle.raw().as_ptr().wrapping_add(far.index()));
+        prefetch(
+            tables
+                .ranges
+                .bundle
+                .raw()
+                .as_ptr()
+                .wrapping_add(far.index()),
+        );
         prefetch(tables.ranges.flags.raw().as_ptr().wrapping_add(far.index()));
     }
     if let Some(&bundle) = near.and_then(|near| tables.ranges.bundle.get(near)) {

@@ -142,8 +142,9 @@ fn init_bundle(
         for u in ranges.uses[entry.index].iter() {
             let kind = u.operand.constraint_kind();
             let def_bit = u8::from(u.operand.is_def());
-            merge_props |= MERGE_PROPS_BY_KIND[kind as usize]
-                | (u8::from(kind == constraint_kind::FIXED) & def_bit) * bundle_props::FIXED_DEF;
+            let fixed_def = u8::from(kind == constraint_kind::FIXED) & def_bit;
+            merge_props |=
+                MERGE_PROPS_BY_KIND[kind as usize] | (fixed_def * bundle_props::FIXED_DEF);
             if kind == constraint_kind::LIMIT {
                 let OperandConstraint::Limit(bound) = u.operand.constraint() else {
                     unreachable!("the kind table and the decoder agree");

@@ -339,15 +339,11 @@ impl<'t, 'a> Allocator<'t, 'a> {
         if let Some(b) = self.queue.upcoming(PREFETCH_BITS_AHEAD) {
             self.prefetch_busy_bits(b);
         }
-        // Heap part: its top pops next unless a push beats it, one of the
-        // top's children after that, one of theirs next. Each level gets
-        // the stage its entries reach in the pops they are away (an entry
-        // climbs a level per pop along the path the pop takes): rows for
-        // the grandchildren, what the rows name for the children, the
-        // busy bits for the top.
+        // Heap part: its top pops next unless a push beats it, and one of
+        // the top's children after that; their rows were asked for one
+        // pop ago when they were children.
         if let Some(b) = self.queue.heap_entry(0) {
             self.prefetch_named(b);
-            self.prefetch_busy_bits(b);
         }
         for index in [1, 2] {
             if let Some(b) = self.queue.heap_entry(index) {

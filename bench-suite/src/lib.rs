@@ -5,7 +5,7 @@
 //!
 //! Reads: regalloc2-tool corpus files (via `regarena_tools::corpus`), or
 //! generated functions. Writes: nothing; the benches and the `heap` binary
-//! print. See DESIGN.md ("Benchmarks and measurement") for what each bench measures.
+//! print. See docs/ion.md ("Benchmarks and measurement") for what each bench measures.
 
 use std::fmt;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! instruction (bundles processed, register probes, splits, evictions,
 //! spill-bundle probes, live ranges) stay within 1.5x of each other.
 //! Timing figures (which also depend on caches and on the shared machine)
-//! are in DESIGN.md ("Verification: fuzzing and scaling"); this test pins the part that is the
+//! are in docs/ion.md ("Verification: fuzzing and scaling"); this test pins the part that is the
 //! algorithm's. Every output also passes the checker: the 10^5 function is
 //! the one test input whose register trees are large enough for the
 //! batched seeks (`SoughtRegs`) that small functions never take.

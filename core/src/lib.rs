@@ -657,7 +657,7 @@ pub(crate) mod constraint_kind {
 
 /// [`Operand::constraint_kind`] of every value of the 7-bit constraint
 /// field, decoded as [`Operand::constraint`] decodes it.
-const CONSTRAINT_KIND_BY_FIELD: [u8; 128] = {
+pub(crate) const CONSTRAINT_KIND_BY_FIELD: [u8; 128] = {
     let mut table = [constraint_kind::ANY; 128];
     let mut field = 0;
     while field < 128 {
@@ -917,8 +917,7 @@ impl Operand {
     #[inline(always)]
     pub(crate) fn reused_slot(self) -> Option<usize> {
         let field = (self.bits >> Self::CONSTRAINT_SHIFT) & 0b111_1111;
-        (field & (Self::FIXED_TAG | Self::REUSE_TAG) == Self::REUSE_TAG)
-            .then_some((field & 0b1_1111) as usize)
+        Self::is_reuse_field(field).then_some((field & 0b1_1111) as usize)
     }
     /// The register of a `FixedReg` constraint, if this is one (bit test
     /// first).
@@ -927,6 +926,11 @@ impl Operand {
         let field = (self.bits >> Self::CONSTRAINT_SHIFT) & 0b111_1111;
         (field & Self::FIXED_TAG != 0)
             .then(|| PReg::new((field & 0b11_1111) as usize, self.class()))
+    }
+    /// Whether a 7-bit constraint field is a `Reuse` (for tables built
+    /// from the field, like [`CONSTRAINT_KIND_BY_FIELD`]).
+    pub(crate) const fn is_reuse_field(field: u64) -> bool {
+        field & (Self::FIXED_TAG | Self::REUSE_TAG) == Self::REUSE_TAG
     }
     /// The constraint's kind as a small code, read from a table by the
     /// constraint field (no chain of tests): see [`constraint_kind`].

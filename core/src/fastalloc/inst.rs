@@ -235,24 +235,15 @@ static RANK_OF: [u8; 512] = {
     while key < 512 {
         let is_use = key >> 1 & 1 == 1;
         let field = key >> 2;
-        table[key] = if field & 0b100_0000 != 0 {
-            if is_use {
-                rank::FIXED_USE
-            } else {
-                rank::FIXED_DEF
-            }
-        } else if !is_use {
-            if field & 0b010_0000 != 0 {
-                rank::DEF | REUSE_DEF
-            } else {
-                rank::DEF
-            }
-        } else if field & 0b011_0000 != 0 || field == 1 {
-            rank::REG_USE
-        } else if field == 2 {
-            rank::STACK_USE
-        } else {
-            rank::ANY_USE
+        // The constraint's kind from the crate's one decoding table.
+        table[key] = match (crate::CONSTRAINT_KIND_BY_FIELD[field], is_use) {
+            (crate::constraint_kind::FIXED, true) => rank::FIXED_USE,
+            (crate::constraint_kind::FIXED, false) => rank::FIXED_DEF,
+            (_, false) if crate::Operand::is_reuse_field(field as u64) => rank::DEF | REUSE_DEF,
+            (_, false) => rank::DEF,
+            (crate::constraint_kind::REG | crate::constraint_kind::LIMIT, true) => rank::REG_USE,
+            (crate::constraint_kind::STACK, true) => rank::STACK_USE,
+            (_, true) => rank::ANY_USE,
         };
         key += 1;
     }

@@ -99,7 +99,7 @@ impl std::fmt::Debug for Contexts {
 }
 
 /// Allocates `cf` with `which`, leaving the result in `ctxs` (read it with
-/// [`take_output`]). Returns the time the allocator itself ran; an
+/// [`copy_output`]). Returns the time the allocator itself ran; an
 /// allocator error or panic is `Err(message)`.
 pub fn allocate(
     which: Allocator,
@@ -223,10 +223,13 @@ fn allocate_metered<M>(
     }
 }
 
-/// The last successful [`allocate`] result of `which`, in our types.
-pub fn take_output(which: Allocator, ctxs: &mut Contexts) -> Output {
+/// The last successful [`allocate`] result of `which`, in our types: a
+/// copy, so both contexts keep their output buffers (moving ours out
+/// would make our next call regrow them while upstream's kept theirs, an
+/// unequal start in `compare`'s first repeat).
+pub fn copy_output(which: Allocator, ctxs: &mut Contexts) -> Output {
     match which {
-        Allocator::Ours => std::mem::take(&mut ctxs.ours.output),
+        Allocator::Ours => ctxs.ours.output.clone(),
         Allocator::Upstream => upstream::output(&ctxs.upstream.output),
     }
 }
@@ -304,7 +307,7 @@ pub fn allocate_and_check(
     ctxs: &mut Contexts,
 ) -> Result<Output, String> {
     allocate(which, cf, ctxs)?;
-    let out = take_output(which, ctxs);
+    let out = copy_output(which, ctxs);
     check(cf, &out)?;
     Ok(out)
 }
@@ -316,7 +319,7 @@ mod tests {
 
     /// Until regarena's checker lands, upstream's own checker vouches for
     /// the upstream path of `check`: each sample function allocates, the
-    /// result passes regalloc2's checker, and [`take_output`] hands it on
+    /// result passes regalloc2's checker, and [`copy_output`] hands it on
     /// bit for bit.
     #[test]
     fn upstream_results_pass_upstream_checker_and_convert_bit_for_bit() {
@@ -337,7 +340,7 @@ mod tests {
                 .map(|(p, ra2::Edit::Move { from, to })| (p.to_index(), from.bits(), to.bits()))
                 .collect();
             let (spillslots, offsets) = (up.num_spillslots, up.inst_alloc_offsets.clone());
-            let out = take_output(Allocator::Upstream, &mut ctxs);
+            let out = copy_output(Allocator::Upstream, &mut ctxs);
             let allocs: Vec<u32> = out.allocs.iter().map(|a| a.bits()).collect();
             let edits: Vec<(u32, u32, u32)> = out
                 .edits

@@ -72,7 +72,7 @@ fn allocate_and_prove(
     ctxs: &mut Contexts,
 ) -> Result<(), String> {
     alloc::allocate(which, cf, ctxs)?;
-    let fresh = alloc::take_output(which, ctxs);
+    let fresh = alloc::copy_output(which, ctxs);
     let captured_file = cf.path.with_extension("output");
     if !captured_file.is_file() {
         return alloc::check_with(checker, cf, &fresh);

@@ -86,7 +86,7 @@ fn run_side(which: Allocator, cf: &CorpusFunction, ctxs: &mut Contexts, first: b
     let mut counts = EditCounts::default();
     let result = alloc::allocate(which, cf, ctxs).and_then(|elapsed| {
         if first {
-            let out = alloc::take_output(which, ctxs);
+            let out = alloc::copy_output(which, ctxs);
             alloc::check(cf, &out)?;
             counts = CostModel::new(&cf.func, &cf.env).count(&out);
         }

@@ -341,9 +341,7 @@ pub fn compute_liveness<'a, F: Function>(
         },
     );
     let mut links: ArenaVec<BlockLink> = ArenaVec::with_capacity_in(num_vregs, temp);
-    // At most one entry per vreg; room up front saves the regrowths
-    // (each a copy in a bump arena).
-    let mut live_across: ArenaVec<u32> = ArenaVec::with_capacity_in(num_vregs, temp);
+    let mut live_across: ArenaVec<u32> = ArenaVec::new_in(temp);
     for b in 0..num_blocks {
         let block = Block::new(b);
         let stamp = b as u32;
@@ -381,8 +379,7 @@ pub fn compute_liveness<'a, F: Function>(
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
     let mut out_blocks: ArenaVec<u32> = ArenaVec::new_in(temp);
     let mut segments: ArenaVec<(u32, u32)> = ArenaVec::with_capacity_in(live_across.len(), temp);
-    // A walk pushes each block at most once.
-    let mut stack: ArenaVec<u32> = ArenaVec::with_capacity_in(num_blocks, temp);
+    let mut stack: ArenaVec<u32> = ArenaVec::new_in(temp);
     let entry = func.entry_block().index();
     // Walk numbers start at 1 (0 is the initial mark). Should they run out
     // of bits (2^29 walks), the marks are cleared and numbering restarts.

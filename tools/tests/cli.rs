@@ -265,6 +265,12 @@ fn compare_json_reports_both_sides() {
     // The floor is a real, positive time, below either allocator's.
     let floor = report["floor_seconds"].as_f64().expect("floor_seconds");
     assert!(floor > 0.0, "{report}");
+    // One ratio per repeat, each a positive number.
+    let by_repeat = report["time_ratio_by_repeat"]
+        .as_array()
+        .expect("time_ratio_by_repeat");
+    assert_eq!(by_repeat.len(), 1, "{report}");
+    assert!(by_repeat[0].as_f64().expect("a ratio") > 0.0, "{report}");
     // The size classes partition the compared functions and their
     // instructions, in increasing size, each with both ratios.
     let by_size = report["by_size"].as_array().expect("by_size");

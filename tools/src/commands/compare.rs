@@ -304,6 +304,10 @@ struct Report {
     ours: SideReport,
     upstream: SideReport,
     time_ratio: Option<f64>,
+    /// Each repeat's own ratio (ours' summed time over upstream's, in
+    /// repeat order): how far the machine moved the ratio between
+    /// repeats, which the median hides.
+    time_ratio_by_repeat: Vec<Option<f64>>,
     cost_ratio: Option<f64>,
     /// Median time of one read-only pass over the compared functions.
     floor_seconds: f64,
@@ -588,6 +592,15 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
         totals.retained_bytes = bytes;
     }
 
+    let time_ratio_by_repeat: Vec<Option<f64>> = times
+        .iter()
+        .map(|row| {
+            let sums = row
+                .iter()
+                .fold([0.0; 2], |acc, t| [acc[0] + t[0], acc[1] + t[1]]);
+            ratio(sums[0], sums[1])
+        })
+        .collect();
     let measured_heap = heap.is_some();
     if args.json {
         let [ours, upstream] = total.sides.clone();
@@ -600,6 +613,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             insts: total.insts,
             compared: total.compared,
             time_ratio: ratio(ours.seconds, upstream.seconds),
+            time_ratio_by_repeat,
             cost_ratio: ratio(
                 ours.counts.weighted_cost as f64,
                 upstream.counts.weighted_cost as f64,

@@ -227,7 +227,7 @@ fn allocate_metered<M>(
 /// copy, so both contexts keep their output buffers (moving ours out
 /// would make our next call regrow them while upstream's kept theirs, an
 /// unequal start in `compare`'s first repeat).
-pub fn copy_output(which: Allocator, ctxs: &mut Contexts) -> Output {
+pub fn copy_output(which: Allocator, ctxs: &Contexts) -> Output {
     match which {
         Allocator::Ours => ctxs.ours.output.clone(),
         Allocator::Upstream => upstream::output(&ctxs.upstream.output),
@@ -340,7 +340,7 @@ mod tests {
                 .map(|(p, ra2::Edit::Move { from, to })| (p.to_index(), from.bits(), to.bits()))
                 .collect();
             let (spillslots, offsets) = (up.num_spillslots, up.inst_alloc_offsets.clone());
-            let out = copy_output(Allocator::Upstream, &mut ctxs);
+            let out = copy_output(Allocator::Upstream, &ctxs);
             let allocs: Vec<u32> = out.allocs.iter().map(|a| a.bits()).collect();
             let edits: Vec<(u32, u32, u32)> = out
                 .edits

@@ -60,7 +60,7 @@ pub fn run(args: &DumpArgs) -> CommandResult {
     let cf = corpus::load_file(&path, &group).map_err(|e| e.to_string())?;
     let mut ctxs = Contexts::with_algorithm(args.algorithm);
     let result = alloc::allocate(args.allocator, &cf, &mut ctxs)
-        .map(|_| alloc::copy_output(args.allocator, &mut ctxs));
+        .map(|_| alloc::copy_output(args.allocator, &ctxs));
     let verdict = result
         .as_ref()
         .map_err(Clone::clone)
@@ -241,7 +241,7 @@ mod tests {
             .expect("sample is not empty");
         let mut ctxs = Contexts::default();
         alloc::allocate(Allocator::Upstream, cf, &mut ctxs).expect("upstream allocates the sample");
-        let out = alloc::copy_output(Allocator::Upstream, &mut ctxs);
+        let out = alloc::copy_output(Allocator::Upstream, &ctxs);
         let text = render(cf, Allocator::Upstream, Some(&out));
         let blocks = text.lines().filter(|l| l.starts_with("block")).count();
         assert_eq!(blocks, cf.func.num_blocks());

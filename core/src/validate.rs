@@ -5,7 +5,9 @@
 //! block structure, so every block and instruction index here is in
 //! range). Writes nothing but two per-vreg scratch columns in the arena
 //! and, for the single-pass allocator, `Output::inst_alloc_offsets` (laid
-//! out in the same walk over the instructions). The walk also refuses a
+//! out in the same walk over the instructions); for Ion,
+//! [`validate_for_liveness`] also keeps the def column and lists each
+//! vreg's upward-exposed uses ([`UpwardUses`]), liveness's seeds. The walk also refuses a
 //! branch or return before a block's last instruction (`BB(block)`), the
 //! one structural check that reads every instruction.
 //!
@@ -127,6 +129,46 @@ pub fn validate_and_count<F: Function>(
     arena: &Arena,
     offsets: Option<&mut Vec<u32>>,
 ) -> Result<usize, RegAllocError> {
+    let columns = validate_in(func, env, cfg, validate_ssa, arena, offsets, false)?;
+    Ok(columns.classes.len())
+}
+
+/// As [`validate_and_count`] (without the offsets), and also returns what
+/// the walk learned for liveness: each vreg's def block and the blocks
+/// that read it before writing it ([`UpwardUses`], in `temp`). Liveness
+/// then needs no scan of its own over the operands.
+pub fn validate_for_liveness<'t, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'_>,
+    validate_ssa: bool,
+    temp: &'t Arena,
+) -> Result<(usize, UpwardUses<'t>), RegAllocError> {
+    let columns = validate_in(func, env, cfg, validate_ssa, temp, None, true)?;
+    let mut live_across = columns.live_across;
+    live_across.sort_unstable();
+    Ok((
+        columns.classes.len(),
+        UpwardUses {
+            defs: columns.defs,
+            use_head: columns.use_head,
+            links: columns.links,
+            live_across,
+        },
+    ))
+}
+
+/// The walk of [`validate_and_count`]; with `record_upward_uses`, also
+/// fills the [`UpwardUses`] columns.
+fn validate_in<'t, F: Function>(
+    func: &F,
+    env: &MachineEnv,
+    cfg: &CfgInfo<'_>,
+    validate_ssa: bool,
+    arena: &'t Arena,
+    offsets: Option<&mut Vec<u32>>,
+    record_upward_uses: bool,
+) -> Result<VregColumns<'t>, RegAllocError> {
     // Position keys (`2 * inst + 2` at most) fit a `u32` within the
     // instruction bound.
     check_sizes(func)?;
@@ -140,13 +182,73 @@ pub fn validate_and_count<F: Function>(
     let mut columns = VregColumns {
         defs: Column::new_in(arena),
         classes: Column::new_in(arena),
+        record_upward_uses,
+        use_head: Column::new_in(arena),
+        links: ArenaVec::new_in(arena),
+        live_across: ArenaVec::new_in(arena),
         limit,
         memory_limit: None,
         scratch: env.scratch_by_class.iter().flatten().copied().collect(),
     };
     columns.grow_to(initial)?;
     check_operands(func, cfg, validate_ssa, &mut columns, arena, offsets)?;
-    Ok(columns.classes.len())
+    Ok(columns)
+}
+
+/// "No node": the end of a list in [`UpwardUses::links`].
+const NO_LINK: u32 = u32::MAX;
+
+/// One node of a per-vreg list of blocks in [`UpwardUses`].
+#[derive(Clone, Copy, Debug)]
+struct BlockLink {
+    block: u32,
+    next: u32,
+}
+
+/// What validation learns for liveness, from the walk it makes anyway.
+///
+/// A function that passes validation has one def per vreg (a block param
+/// counts as one), every use is dominated by it, and a use in the def's
+/// own block comes after the def. So a vreg is read before any write in
+/// a block (*upward-exposed* there: live into it) exactly when that block
+/// has a use of it and is not its def's block, and the def's block is the
+/// only one that kills it. Liveness walks predecessors back from the
+/// upward-exposed blocks and stops at the def's block.
+///
+/// Invariants: `use_head[v]` heads a list in `links` of the blocks with an
+/// upward-exposed use of `v`, each once, latest block first;
+/// `live_across` lists, increasing and without duplicates, the vregs with
+/// a non-empty list.
+#[derive(Debug)]
+pub struct UpwardUses<'t> {
+    defs: Column<'t, usize, DefSite>,
+    use_head: Column<'t, usize, u32>,
+    links: ArenaVec<'t, BlockLink>,
+    live_across: ArenaVec<'t, u32>,
+}
+
+impl UpwardUses<'_> {
+    /// The vregs read in some block other than their def's, increasing.
+    pub fn live_across(&self) -> &[u32] {
+        &self.live_across
+    }
+
+    /// The block that defines `vreg` (as a block param or in an
+    /// instruction).
+    pub fn def_block(&self, vreg: usize) -> Block {
+        self.defs[vreg].block
+    }
+
+    /// Calls `f` with each block that reads `vreg` before writing it.
+    #[inline]
+    pub fn for_each_upward_use_block(&self, vreg: usize, mut f: impl FnMut(Block)) {
+        let mut node = self.use_head[vreg];
+        while node != NO_LINK {
+            let link = self.links[node as usize];
+            f(Block(link.block));
+            node = link.next;
+        }
+    }
 }
 
 /// Vreg indices a function of this size may name: [`MIN_VREG_BOUND`] plus
@@ -282,6 +384,12 @@ pub fn check_env(env: &MachineEnv) -> Result<(), RegAllocError> {
 struct VregColumns<'a> {
     defs: Column<'a, usize, DefSite>,
     classes: Column<'a, usize, u8>,
+    /// Whether to fill the [`UpwardUses`] columns below (`use_head` grows
+    /// with the others only then).
+    record_upward_uses: bool,
+    use_head: Column<'a, usize, u32>,
+    links: ArenaVec<'a, BlockLink>,
+    live_across: ArenaVec<'a, u32>,
     limit: usize,
     memory_limit: Option<usize>,
     /// The environment's scratch registers, to which no vreg may be fixed
@@ -319,7 +427,40 @@ impl VregColumns<'_> {
             .map_err(oom)?;
         self.defs.resize(len, DefSite::NONE);
         self.classes.resize(len, NO_CLASS);
+        if self.record_upward_uses {
+            self.use_head
+                .raw_mut()
+                .try_reserve_exact(more)
+                .map_err(oom)?;
+            self.use_head.resize(len, NO_LINK);
+        }
         Ok(())
+    }
+
+    /// Notes a use of `index` in `block` for [`UpwardUses`]: one in a
+    /// block other than its def's (or before its def was seen, which
+    /// validation accepts only for a def in another block).
+    #[inline(always)]
+    fn note_use(&mut self, index: usize, block: Block) {
+        if self.record_upward_uses && self.defs[index].block != block {
+            self.note_upward_use(index, block);
+        }
+    }
+
+    #[inline]
+    fn note_upward_use(&mut self, index: usize, block: Block) {
+        let head = self.use_head[index];
+        if head == NO_LINK {
+            self.live_across.push(index as u32);
+        } else if self.links[head as usize].block == block.0 {
+            // Blocks are walked in order: a repeat is at the head.
+            return;
+        }
+        self.use_head[index] = self.links.len() as u32;
+        self.links.push(BlockLink {
+            block: block.0,
+            next: head,
+        });
     }
 
     /// Makes sure `index` (checked below `num_vregs`) has a row.
@@ -632,6 +773,7 @@ fn check_operands<F: Function>(
                                 RegAllocError::EntryLivein
                             }
                         });
+                        columns.note_use(index, block);
                     }
                     continue;
                 }
@@ -670,6 +812,7 @@ fn check_operands<F: Function>(
                     uses.check(cfg, &columns.defs, arg.vreg(), block, arg_key, || {
                         RegAllocError::EntryLivein
                     });
+                    columns.note_use(arg.vreg(), block);
                 }
             }
         }

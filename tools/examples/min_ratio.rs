@@ -104,4 +104,32 @@ fn main() {
         median(1),
         median(0) / median(1)
     );
+    // `MIN_RATIO_WORST=N`: the N functions whose time is furthest above
+    // half of upstream's (where a 2x goal loses the most).
+    if let Some(n) = std::env::var("MIN_RATIO_WORST")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut excess: Vec<(f64, usize)> = best
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !b[0].is_nan() && !b[1].is_nan())
+            .map(|(i, b)| (b[0] - 0.5 * b[1], i))
+            .collect();
+        excess.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let total_excess: f64 = excess.iter().map(|e| e.0).sum();
+        println!("summed excess over 0.5x upstream: {total_excess:.6} s");
+        for &(e, i) in excess.iter().take(n) {
+            let f = &funcs[i];
+            println!(
+                "{:>9.1} us ratio {:.3} insts {:>6} blocks {:>5} vregs {:>6} {}",
+                e * 1e6,
+                best[i][0] / best[i][1],
+                f.func.insts.len(),
+                regarena::Function::num_blocks(&f.func),
+                regarena::Function::num_vregs(&f.func),
+                f.path.display()
+            );
+        }
+    }
 }

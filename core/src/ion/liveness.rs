@@ -1,32 +1,30 @@
 //! Exact per-block live-in and live-out vreg sets.
 //!
-//! Reads: the function (operands, params, branch args) and the CFG's
-//! compact predecessor lists ([`CfgInfo::preds`]). Writes: a
-//! [`Liveness`] (in the arena) and `stats.livein_iterations`.
+//! Reads: the CFG's compact predecessor lists ([`CfgInfo::preds`]) and
+//! the [`UpwardUses`] that validation found in its walk over the operands
+//! (per vreg: its def block and the blocks that read it before any
+//! write). Writes: a [`Liveness`] (in the arena) and
+//! `stats.livein_iterations`.
 //!
 //! Method: per-vreg path exploration, output-sensitive (the classic SSA
 //! liveness by walking predecessors back from uses, e.g. Brandner et al.,
-//! "Computing Liveness Sets for SSA-Form Programs", 2011; it works for
-//! non-SSA input too because kills are looked up per block).
+//! "Computing Liveness Sets for SSA-Form Programs", 2011). Validation
+//! has established SSA form (one def per vreg, dominating every use), so
+//! the blocks that read a vreg first are its uses outside the def's
+//! block, and the def's block is the only one that kills it: the seeds
+//! come out of validation's walk, and this phase reads no operand.
 //!
-//! 1. One forward scan of every block finds, per vreg, the blocks where it
-//!    is *upward-exposed* (read before any write in the block; the block
-//!    "generates" it) and the blocks that *kill* it (write it before any
-//!    read), as two linked lists per vreg in one node array. The order of
-//!    mentions inside a block is exactly the reverse of the backward scan
-//!    in `liveranges`, so both phases agree on liveness.
-//! 2. For each vreg with a generating block (in increasing vreg order), a
-//!    depth-first walk from those blocks over predecessor edges (the
-//!    compact lists of [`CfgInfo::preds`]; their order changes only the
-//!    order of the walk, not the sets) marks
-//!    blocks live-out and live-in, stopping at blocks that kill it. The
+//! 1. For each vreg with an upward-exposed use (in increasing vreg
+//!    order), a depth-first walk from those blocks over predecessor edges
+//!    (their order changes only the order of the walk, not the sets)
+//!    marks blocks live-out and live-in, stopping at the def's block. The
 //!    blocks reached are appended to one array per side, a segment per
 //!    vreg, and counted per block.
-//! 3. The segments are scattered into per-block rows (a counting sort
-//!    whose counts step 2 already made).
+//! 2. The segments are scattered into per-block rows (a counting sort
+//!    whose counts step 1 already made).
 //!
-//! Cost: O(insts + operands + blocks + vregs + Σ_v Σ_{b ∈ livein(v)}
-//! |preds(b)|), memory O(blocks + vregs + operands + output). Nothing is
+//! Cost: O(blocks + Σ_v Σ_{b ∈ livein(v)} |preds(b)|) here, plus O(1) per
+//! use in validation; memory O(blocks + output). Nothing is
 //! O(blocks × vregs): the per-block marks carry the number of the walk
 //! that set them, so no walk has to clear them. The sets are stored as
 //! compressed rows (one offset per block into one vreg array), each row
@@ -36,9 +34,10 @@ use crate::cfg::CfgInfo;
 use crate::ion::data::VRegId;
 use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
+use crate::validate::UpwardUses;
 use crate::{
-    Block, Function, Inst, InstPosition, Operand, OperandConstraint, OperandKind, OperandPos,
-    ProgPoint, RegAllocError, VReg,
+    Block, Function, Inst, Operand, OperandConstraint, OperandKind, OperandPos, ProgPoint,
+    RegAllocError, VReg,
 };
 
 /// Per-block sets of live-out vregs, as compressed rows.
@@ -111,6 +110,7 @@ fn row<'s>(start: &Column<'_, Block, u32>, vregs: &'s [VRegId], block: Block) ->
 /// order), then the outgoing branch arguments (uses). This is the exact
 /// reverse of the backward scan in `liveranges`, so the first mention of a
 /// vreg here is the last one that scan sees.
+#[cfg(test)]
 fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnMut(usize, bool)) {
     for param in func.block_params(block) {
         f(param.vreg(), true);
@@ -135,7 +135,7 @@ fn for_each_mention_forward<F: Function>(func: &F, block: Block, mut f: impl FnM
 /// [`for_each_mention_forward`] for one instruction: the operands split
 /// by point in one pass ([`PointMasks`]), then each mask's slots from the
 /// highest down; one pass per point with more than 64 operands.
-#[inline]
+#[cfg(test)]
 fn mentions_of_operands(operands: &[Operand], inst: Inst, f: &mut impl FnMut(usize, bool)) {
     if let Some(masks) = PointMasks::of(operands) {
         for mut left in [masks.before, masks.after] {
@@ -149,7 +149,7 @@ fn mentions_of_operands(operands: &[Operand], inst: Inst, f: &mut impl FnMut(usi
         return;
     }
     let reused_input = reused_input_vreg(operands);
-    for position in [InstPosition::Before, InstPosition::After] {
+    for position in [crate::InstPosition::Before, crate::InstPosition::After] {
         for &op in operands.iter().rev() {
             if op.as_fixed_nonallocatable().is_some() {
                 continue;
@@ -245,26 +245,6 @@ impl PointMasks {
     }
 }
 
-/// "No node": the end of a [`BlockLink`] list.
-const NONE: u32 = u32::MAX;
-
-/// One node of a per-vreg singly linked list of blocks.
-#[derive(Clone, Copy)]
-struct BlockLink {
-    block: u32,
-    next: u32,
-}
-
-/// Per-vreg state of the mention scan: the last block whose scan
-/// mentioned the vreg (a per-block stamp, so it never needs clearing) and
-/// the heads of its lists of generating and killing blocks.
-#[derive(Clone, Copy)]
-struct Mentions {
-    seen_in: u32,
-    gen_head: u32,
-    kill_head: u32,
-}
-
 /// Per-block marks of the walk for one vreg (the low bits of a mark).
 const LIVE_IN: u32 = 1;
 const LIVE_OUT: u32 = 2;
@@ -312,62 +292,24 @@ fn rows_from_segments<'a>(
     (ends, vregs)
 }
 
-/// Computes exact live-in/live-out sets; fails with `EntryLivein` when a
-/// vreg is read on some path from the entry before being written.
+/// Computes exact live-in/live-out sets from what validation found
+/// ([`UpwardUses`]: per vreg, its def block and the blocks reading it
+/// before any write); fails with `EntryLivein` should a vreg be live into
+/// the entry block (validation refuses such input first).
 ///
-/// The result lives in `arena`; the work tables (per-vreg mention marks,
-/// links, walk marks, segments) in `temp`, which the caller may reset
-/// once this returns.
+/// The result lives in `arena`; the work tables (walk marks, segments) in
+/// `temp`, which the caller may reset once this returns.
 pub fn compute_liveness<'a, F: Function>(
     func: &F,
     cfg: &CfgInfo<'_>,
+    upward: &UpwardUses<'_>,
     arena: &'a Arena,
     temp: &Arena,
     stats: &mut Stats,
 ) -> Result<Liveness<'a>, RegAllocError> {
     let num_blocks = func.num_blocks();
-    let num_vregs = func.num_vregs();
     debug_assert_eq!(cfg.block_entry.len(), num_blocks);
-
-    // Step 1: generating and killing blocks of each vreg, as linked lists
-    // in one node array; `live_across` lists the vregs with a generating
-    // block (the only ones live into any block).
-    let mentions: &mut [Mentions] = temp.alloc_slice_fill_copy(
-        num_vregs,
-        Mentions {
-            seen_in: NONE,
-            gen_head: NONE,
-            kill_head: NONE,
-        },
-    );
-    let mut links: ArenaVec<BlockLink> = ArenaVec::with_capacity_in(num_vregs, temp);
-    let mut live_across: ArenaVec<u32> = ArenaVec::new_in(temp);
-    for b in 0..num_blocks {
-        let block = Block::new(b);
-        let stamp = b as u32;
-        for_each_mention_forward(func, block, |vreg, is_def| {
-            let m = &mut mentions[vreg];
-            if m.seen_in == stamp {
-                return;
-            }
-            m.seen_in = stamp;
-            let node = links.len() as u32;
-            let head = if is_def {
-                &mut m.kill_head
-            } else {
-                if m.gen_head == NONE {
-                    live_across.push(vreg as u32);
-                }
-                &mut m.gen_head
-            };
-            links.push(BlockLink {
-                block: stamp,
-                next: *head,
-            });
-            *head = node;
-        });
-    }
-    live_across.sort_unstable();
+    let live_across = upward.live_across();
 
     // Step 2: walk predecessors back from each generating block. The
     // blocks each vreg is live out of are appended to `out_blocks`, one
@@ -398,23 +340,18 @@ pub fn compute_liveness<'a, F: Function>(
                 0
             }
         };
-        let m = mentions[vreg as usize];
-        let mut k = m.kill_head;
-        while k != NONE {
-            let link = links[k as usize];
-            marks[link.block as usize] = stamp | KILLS;
-            k = link.next;
+        let vreg = vreg as usize;
+        let def_block = upward.def_block(vreg);
+        if def_block.is_valid() {
+            marks[def_block.index()] = stamp | KILLS;
         }
         let mut live_in_blocks = 0usize;
-        let mut g = m.gen_head;
-        while g != NONE {
-            // Each block is on the vreg's generating list once.
-            let link = links[g as usize];
-            marks[link.block as usize] = stamp | LIVE_IN;
+        upward.for_each_upward_use_block(vreg, |block| {
+            // Each block is on the vreg's list once.
+            marks[block.index()] = stamp | LIVE_IN;
             live_in_blocks += 1;
-            stack.push(link.block);
-            g = link.next;
-        }
+            stack.push(block.0);
+        });
         while let Some(b) = stack.pop() {
             for &pred in cfg.preds(Block::new(b as usize)) {
                 let p = pred.index();
@@ -438,7 +375,7 @@ pub fn compute_liveness<'a, F: Function>(
         if entry < num_blocks && flags_of(marks[entry]) & LIVE_IN != 0 {
             return Err(RegAllocError::EntryLivein);
         }
-        segments.push((vreg, out_blocks.len() as u32));
+        segments.push((vreg as u32, out_blocks.len() as u32));
     }
 
     let (liveout_start, liveout_vregs) =
@@ -491,7 +428,7 @@ mod tests {
                     assert_eq!((masks.before | masks.after) & bit, 0);
                     continue;
                 }
-                let before = operand_point(op, inst, reused).pos() == InstPosition::Before;
+                let before = operand_point(op, inst, reused).pos() == crate::InstPosition::Before;
                 assert_eq!(masks.before & bit != 0, before, "{operands:?} slot {i}");
                 assert_eq!(masks.after & bit != 0, !before, "{operands:?} slot {i}");
             }
@@ -500,17 +437,90 @@ mod tests {
         assert_eq!(PointMasks::of(&many), None);
     }
 
+    /// Liveness's seeds come from validation, which refuses a value read
+    /// before any def (`EntryLivein` without `validate_ssa`, as regalloc2's
+    /// liveness reports it), so no walk ever starts from such a value.
     #[test]
-    fn value_read_before_any_def_is_an_entry_livein() {
+    fn value_read_before_any_def_is_refused_before_liveness() {
         let func = function(
             1,
             vec![B(vec![], vec![ret(vec![Operand::reg_use(v(0))])], vec![])],
         );
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(&func, &arena).unwrap();
-        let mut stats = Stats::default();
-        let result = compute_liveness(&func, &cfg, &arena, &arena, &mut stats);
+        let result = crate::validate::validate_for_liveness(&func, &env(), &cfg, false, &arena);
         assert_eq!(result.err(), Some(RegAllocError::EntryLivein));
+    }
+
+    /// The live-out sets equal those of the textbook backward dataflow
+    /// (iterated to a fixed point over sets, block params defined at their
+    /// block's entry, branch arguments read at the branch) on generated
+    /// functions of every shape `gen` makes: loops, diamonds, block params.
+    /// (`gen` needs the `arbitrary` feature, which `cargo test --workspace`
+    /// turns on through the tools crate.)
+    #[cfg(feature = "arbitrary")]
+    #[test]
+    fn live_out_sets_match_iterative_dataflow() {
+        use std::collections::BTreeSet;
+        for seed in 0..60u64 {
+            let opts = crate::gen::GenOptions {
+                target_insts: 40 + (seed as usize % 7) * 30,
+                ..Default::default()
+            };
+            let (func, env) = crate::gen::generate_from_seed(seed, &opts);
+            let arena = Arena::new();
+            let cfg = crate::cfg::analyze(&func, &arena).unwrap();
+            let (_, upward) =
+                crate::validate::validate_for_liveness(&func, &env, &cfg, true, &arena).unwrap();
+            let mut stats = Stats::default();
+            let live = compute_liveness(&func, &cfg, &upward, &arena, &arena, &mut stats).unwrap();
+
+            // Per block: what it reads before writing (gen) and writes (kill).
+            let n = func.num_blocks();
+            let mut gen = vec![BTreeSet::new(); n];
+            let mut kill = vec![BTreeSet::new(); n];
+            for b in 0..n {
+                let block = Block::new(b);
+                for_each_mention_forward(&func, block, |vreg, is_def| {
+                    if is_def {
+                        kill[b].insert(vreg);
+                    } else if !kill[b].contains(&vreg) {
+                        gen[b].insert(vreg);
+                    }
+                });
+            }
+            let mut live_in = vec![BTreeSet::<usize>::new(); n];
+            let mut live_out = vec![BTreeSet::<usize>::new(); n];
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for b in (0..n).rev() {
+                    let out: BTreeSet<usize> = func
+                        .block_succs(Block::new(b))
+                        .iter()
+                        .flat_map(|s| live_in[s.index()].iter().copied())
+                        .collect();
+                    let inn: BTreeSet<usize> = gen[b]
+                        .iter()
+                        .copied()
+                        .chain(out.difference(&kill[b]).copied())
+                        .collect();
+                    if out != live_out[b] || inn != live_in[b] {
+                        changed = true;
+                        live_out[b] = out;
+                        live_in[b] = inn;
+                    }
+                }
+            }
+            for (b, expected) in live_out.iter().enumerate() {
+                let ours: BTreeSet<usize> = live
+                    .live_out(Block::new(b))
+                    .iter()
+                    .map(|v| v.index())
+                    .collect();
+                assert_eq!(&ours, expected, "seed {seed}, block {b}: live-out");
+            }
+        }
     }
 
     #[test]
@@ -537,8 +547,10 @@ mod tests {
         let func = function(n, blocks);
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(&func, &arena).unwrap();
+        let (_, upward) =
+            crate::validate::validate_for_liveness(&func, &env(), &cfg, true, &arena).unwrap();
         let mut stats = Stats::default();
-        let live = compute_liveness(&func, &cfg, &arena, &arena, &mut stats).unwrap();
+        let live = compute_liveness(&func, &cfg, &upward, &arena, &arena, &mut stats).unwrap();
         let last = Block::new(n);
         assert_eq!(
             live_in_of(&func, &live, last),

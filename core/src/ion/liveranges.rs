@@ -836,9 +836,11 @@ pub(crate) mod testing {
         let env = env();
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(func, &arena).expect("cfg");
-        crate::validate::validate(func, &env, &cfg, true, &arena).expect("valid");
+        let (_, upward) =
+            crate::validate::validate_for_liveness(func, &env, &cfg, true, &arena).expect("valid");
         let mut stats = Stats::default();
-        let liveness = compute_liveness(func, &cfg, &arena, &arena, &mut stats).expect("liveness");
+        let liveness =
+            compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats).expect("liveness");
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
         super::build_liveranges(
             func,

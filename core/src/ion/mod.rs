@@ -258,9 +258,11 @@ pub(crate) fn run_phases<'a, F: Function>(
     // memory (see `release_large_scratch`).
     let main_bytes_at_start = arena.allocated_bytes();
     let cfg = crate::cfg::analyze(func, arena)?;
-    let used_vregs =
-        crate::validate::validate_and_count(func, env, &cfg, options.validate_ssa, scratch, None)?;
-    scratch.reset();
+    // Validation's walk over the operands also finds, per vreg, its def
+    // block and the blocks that read it first: liveness's seeds (in
+    // scratch, until liveness is done with them).
+    let (used_vregs, upward_uses) =
+        crate::validate::validate_for_liveness(func, env, &cfg, options.validate_ssa, scratch)?;
     // From here on, per-vreg tables are sized by the vregs the function
     // names, not the count it declares.
     let func = &crate::validate::UsedVregs::new(func, used_vregs);
@@ -269,7 +271,9 @@ pub(crate) fn run_phases<'a, F: Function>(
     // Exact live-in/live-out sets per block.
     // (Its work tables go to scratch; the live-out rows to the main arena,
     // as the live-range scan's own work tables take the scratch next.)
-    let liveness = liveness::compute_liveness(func, &cfg, arena, scratch, &mut stats)?;
+    let liveness =
+        liveness::compute_liveness(func, &cfg, &upward_uses, arena, scratch, &mut stats)?;
+    drop(upward_uses);
     scratch.reset();
     // Ranges, uses, reservations, block-param edges, multi-fixed fixups.
     liveranges::build_liveranges(

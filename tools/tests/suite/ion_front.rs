@@ -19,10 +19,11 @@ fn front_phases_hold_invariants_on_the_corpus() {
         let name = cf.path.display();
         let func = &cf.func;
         let cfg = regarena::cfg::analyze(func, &arena).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        regarena::validate::validate(func, &cf.env, &cfg, true, &arena)
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let (_, upward) =
+            regarena::validate::validate_for_liveness(func, &cf.env, &cfg, true, &arena)
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut stats = Stats::default();
-        let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats)
+        let live = liveness::compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
         liveranges::build_liveranges(
@@ -97,8 +98,11 @@ fn front_counts_match_upstream_on_the_corpus() {
         arena.reset();
         let func = &cf.func;
         let cfg = regarena::cfg::analyze(func, &arena).unwrap();
+        let (_, upward) =
+            regarena::validate::validate_for_liveness(func, &cf.env, &cfg, true, &arena).unwrap();
         let mut stats = Stats::default();
-        let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats).unwrap();
+        let live =
+            liveness::compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats).unwrap();
         let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
         liveranges::build_liveranges(
             func,

@@ -14,10 +14,12 @@ fn run_through_process(func: &regarena::FunctionData, env: &MachineEnv) -> Resul
     let arena = Arena::new();
     let err = |e: RegAllocError| format!("{e:?}");
     let cfg = regarena::cfg::analyze(func, &arena).map_err(err)?;
-    regarena::validate::validate(func, env, &cfg, false, &arena).map_err(err)?;
+    let (_, upward) =
+        regarena::validate::validate_for_liveness(func, env, &cfg, false, &arena).map_err(err)?;
     let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
     let mut stats = Stats::default();
-    let live = liveness::compute_liveness(func, &cfg, &arena, &arena, &mut stats).map_err(err)?;
+    let live =
+        liveness::compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats).map_err(err)?;
     liveranges::build_liveranges(
         func,
         env,

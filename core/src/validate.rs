@@ -67,8 +67,8 @@
 use crate::cfg::CfgInfo;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
-    Block, Function, Inst, InstRange, MachineEnv, Operand, OperandConstraint, OperandKind,
-    OperandPos, PReg, PRegSet, RegAllocError, RegClass, VReg,
+    Allocation, Block, Function, Inst, InstRange, MachineEnv, Operand, OperandConstraint,
+    OperandKind, OperandPos, PReg, PRegSet, RegAllocError, RegClass, VReg,
 };
 
 /// The bit of `Operand::bits` that marks a fixed-register constraint
@@ -129,22 +129,40 @@ pub fn validate_and_count<F: Function>(
     arena: &Arena,
     offsets: Option<&mut Vec<u32>>,
 ) -> Result<usize, RegAllocError> {
-    let columns = validate_in(func, env, cfg, validate_ssa, arena, offsets, false)?;
+    let (columns, _) = validate_in(func, env, cfg, validate_ssa, arena, offsets, false)?;
     Ok(columns.classes.len())
 }
 
-/// As [`validate_and_count`] (without the offsets), and also returns what
-/// the walk learned for liveness: each vreg's def block and the blocks
-/// that read it before writing it ([`UpwardUses`], in `temp`). Liveness
-/// then needs no scan of its own over the operands.
+/// As [`validate_and_count`], and also returns what the walk learned for
+/// liveness: each vreg's def block and the blocks that read it before
+/// writing it ([`UpwardUses`], in `temp`). Liveness then needs no scan of
+/// its own over the operands.
+///
+/// With `slots`, also lays out the output's operand slots from the same
+/// walk: `inst_alloc_offsets` as [`validate_and_count`] fills it, and
+/// `allocs` one `Allocation::none()` per operand, except a fixed
+/// non-allocatable operand's, which holds its register (its final
+/// allocation). Move insertion then writes only the allocated operands.
 pub fn validate_for_liveness<'t, F: Function>(
     func: &F,
     env: &MachineEnv,
     cfg: &CfgInfo<'_>,
     validate_ssa: bool,
     temp: &'t Arena,
+    slots: Option<(&mut Vec<u32>, &mut Vec<Allocation>)>,
 ) -> Result<(usize, UpwardUses<'t>), RegAllocError> {
-    let columns = validate_in(func, env, cfg, validate_ssa, temp, None, true)?;
+    let (offsets, allocs) = match slots {
+        Some((offsets, allocs)) => (Some(offsets), Some(allocs)),
+        None => (None, None),
+    };
+    let (columns, operand_slots) = validate_in(func, env, cfg, validate_ssa, temp, offsets, true)?;
+    if let Some(allocs) = allocs {
+        allocs.clear();
+        allocs.resize(operand_slots as usize, Allocation::none());
+        for &(slot, preg) in columns.fixed_nonallocatable.iter() {
+            allocs[slot as usize] = Allocation::reg(preg);
+        }
+    }
     let mut live_across = columns.live_across;
     live_across.sort_unstable();
     Ok((
@@ -159,7 +177,9 @@ pub fn validate_for_liveness<'t, F: Function>(
 }
 
 /// The walk of [`validate_and_count`]; with `record_upward_uses`, also
-/// fills the [`UpwardUses`] columns.
+/// fills the [`UpwardUses`] columns and the fixed non-allocatable
+/// operands' slots. Returns the columns and, when `offsets` is given, the
+/// number of operand slots (else 0).
 fn validate_in<'t, F: Function>(
     func: &F,
     env: &MachineEnv,
@@ -168,7 +188,7 @@ fn validate_in<'t, F: Function>(
     arena: &'t Arena,
     offsets: Option<&mut Vec<u32>>,
     record_upward_uses: bool,
-) -> Result<VregColumns<'t>, RegAllocError> {
+) -> Result<(VregColumns<'t>, u32), RegAllocError> {
     // Position keys (`2 * inst + 2` at most) fit a `u32` within the
     // instruction bound.
     check_sizes(func)?;
@@ -186,13 +206,14 @@ fn validate_in<'t, F: Function>(
         use_head: Column::new_in(arena),
         links: ArenaVec::new_in(arena),
         live_across: ArenaVec::new_in(arena),
+        fixed_nonallocatable: ArenaVec::new_in(arena),
         limit,
         memory_limit: None,
         scratch: env.scratch_by_class.iter().flatten().copied().collect(),
     };
     columns.grow_to(initial)?;
-    check_operands(func, cfg, validate_ssa, &mut columns, arena, offsets)?;
-    Ok(columns)
+    let operand_slots = check_operands(func, cfg, validate_ssa, &mut columns, arena, offsets)?;
+    Ok((columns, operand_slots))
 }
 
 /// "No node": the end of a list in [`UpwardUses::links`].
@@ -390,6 +411,9 @@ struct VregColumns<'a> {
     use_head: Column<'a, usize, u32>,
     links: ArenaVec<'a, BlockLink>,
     live_across: ArenaVec<'a, u32>,
+    /// With `record_upward_uses`: the operand slot and register of every
+    /// fixed non-allocatable operand.
+    fixed_nonallocatable: ArenaVec<'a, (u32, PReg)>,
     limit: usize,
     memory_limit: Option<usize>,
     /// The environment's scratch registers, to which no vreg may be fixed
@@ -702,7 +726,7 @@ fn check_operands<F: Function>(
     columns: &mut VregColumns<'_>,
     arena: &Arena,
     mut offsets: Option<&mut Vec<u32>>,
-) -> Result<(), RegAllocError> {
+) -> Result<u32, RegAllocError> {
     let num_vregs = func.num_vregs();
     let allow_same_inst_defs = func.allow_multiple_vreg_defs() && !validate_ssa;
     let mut uses = UseChecks {
@@ -747,6 +771,7 @@ fn check_operands<F: Function>(
             if operands.len() > MAX_OPERANDS {
                 return Err(RegAllocError::TooManyOperands);
             }
+            let first_slot = operand_slots;
             if let Some(offsets) = offsets.as_deref_mut() {
                 offsets.push(operand_slots);
                 // At most 2^30 instructions of 2^16 operands: no overflow
@@ -760,7 +785,7 @@ fn check_operands<F: Function>(
             // field's top bit): only then can `check_fixed_registers` find
             // anything.
             let mut any_fixed = 0u64;
-            for &op in operands {
+            for (slot, &op) in operands.iter().enumerate() {
                 any_fixed |= op.bits() & FIXED_BIT;
                 check_operand(func, op, operands, inst, num_vregs, columns)?;
                 let index = raw_vreg_index(op);
@@ -774,6 +799,14 @@ fn check_operands<F: Function>(
                             }
                         });
                         columns.note_use(index, block);
+                    } else if columns.record_upward_uses {
+                        // The reserved vreg: a fixed non-allocatable use
+                        // (`check_operand` refused anything else).
+                        if let Some(preg) = op.as_fixed_nonallocatable() {
+                            columns
+                                .fixed_nonallocatable
+                                .push((first_slot + slot as u32, preg));
+                        }
                     }
                     continue;
                 }
@@ -817,7 +850,8 @@ fn check_operands<F: Function>(
             }
         }
     }
-    uses.finish(cfg, &columns.defs)
+    uses.finish(cfg, &columns.defs)?;
+    Ok(operand_slots)
 }
 
 /// How many instructions ahead [`prefetch_operands`] looks.

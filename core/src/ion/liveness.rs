@@ -448,7 +448,8 @@ mod tests {
         );
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(&func, &arena).unwrap();
-        let result = crate::validate::validate_for_liveness(&func, &env(), &cfg, false, &arena);
+        let result =
+            crate::validate::validate_for_liveness(&func, &env(), &cfg, false, &arena, None);
         assert_eq!(result.err(), Some(RegAllocError::EntryLivein));
     }
 
@@ -471,7 +472,8 @@ mod tests {
             let arena = Arena::new();
             let cfg = crate::cfg::analyze(&func, &arena).unwrap();
             let (_, upward) =
-                crate::validate::validate_for_liveness(&func, &env, &cfg, true, &arena).unwrap();
+                crate::validate::validate_for_liveness(&func, &env, &cfg, true, &arena, None)
+                    .unwrap();
             let mut stats = Stats::default();
             let live = compute_liveness(&func, &cfg, &upward, &arena, &arena, &mut stats).unwrap();
 
@@ -548,7 +550,8 @@ mod tests {
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(&func, &arena).unwrap();
         let (_, upward) =
-            crate::validate::validate_for_liveness(&func, &env(), &cfg, true, &arena).unwrap();
+            crate::validate::validate_for_liveness(&func, &env(), &cfg, true, &arena, None)
+                .unwrap();
         let mut stats = Stats::default();
         let live = compute_liveness(&func, &cfg, &upward, &arena, &arena, &mut stats).unwrap();
         let last = Block::new(n);

@@ -837,7 +837,8 @@ pub(crate) mod testing {
         let arena = Arena::new();
         let cfg = crate::cfg::analyze(func, &arena).expect("cfg");
         let (_, upward) =
-            crate::validate::validate_for_liveness(func, &env, &cfg, true, &arena).expect("valid");
+            crate::validate::validate_for_liveness(func, &env, &cfg, true, &arena, None)
+                .expect("valid");
         let mut stats = Stats::default();
         let liveness =
             compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats).expect("liveness");

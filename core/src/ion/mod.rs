@@ -260,9 +260,17 @@ pub(crate) fn run_phases<'a, F: Function>(
     let cfg = crate::cfg::analyze(func, arena)?;
     // Validation's walk over the operands also finds, per vreg, its def
     // block and the blocks that read it first: liveness's seeds (in
-    // scratch, until liveness is done with them).
-    let (used_vregs, upward_uses) =
-        crate::validate::validate_for_liveness(func, env, &cfg, options.validate_ssa, scratch)?;
+    // scratch, until liveness is done with them). It lays out the output's
+    // operand slots too (offsets, and the registers of fixed
+    // non-allocatable operands); `moves` writes the rest of `output`.
+    let (used_vregs, upward_uses) = crate::validate::validate_for_liveness(
+        func,
+        env,
+        &cfg,
+        options.validate_ssa,
+        scratch,
+        Some((&mut output.inst_alloc_offsets, &mut output.allocs)),
+    )?;
     // From here on, per-vreg tables are sized by the vregs the function
     // names, not the count it declares.
     let func = &crate::validate::UsedVregs::new(func, used_vregs);

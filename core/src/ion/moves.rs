@@ -6,8 +6,11 @@
 //! (ranges and their uses, vreg range lists, bundles' allocations, spill
 //! sets' slots, spill slots' final allocations, the per-PReg trees for
 //! finding free scratch registers, block-param edges, multi-fixed-reg
-//! fixups). Writes: `output` (cleared first, capacity kept) and the move
-//! counters of `stats`.
+//! fixups, the instructions with a reuse operand) and the operand-slot
+//! layout validation left in `output` (`inst_alloc_offsets`, and `allocs`
+//! holding `none` but for fixed non-allocatable operands). Writes: the
+//! rest of `output` (edits and debug locations cleared first, capacity
+//! kept) and the move counters of `stats`.
 //!
 //! Algorithm (regalloc2's `src/ion/moves.rs`, rebuilt on our tables):
 //! 1. Every range's allocation is its bundle's register, or else its spill
@@ -227,36 +230,14 @@ pub fn insert_moves<'a, F: Function>(
     output: &mut Output,
     stats: &mut Stats,
 ) -> Result<(), RegAllocError> {
+    // Validation laid out the operand slots (`inst_alloc_offsets`, and
+    // `allocs` with the fixed non-allocatable operands' registers); the
+    // allocated operands are written from the ranges' uses.
     output.edits.clear();
-    output.allocs.clear();
-    output.inst_alloc_offsets.clear();
     output.debug_locations.clear();
     output.num_spillslots = 0;
-
-    // Operand slots: fixed non-allocatable operands get their register
-    // now; everything else is written from the ranges' uses.
-    let mut reuse_insts: ArenaVec<Inst> = ArenaVec::new_in(arena);
-    for i in 0..func.num_insts() {
-        let inst = Inst::new(i);
-        output.inst_alloc_offsets.push(output.allocs.len() as u32);
-        let mut reuses = false;
-        for op in func.inst_operands(inst) {
-            // Only an operand of the reserved vreg can be fixed
-            // non-allocatable: test that before decoding the constraint.
-            let fixed = if op.vreg().vreg() == VReg::MAX {
-                op.as_fixed_nonallocatable()
-            } else {
-                None
-            };
-            output.allocs.push(match fixed {
-                Some(preg) => Allocation::reg(preg),
-                None => Allocation::none(),
-            });
-            reuses |= op.reused_slot().is_some();
-        }
-        if reuses {
-            reuse_insts.push(inst);
-        }
+    if output.inst_alloc_offsets.len() != func.num_insts() {
+        return Err(internal_error());
     }
 
     let mut moves = MoveCollector {
@@ -276,7 +257,9 @@ pub fn insert_moves<'a, F: Function>(
     };
     collect_vreg_moves(func, cfg, arena, tables, output, &mut moves, stats)?;
     collect_fixup_moves(func, &tables.multi_fixed_reg_fixups, output, &mut moves)?;
-    collect_reuse_moves(func, &reuse_insts, output, &mut moves)?;
+    // The live-range scan listed the instructions with a reuse operand,
+    // last first.
+    collect_reuse_moves(func, tables.reuse_insts.iter().rev(), output, &mut moves)?;
 
     output.num_spillslots = resolve_moves(
         func,
@@ -1154,9 +1137,9 @@ fn collect_fixup_moves<F: Function>(
 
 /// Reuse-input defs: copy the input into the def's allocation before the
 /// instruction and report the def's allocation for the input.
-fn collect_reuse_moves<F: Function>(
+fn collect_reuse_moves<'i, F: Function>(
     func: &F,
-    reuse_insts: &[Inst],
+    reuse_insts: impl Iterator<Item = &'i Inst>,
     output: &mut Output,
     moves: &mut MoveCollector<'_, '_>,
 ) -> Result<(), RegAllocError> {

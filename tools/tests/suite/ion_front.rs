@@ -20,7 +20,7 @@ fn front_phases_hold_invariants_on_the_corpus() {
         let func = &cf.func;
         let cfg = regarena::cfg::analyze(func, &arena).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let (_, upward) =
-            regarena::validate::validate_for_liveness(func, &cf.env, &cfg, true, &arena)
+            regarena::validate::validate_for_liveness(func, &cf.env, &cfg, true, &arena, None)
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut stats = Stats::default();
         let live = liveness::compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats)
@@ -99,7 +99,8 @@ fn front_counts_match_upstream_on_the_corpus() {
         let func = &cf.func;
         let cfg = regarena::cfg::analyze(func, &arena).unwrap();
         let (_, upward) =
-            regarena::validate::validate_for_liveness(func, &cf.env, &cfg, true, &arena).unwrap();
+            regarena::validate::validate_for_liveness(func, &cf.env, &cfg, true, &arena, None)
+                .unwrap();
         let mut stats = Stats::default();
         let live =
             liveness::compute_liveness(func, &cfg, &upward, &arena, &arena, &mut stats).unwrap();

@@ -166,10 +166,31 @@ fn run_moves(f: &FunctionData, env: &MachineEnv, t: &mut IonTables<'_>, arena: &
     // As `build_liveranges` ends: the reservations are laid out.
     t.pregs.reserved.seal();
     let cfg = regarena::cfg::analyze(f, arena).expect("cfg");
-    let mut out = Output::default();
+    let mut out = lay_out_slots(f, env, &cfg, arena);
     let mut stats = Stats::default();
     regarena::ion::moves::insert_moves(f, env, &cfg, arena, t, 4, &mut out, &mut stats)
         .expect("insert_moves");
+    out
+}
+
+/// An output whose operand slots validation has laid out, as the pipeline
+/// hands it to `insert_moves`.
+fn lay_out_slots(
+    f: &FunctionData,
+    env: &MachineEnv,
+    cfg: &regarena::cfg::CfgInfo<'_>,
+    arena: &Arena,
+) -> Output {
+    let mut out = Output::default();
+    regarena::validate::validate_for_liveness(
+        f,
+        env,
+        cfg,
+        false,
+        arena,
+        Some((&mut out.inst_alloc_offsets, &mut out.allocs)),
+    )
+    .expect("valid");
     out
 }
 
@@ -362,9 +383,9 @@ fn output_is_cleared_and_keeps_capacity() {
     add_range(&arena, &mut t, &f, 0, cr(before(4), before(7)), ra(0), 0);
     add_range(&arena, &mut t, &f, 0, cr(before(7), after(7)), ra(0), 0);
     let cfg = regarena::cfg::analyze(&f, &arena).unwrap();
-    let mut out = Output::default();
-    let mut stats = Stats::default();
     let env = env(false);
+    let mut out = lay_out_slots(&f, &env, &cfg, &arena);
+    let mut stats = Stats::default();
     regarena::ion::moves::insert_moves(&f, &env, &cfg, &arena, &t, 0, &mut out, &mut stats)
         .unwrap();
     let first = (out.allocs.as_ptr(), out.allocs.len(), out.edits.len());
@@ -468,6 +489,8 @@ fn reuse_def_copies_the_input_first() {
     let def = range_flags::STARTS_AT_DEF;
     add_range(&arena, &mut t, &f, 0, cr(after(0), after(2)), ra(0), def);
     add_range(&arena, &mut t, &f, 1, cr(after(1), after(3)), ra(1), def);
+    // As the live-range scan lists it.
+    t.reuse_insts.push(Inst::new(1));
     let out = run_moves(&f, &env(true), &mut t, &arena);
     assert_eq!(moves_at(&out, before(1)), vec![(ra(0), ra(1))]);
     assert_eq!(out.inst_allocs(Inst::new(1)), &[ra(1), ra(1)]);

@@ -15,7 +15,8 @@ fn run_through_process(func: &regarena::FunctionData, env: &MachineEnv) -> Resul
     let err = |e: RegAllocError| format!("{e:?}");
     let cfg = regarena::cfg::analyze(func, &arena).map_err(err)?;
     let (_, upward) =
-        regarena::validate::validate_for_liveness(func, env, &cfg, false, &arena).map_err(err)?;
+        regarena::validate::validate_for_liveness(func, env, &cfg, false, &arena, None)
+            .map_err(err)?;
     let mut tables = IonTables::new_in(&arena, func.num_vregs(), func.num_insts());
     let mut stats = Stats::default();
     let live =

@@ -928,6 +928,10 @@ pub struct ReservedPoints<'a> {
     regs: PRegSet,
     /// `(preg index, point index)` inserted and not yet laid out.
     pending: ArenaVec<'a, (u32, u32)>,
+    /// `(registers, point index)` inserted as sets (an instruction's
+    /// clobbers: one entry for the twenty or so registers a call
+    /// clobbers) and not yet laid out.
+    pending_sets: ArenaVec<'a, (PRegSet, u32)>,
     sealed: bool,
 }
 
@@ -938,6 +942,7 @@ impl<'a> ReservedPoints<'a> {
             grid: PointGrid::new_in(arena, num_insts),
             regs: PRegSet::empty(),
             pending: ArenaVec::new_in(arena),
+            pending_sets: ArenaVec::new_in(arena),
             sealed: false,
         }
     }
@@ -953,6 +958,18 @@ impl<'a> ReservedPoints<'a> {
         self.pending.push((preg.index() as u32, index as u32));
     }
 
+    /// Reserves `point` of every register in `pregs`. Only before
+    /// [`seal`](Self::seal).
+    pub fn insert_set(&mut self, pregs: PRegSet, point: ProgPoint) {
+        let index = point.to_index() as usize;
+        assert!(
+            index < self.grid.num_points(),
+            "{point:?} past the function"
+        );
+        assert!(!self.sealed, "reservation after the set was sealed");
+        self.pending_sets.push((pregs, index as u32));
+    }
+
     /// Lays out every inserted point; queries may follow. O(points +
     /// rows * registers with reservations).
     pub fn seal(&mut self) {
@@ -962,13 +979,23 @@ impl<'a> ReservedPoints<'a> {
         for &(reg, _) in self.pending.iter() {
             regs.add(PReg::from_index(reg as usize));
         }
+        for (set, _) in self.pending_sets.iter() {
+            regs.union_from(*set);
+        }
         self.grid.lay_out(regs);
         self.regs = regs;
         for &(reg, point) in self.pending.iter() {
             let slot = self.grid.slot[reg as usize] as usize;
             self.grid.set(slot, point as usize);
         }
+        for &(set, point) in self.pending_sets.iter() {
+            for reg in set {
+                let slot = self.grid.slot[reg.index()] as usize;
+                self.grid.set(slot, point as usize);
+            }
+        }
         self.pending.clear();
+        self.pending_sets.clear();
     }
 
     /// The slot of `preg`, if it has reservations. Panics on a set not yet
@@ -1374,6 +1401,26 @@ mod tests {
         }
         reserved.insert(regs[0], ProgPoint::from_index(2 * insts as u32 - 1));
         model.insert((regs[0].index(), ProgPoint::from_index(2 * insts as u32 - 1)));
+        // Sets of registers at one point (an instruction's clobbers),
+        // mixed with the single points, some on the same points.
+        for k in 0..40u32 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let point = ProgPoint::from_index(if k % 4 == 0 {
+                k
+            } else {
+                (state >> 8) % (2 * insts as u32)
+            });
+            let mut set = PRegSet::empty();
+            for (i, &reg) in regs[..18].iter().enumerate() {
+                if state >> (i % 24) & 1 != 0 {
+                    set.add(reg);
+                    model.insert((reg.index(), point));
+                }
+            }
+            reserved.insert_set(set, point);
+        }
         reserved.seal();
         for &reg in &regs {
             let points: Vec<ProgPoint> = model

@@ -25,7 +25,7 @@ use crate::ion::Stats;
 use crate::tables::{Arena, ArenaVec, Column};
 use crate::{
     Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandConstraint, OperandKind,
-    OperandPos, PReg, ProgPoint, RegAllocError, VReg,
+    OperandPos, PReg, PRegSet, ProgPoint, RegAllocError, VReg,
 };
 
 /// The slots of an instruction's operands with their program points, in
@@ -391,10 +391,10 @@ pub fn build_liveranges<'a, F: Function>(
 
         for inst in insts.iter().rev() {
             let clobbers = func.inst_clobbers(inst);
-            for preg in clobbers {
+            if clobbers != PRegSet::empty() {
                 // Only at After: the instruction may still read an input
                 // in a register it clobbers.
-                pregs.reserved.insert(preg, ProgPoint::after(inst));
+                pregs.reserved.insert_set(clobbers, ProgPoint::after(inst));
             }
             let operands = func.inst_operands(inst);
             // Every slot index then fits a `u16` other than `SLOT_NONE`.

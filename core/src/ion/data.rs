@@ -1202,14 +1202,6 @@ pub struct BlockparamOut {
     pub to_vreg: VRegId,
 }
 
-/// A block param of `to_block` arriving over the edge from `from_block`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockparamIn {
-    pub to_vreg: VRegId,
-    pub to_block: Block,
-    pub from_block: Block,
-}
-
 /// One vreg used in several fixed registers at one instruction: the use in
 /// operand `to_slot` gets a copy of the value made at `pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1240,7 +1232,6 @@ pub struct IonTables<'a> {
     pub spillslots: SpillSlots<'a>,
     pub pregs: PRegs<'a>,
     pub blockparam_outs: ArenaVec<'a, BlockparamOut>,
-    pub blockparam_ins: ArenaVec<'a, BlockparamIn>,
     pub multi_fixed_reg_fixups: ArenaVec<'a, MultiFixedRegFixup>,
     /// The instructions with a `Reuse` operand, in decreasing order (the
     /// live-range scan's): the only ones `merge` looks at for reuse pairs.
@@ -1278,7 +1269,6 @@ impl<'a> IonTables<'a> {
             spillslots: SpillSlots::new_in(arena),
             pregs: PRegs::new_in(arena, num_insts),
             blockparam_outs: ArenaVec::new_in(arena),
-            blockparam_ins: ArenaVec::new_in(arena),
             multi_fixed_reg_fixups: ArenaVec::new_in(arena),
             reuse_insts: ArenaVec::new_in(arena),
         }

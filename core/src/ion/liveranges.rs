@@ -5,7 +5,7 @@
 //! points, loop depth), [`Liveness`] (live-out rows).
 //! Writes: `ranges` (all columns), `vregs` (`ranges`, `blockparam`,
 //! `class`), `pregs` (`is_stack`, reservations in the trees),
-//! `blockparam_outs`, `blockparam_ins`, `multi_fixed_reg_fixups`, `reuse_insts`, and
+//! `blockparam_outs`, `multi_fixed_reg_fixups`, `reuse_insts`, and
 //! `stats` (`livein_blocks`, `initial_liverange_count`, blockparam counts).
 //!
 //! Algorithm from regalloc2 0.15.2 `src/ion/liveranges.rs`
@@ -17,8 +17,8 @@
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
-    range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
-    LiveRangeListEntry, LiveRanges, MultiFixedRegFixup, PRegs, Use, UseSpan, VRegId, VRegs,
+    range_flags, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId, LiveRangeListEntry,
+    LiveRanges, MultiFixedRegFixup, PRegs, Use, UseSpan, VRegId, VRegs,
 };
 use crate::ion::liveness::{operand_point, reused_input_vreg, Liveness, PointMasks};
 use crate::ion::Stats;
@@ -312,7 +312,6 @@ pub fn build_liveranges<'a, F: Function>(
         vregs,
         pregs,
         blockparam_outs,
-        blockparam_ins,
         multi_fixed_reg_fixups,
         reuse_insts,
         ..
@@ -540,13 +539,9 @@ pub fn build_liveranges<'a, F: Function>(
                     allow_multiple_defs,
                 );
             }
-            for &pred in func.block_preds(block) {
-                blockparam_ins.push(BlockparamIn {
-                    to_vreg: v,
-                    to_block: block,
-                    from_block: pred,
-                });
-            }
+            // One edge into the param per predecessor (`moves` walks
+            // `cfg.preds` for them; only the count is kept).
+            stats.blockparam_ins_count += func.block_preds(block).len();
         }
 
         // What is still live is the block's live-in set: end it here.
@@ -567,7 +562,6 @@ pub fn build_liveranges<'a, F: Function>(
     // program order.
     distribute_uses(temp, ranges, &use_log);
     list_ranges_by_vreg(ranges, vregs, temp);
-    blockparam_ins.sort_unstable_by_key(|x| (x.to_vreg, x.to_block, x.from_block));
     blockparam_outs.sort_unstable_by_key(|x| (x.from_vreg, x.from_block, x.to_block, x.to_vreg));
 
     repeated_vregs.sort_unstable();
@@ -584,7 +578,6 @@ pub fn build_liveranges<'a, F: Function>(
     pregs.reserved.seal();
 
     stats.initial_liverange_count = ranges.len();
-    stats.blockparam_ins_count = blockparam_ins.len();
     stats.blockparam_outs_count = blockparam_outs.len();
     Ok(())
 }
@@ -987,12 +980,6 @@ mod tests {
                 })
                 .collect();
             assert_eq!(outs, vec![(1, b(1), b(3), 3), (2, b(2), b(3), 3)]);
-            let ins: Vec<_> = tables
-                .blockparam_ins
-                .iter()
-                .map(|i| (i.to_vreg.index(), i.to_block, i.from_block))
-                .collect();
-            assert_eq!(ins, vec![(3, b(3), b(1)), (3, b(3), b(2))]);
             // v1 and v2 merge into v3's bundle; v0 stays alone.
             let bundle_of =
                 |n: usize| tables.ranges.bundle[tables.vregs.ranges[VRegId::new(n)][0].index];

@@ -43,8 +43,8 @@
 
 use crate::cfg::CfgInfo;
 use crate::ion::data::{
-    range_flags, BlockparamIn, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId,
-    LiveRangeListEntry, MultiFixedRegFixup, VRegId, SLOT_NONE,
+    range_flags, BlockparamOut, CodeRange, FixupLevel, IonTables, LiveRangeId, LiveRangeListEntry,
+    MultiFixedRegFixup, VRegId, SLOT_NONE,
 };
 use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
 use crate::ion::redundant_moves::RedundantMoveEliminator;
@@ -276,7 +276,6 @@ pub fn insert_moves<'a, F: Function>(
         .debug_locations
         .sort_unstable_by_key(|&(label, from, to, alloc)| (label, from, to, alloc.bits()));
 
-    stats.blockparam_ins_count = tables.blockparam_ins.len();
     stats.blockparam_outs_count = tables.blockparam_outs.len();
     stats.final_liverange_count = tables.ranges.len();
     stats.edits_count = output.edits.len();
@@ -594,14 +593,9 @@ fn collect_vreg_moves<'a, F: Function>(
         let o = outs[i as usize];
         (o.from_vreg, o.from_block, i)
     });
-    let ins = &tables.blockparam_ins;
-    let ins_order = sorted_order(arena, ins.len(), |i| {
-        let x = ins[i as usize];
-        (x.to_vreg, x.to_block, x.from_block, i)
-    });
     let labels = func.debug_value_labels();
     let labels_order = sorted_order(arena, labels.len(), |i| (labels[i as usize].0.vreg(), i));
-    let (mut outs_at, mut ins_at, mut labels_at) = (0usize, 0usize, 0usize);
+    let (mut outs_at, mut labels_at) = (0usize, 0usize);
     let pred_spans = pred_spans(func, arena);
     let def_entry_blocks = write_operand_allocs(cfg, arena, tables, moves, output)?;
 
@@ -643,7 +637,6 @@ fn collect_vreg_moves<'a, F: Function>(
             |i| outs[i as usize].from_vreg,
             vreg,
         );
-        let vreg_ins = vreg_rows(&ins_order, &mut ins_at, |i| ins[i as usize].to_vreg, vreg);
         let param_block = tables.vregs.blockparam[vreg];
 
         if let [entry] = list {
@@ -662,15 +655,7 @@ fn collect_vreg_moves<'a, F: Function>(
             if param_block.is_valid()
                 && (entries.0..entries.1).contains(&(param_block.index() as u32))
             {
-                push_param_dests(
-                    ins,
-                    vreg_ins,
-                    vreg,
-                    param_block,
-                    r.alloc,
-                    &mut param_dests,
-                    stats,
-                );
+                push_param_dests(cfg, vreg, param_block, r.alloc, &mut param_dests, stats);
             }
             push_vreg_debug_locations(
                 labels,
@@ -735,7 +720,7 @@ fn collect_vreg_moves<'a, F: Function>(
             for b in r.entries.0..r.entries.1 {
                 let block = Block::new(b as usize);
                 if block == param_block {
-                    push_param_dests(ins, vreg_ins, vreg, block, r.alloc, &mut param_dests, stats);
+                    push_param_dests(cfg, vreg, block, r.alloc, &mut param_dests, stats);
                     continue;
                 }
                 if block == def_entry_block {
@@ -952,27 +937,22 @@ fn push_param_sources(
 }
 
 /// Block-param destinations: `vreg`, a param of `block`, is in `alloc` at
-/// its entry, for each of its edges into `block` (`vreg_ins`, rows of
-/// `ins`).
+/// its entry, for each of its edges into `block` (one per predecessor,
+/// in `cfg.preds` order: increasing, a predecessor with two edges twice).
 #[inline]
 fn push_param_dests(
-    ins: &[BlockparamIn],
-    vreg_ins: &[u32],
+    cfg: &CfgInfo<'_>,
     vreg: VRegId,
     block: Block,
     alloc: Allocation,
     param_dests: &mut ArenaVec<ParamDest>,
     stats: &mut Stats,
 ) {
-    for &i in vreg_ins {
-        let x = ins[i as usize];
-        if x.to_block != block {
-            continue;
-        }
+    for &from_block in cfg.preds(block) {
         param_dests.push(ParamDest {
             to_vreg: vreg,
             to_block: block,
-            from_block: x.from_block,
+            from_block,
             alloc,
         });
         stats.halfmoves_count += 1;

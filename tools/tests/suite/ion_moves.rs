@@ -6,8 +6,7 @@
 
 use regalloc2 as ra2;
 use regarena::ion::data::{
-    range_flags, BlockparamIn, BlockparamOut, CodeRange, IonTables, LiveRangeId,
-    LiveRangeListEntry, Use, VRegId,
+    range_flags, BlockparamOut, CodeRange, IonTables, LiveRangeId, LiveRangeListEntry, Use, VRegId,
 };
 use regarena::owned::{BlockData, InstData, InstKind};
 use regarena::tables::Arena;
@@ -442,11 +441,6 @@ fn block_params_with_a_swap_cycle() {
                 from_block: Block::new(0),
                 to_block: Block::new(1),
                 to_vreg: VRegId::new(to),
-            });
-            t.blockparam_ins.push(BlockparamIn {
-                to_vreg: VRegId::new(to),
-                to_block: Block::new(1),
-                from_block: Block::new(0),
             });
             t.vregs.blockparam[VRegId::new(to)] = Block::new(1);
         }

@@ -10,7 +10,10 @@
 //! and per `compare` size class.
 //!
 //! `cargo run --release -p regarena-tools --example min_ratio -- [REPEAT] [PATH...]`
-//! (default: 15 repeats over ../shared/corpus; `MIN_RATIO_ALGO=ion` for Ion).
+//! (default: 15 repeats over ../shared/corpus; `MIN_RATIO_ALGO=ion` for Ion;
+//! `MIN_RATIO_FRESH=1` new contexts at each pass, as `compare`'s repeats
+//! make them; `MIN_RATIO_WORST=N` the N functions furthest above half of
+//! upstream's time).
 
 use std::path::PathBuf;
 
@@ -53,6 +56,9 @@ fn main() {
     // of), to show how far the minimum and the median lie apart.
     let mut pass_sums: Vec<[f64; 2]> = Vec::new();
     for pass in 0..repeat {
+        if std::env::var_os("MIN_RATIO_FRESH").is_some() {
+            ctxs = Contexts::with_algorithm(algorithm);
+        }
         pass_sums.push([0.0; 2]);
         for (index, f) in funcs.iter().enumerate() {
             let order = if (index + pass) % 2 == 0 {

@@ -947,27 +947,29 @@ impl<'a> ReservedPoints<'a> {
         }
     }
 
-    /// Reserves `point` of `preg`. Only before [`seal`](Self::seal).
-    pub fn insert(&mut self, preg: PReg, point: ProgPoint) {
-        let index = point.to_index() as usize;
+    /// The index of `point`, which a reservation may name: inside the
+    /// function, and the set not sealed yet.
+    fn pending_index(&self, point: ProgPoint) -> u32 {
+        let index = point.to_index();
         assert!(
-            index < self.grid.num_points(),
+            (index as usize) < self.grid.num_points(),
             "{point:?} past the function"
         );
         assert!(!self.sealed, "reservation after the set was sealed");
-        self.pending.push((preg.index() as u32, index as u32));
+        index
+    }
+
+    /// Reserves `point` of `preg`. Only before [`seal`](Self::seal).
+    pub fn insert(&mut self, preg: PReg, point: ProgPoint) {
+        let index = self.pending_index(point);
+        self.pending.push((preg.index() as u32, index));
     }
 
     /// Reserves `point` of every register in `pregs`. Only before
     /// [`seal`](Self::seal).
     pub fn insert_set(&mut self, pregs: PRegSet, point: ProgPoint) {
-        let index = point.to_index() as usize;
-        assert!(
-            index < self.grid.num_points(),
-            "{point:?} past the function"
-        );
-        assert!(!self.sealed, "reservation after the set was sealed");
-        self.pending_sets.push((pregs, index as u32));
+        let index = self.pending_index(point);
+        self.pending_sets.push((pregs, index));
     }
 
     /// Lays out every inserted point; queries may follow. O(points +

@@ -6,8 +6,10 @@
 //! range). Writes nothing but two per-vreg scratch columns in the arena
 //! and, for the single-pass allocator, `Output::inst_alloc_offsets` (laid
 //! out in the same walk over the instructions); for Ion,
-//! [`validate_for_liveness`] also keeps the def column and lists each
-//! vreg's upward-exposed uses ([`UpwardUses`]), liveness's seeds. The walk also refuses a
+//! [`validate_for_liveness`] also keeps the def column, lists each
+//! vreg's upward-exposed uses ([`UpwardUses`], liveness's seeds) and lays
+//! out the output's operand slots (`inst_alloc_offsets`, and `allocs`
+//! with the fixed non-allocatable operands' registers). The walk also refuses a
 //! branch or return before a block's last instruction (`BB(block)`), the
 //! one structural check that reads every instruction.
 //!

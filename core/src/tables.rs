@@ -30,6 +30,12 @@ pub type Arena = bumpalo::Bump;
 /// A growable vector in the per-run arena.
 pub type ArenaVec<'a, T> = bumpalo::collections::Vec<'a, T>;
 
+/// Room a function-wide scratch list starts with. bumpalo's lists grow
+/// 1, 2, 4, ... entries, each step a call into the arena (and a copy when
+/// the list is no longer the arena's last allocation); a list that usually
+/// holds a few dozen entries starts with room for them instead.
+pub const SCRATCH_LIST_START: usize = 32;
+
 /// Defines a typed `u32` entity id with an invalid sentinel (`u32::MAX`):
 /// `entity_id!(/// docs\n pub struct ThingId, "thing")` gives `ThingId`
 /// with `new`, `index`, `invalid`, `is_invalid`, `is_valid`, `raw_u32`,

@@ -67,7 +67,7 @@
 //!   (DESIGN.md, "Bad input").
 
 use crate::cfg::CfgInfo;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, ArenaVec, Column, SCRATCH_LIST_START};
 use crate::{
     Allocation, Block, Function, Inst, InstRange, MachineEnv, Operand, OperandConstraint,
     OperandKind, OperandPos, PReg, PRegSet, RegAllocError, RegClass, VReg,
@@ -206,8 +206,8 @@ fn validate_in<'t, F: Function>(
         classes: Column::new_in(arena),
         record_upward_uses,
         use_head: Column::new_in(arena),
-        links: ArenaVec::new_in(arena),
-        live_across: ArenaVec::new_in(arena),
+        links: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
+        live_across: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
         fixed_nonallocatable: ArenaVec::new_in(arena),
         limit,
         memory_limit: None,

@@ -26,7 +26,7 @@
 use crate::ion::requirement::PackedRequirement;
 pub use crate::ion::trees::CodeRange;
 use crate::ion::trees::{RangeTree, TreeRoot};
-use crate::tables::{entity_id, Arena, ArenaVec, Column};
+use crate::tables::{entity_id, Arena, ArenaVec, Column, SCRATCH_LIST_START};
 use crate::{Allocation, Block, MachineEnv, Operand, PReg, PRegSet, ProgPoint, RegClass, VReg};
 
 entity_id!(
@@ -364,7 +364,7 @@ impl<'a> VRegRangeLists<'a> {
     {
         let start = self.start.raw_mut();
         start.fill(0);
-        let mut multi: ArenaVec<VRegId> = ArenaVec::new_in(temp);
+        let mut multi: ArenaVec<VRegId> = ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp);
         // Count `v`'s entries into `start[v + 1]`.
         for (v, _) in rows.clone() {
             let count = &mut start[v.index() + 1];

@@ -319,9 +319,13 @@ pub fn compute_liveness<'a, F: Function>(
     // under an older stamp read as clear, so no walk clears its marks.
     let marks: &mut [u32] = temp.alloc_slice_fill_copy(num_blocks, 0);
     let mut out_counts: Column<'a, Block, u32> = Column::filled_in(num_blocks + 1, 0, arena);
-    let mut out_blocks: ArenaVec<u32> = ArenaVec::new_in(temp);
+    // bumpalo's lists grow 1, 2, 4, ...: each list starts at its usual
+    // size (a block enters the stack at most once per walk; a vreg live
+    // across blocks is usually live out of one or two).
+    let mut out_blocks: ArenaVec<u32> =
+        ArenaVec::with_capacity_in(2 * live_across.len() + num_blocks, temp);
     let mut segments: ArenaVec<(u32, u32)> = ArenaVec::with_capacity_in(live_across.len(), temp);
-    let mut stack: ArenaVec<u32> = ArenaVec::new_in(temp);
+    let mut stack: ArenaVec<u32> = ArenaVec::with_capacity_in(num_blocks, temp);
     let entry = func.entry_block().index();
     // Walk numbers start at 1 (0 is the initial mark). Should they run out
     // of bits (2^29 walks), the marks are cleared and numbering restarts.

@@ -22,7 +22,7 @@ use crate::ion::data::{
 };
 use crate::ion::liveness::{operand_point, reused_input_vreg, Liveness, PointMasks};
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, ArenaVec, Column, SCRATCH_LIST_START};
 use crate::{
     Block, Function, Inst, InstPosition, MachineEnv, Operand, OperandConstraint, OperandKind,
     OperandPos, PReg, PRegSet, ProgPoint, RegAllocError, VReg,
@@ -330,13 +330,14 @@ pub fn build_liveranges<'a, F: Function>(
         Column::filled_in(num_vregs, LiveRangeId::invalid(), temp);
     let mut last_range: Column<VRegId, LiveRangeId> =
         Column::filled_in(num_vregs, LiveRangeId::invalid(), temp);
-    let mut live_now: ArenaVec<VRegId> = ArenaVec::new_in(temp);
+    let mut live_now: ArenaVec<VRegId> = ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp);
     let mut use_log: ArenaVec<(LiveRangeId, Use)> =
         ArenaVec::with_capacity_in(func.num_insts() * 3, temp);
-    let mut rewrites: ArenaVec<(usize, Operand)> = ArenaVec::new_in(temp);
+    let mut rewrites: ArenaVec<(usize, Operand)> =
+        ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp);
     // Vregs named by two operands of one instruction: the only ones that
     // can have two uses at one point (see `fixup_multi_fixed_vregs`).
-    let mut repeated_vregs: ArenaVec<VRegId> = ArenaVec::new_in(temp);
+    let mut repeated_vregs: ArenaVec<VRegId> = ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp);
 
     for b in (0..func.num_blocks()).rev() {
         let block = Block::new(b);
@@ -601,7 +602,8 @@ fn fixup_multi_fixed_vregs(
     fixups: &mut ArenaVec<'_, MultiFixedRegFixup>,
     arena: &Arena,
 ) -> Result<(), RegAllocError> {
-    let mut reservations: ArenaVec<(PReg, ProgPoint)> = ArenaVec::new_in(arena);
+    let mut reservations: ArenaVec<(PReg, ProgPoint)> =
+        ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena);
     for &vreg in candidates {
         for entry in vregs.ranges[vreg].iter() {
             let uses = &mut ranges.uses[entry.index];

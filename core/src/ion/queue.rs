@@ -73,6 +73,10 @@ impl<'a> AllocationQueue<'a> {
     /// Queues many bundles at once (the bundles built before allocation):
     /// one sort instead of one heap insertion each.
     pub fn extend(&mut self, bundles: impl Iterator<Item = (BundleId, u32)>) {
+        // A filtered iterator gives no useful size hint; one reservation
+        // for its upper bound beats bumpalo's growth from one entry.
+        let (_, upper) = bundles.size_hint();
+        self.initial.reserve(upper.unwrap_or(0));
         self.initial
             .extend(bundles.map(|(bundle, prio)| Entry::new(prio, bundle)));
         self.initial.sort_unstable();

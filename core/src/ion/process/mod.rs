@@ -38,7 +38,7 @@ use crate::ion::merge::compute_requirement;
 use crate::ion::queue::AllocationQueue;
 use crate::ion::requirement::{Requirement, RequirementConflictAt};
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec};
+use crate::tables::{Arena, ArenaVec, SCRATCH_LIST_START};
 use crate::{Allocation, Block, Function, Inst, MachineEnv, PReg, ProgPoint, RegAllocError};
 use probe::{ConflictBound, FreeScan, Probe, RegTraversal, SoughtRegs};
 use props::is_minimal;
@@ -103,11 +103,11 @@ pub fn process_bundles<'a, F: Function>(
         tables,
         queue,
         stats,
-        requeue_hint: ArenaVec::new_in(temp),
-        spilled: ArenaVec::new_in(temp),
-        conflicts: ArenaVec::new_in(temp),
-        evict_set: ArenaVec::new_in(temp),
-        busy_spans: ArenaVec::new_in(temp),
+        requeue_hint: ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp),
+        spilled: ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp),
+        conflicts: ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp),
+        evict_set: ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp),
+        busy_spans: ArenaVec::with_capacity_in(SCRATCH_LIST_START, temp),
         conflict_mark: ArenaVec::new_in(temp),
         probe_stamp: 0,
     };

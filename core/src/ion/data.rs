@@ -527,8 +527,14 @@ impl<'a> Bundles<'a> {
     }
     /// Appends an empty, unallocated bundle with no spill set.
     pub fn push(&mut self, arena: &'a Arena) -> BundleId {
+        self.push_with_room(0, arena)
+    }
+    /// As [`Self::push`], with room for `ranges` entries in the bundle's
+    /// list: a list that is about to be filled is allocated once at its
+    /// size rather than grown one, two, four... entries at a time.
+    pub fn push_with_room(&mut self, ranges: usize, arena: &'a Arena) -> BundleId {
         self.hot.push(BundleRow::empty());
-        self.ranges.push(ArenaVec::new_in(arena))
+        self.ranges.push(ArenaVec::with_capacity_in(ranges, arena))
     }
     /// Appends `count` bundles as `push` makes them (one resize per
     /// column instead of `count` pushes); returns the first one's id.
@@ -941,8 +947,8 @@ impl<'a> ReservedPoints<'a> {
         ReservedPoints {
             grid: PointGrid::new_in(arena, num_insts),
             regs: PRegSet::empty(),
-            pending: ArenaVec::new_in(arena),
-            pending_sets: ArenaVec::new_in(arena),
+            pending: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
+            pending_sets: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
             sealed: false,
         }
     }
@@ -1270,9 +1276,9 @@ impl<'a> IonTables<'a> {
             spillsets: SpillSets::new_in(arena, 0),
             spillslots: SpillSlots::new_in(arena),
             pregs: PRegs::new_in(arena, num_insts),
-            blockparam_outs: ArenaVec::new_in(arena),
+            blockparam_outs: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
             multi_fixed_reg_fixups: ArenaVec::new_in(arena),
-            reuse_insts: ArenaVec::new_in(arena),
+            reuse_insts: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
         }
     }
 

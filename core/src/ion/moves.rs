@@ -49,7 +49,7 @@ use crate::ion::data::{
 use crate::ion::parallel_moves::{ParallelMoves, ResolveError, ResolverRegs, ScratchSource};
 use crate::ion::redundant_moves::RedundantMoveEliminator;
 use crate::ion::Stats;
-use crate::tables::{Arena, ArenaVec, Column};
+use crate::tables::{Arena, ArenaVec, Column, SCRATCH_LIST_START};
 use crate::{
     Allocation, Block, Edit, Function, Inst, InstPosition, MachineEnv, OperandConstraint,
     OperandKind, Output, PReg, PRegSet, ProgPoint, RegAllocError, RegClass, SpillSlot, VReg,
@@ -576,14 +576,16 @@ fn collect_vreg_moves<'a, F: Function>(
     stats: &mut Stats,
 ) -> Result<(), RegAllocError> {
     let num_blocks = func.num_blocks();
-    let mut vr: ArenaVec<VRegRange> = ArenaVec::new_in(arena);
+    let mut vr: ArenaVec<VRegRange> = ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena);
     // Per block, the best source at its exit for the current vreg:
     // `(stamp, alloc)`, current iff `stamp` is the vreg's (index + 1).
     let mut exit_best: ArenaVec<(u32, Allocation)> = ArenaVec::with_capacity_in(num_blocks, arena);
     exit_best.resize(num_blocks, (0, Allocation::none()));
-    let mut active: ArenaVec<u32> = ArenaVec::new_in(arena);
-    let mut param_sources: ArenaVec<ParamSource> = ArenaVec::new_in(arena);
-    let mut param_dests: ArenaVec<ParamDest> = ArenaVec::new_in(arena);
+    let mut active: ArenaVec<u32> = ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena);
+    let mut param_sources: ArenaVec<ParamSource> =
+        ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena);
+    let mut param_dests: ArenaVec<ParamDest> =
+        ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena);
 
     // Walk orders of the block-param lists and the labels, by vreg. The
     // lists usually come sorted (liveranges sorts the param lists), so the
@@ -1187,7 +1189,9 @@ fn resolve_moves<'a, F: Function>(
             .filter(|p| !fixed_stack.contains(*p))
     });
 
-    let mut resolver: ParallelMoves<()> = ParallelMoves::new_in(arena);
+    // Room for a typical set (a block edge's moves), so the resolver's
+    // lists are not grown from empty in every function.
+    let mut resolver: ParallelMoves<()> = ParallelMoves::with_room_in(arena, 8);
     let mut rme = RedundantMoveEliminator::new_in(arena);
     output.edits.reserve(pending.len());
     let mut last_pos: Option<ProgPoint> = None;

@@ -13,7 +13,7 @@
 //! of memory that no longer fits in the cache.
 
 use crate::ion::data::BundleId;
-use crate::tables::{Arena, ArenaVec};
+use crate::tables::{Arena, ArenaVec, SCRATCH_LIST_START};
 
 /// A queued bundle as one integer: priority in the high half, bundle id
 /// in the low half, so "pops first" is plain `>` on the key (higher
@@ -61,7 +61,7 @@ impl<'a> AllocationQueue<'a> {
     pub fn new_in(arena: &'a Arena) -> Self {
         AllocationQueue {
             initial: ArenaVec::new_in(arena),
-            heap: ArenaVec::new_in(arena),
+            heap: ArenaVec::with_capacity_in(SCRATCH_LIST_START, arena),
         }
     }
     pub fn len(&self) -> usize {

@@ -25,7 +25,7 @@
 use smallvec::SmallVec;
 
 use crate::ion::data::{CodeRange, SpillSets, SpillSlotId, SpillSlots};
-use crate::tables::{Arena, ArenaVec};
+use crate::tables::{Arena, ArenaVec, SCRATCH_LIST_START};
 use crate::{Allocation, Function, RegAllocError, RegClass, SpillSlot};
 
 /// How many existing slots a spill set tries before getting a new one.
@@ -68,11 +68,18 @@ pub fn allocate_spillslots<'a, F: Function>(
     // a backend may panic for a class it never spills (Cranelift's x64
     // answers `Vector` with `unreachable!()`).
     let mut spilled = [false; 3];
+    let mut required = 0;
     for set in spillsets.slot.keys() {
         if spillsets.required[set] {
             spilled[spillsets.class[set] as usize] = true;
+            required += 1;
         }
     }
+    // At most one slot per spill set: room for that up front, as the
+    // columns would otherwise grow one, two, four... rows at a time.
+    spillslots.ranges.reserve(required);
+    spillslots.size.reserve(required);
+    spillslots.alloc.reserve(required);
     for class in RegClass::ALL {
         if !spilled[class as usize] {
             continue;
@@ -85,7 +92,7 @@ pub fn allocate_spillslots<'a, F: Function>(
             None => {
                 groups.push(SizeGroup {
                     size,
-                    slots: ArenaVec::new_in(arena),
+                    slots: ArenaVec::with_capacity_in(required.min(SCRATCH_LIST_START), arena),
                     probe_start: 0,
                 });
                 groups.len() - 1

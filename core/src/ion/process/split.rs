@@ -27,6 +27,10 @@ use crate::ion::merge::{minimal_range_for_use, recompute_bundle_properties};
 use crate::tables::ArenaVec;
 use crate::{InstPosition, OperandConstraint, OperandKind, PReg, ProgPoint};
 
+/// Room a new spill bundle's range list starts with: it collects the
+/// use-free pieces split off its spill set's bundles, usually a few.
+const SPILL_BUNDLE_ROOM: usize = 4;
+
 impl<'a> Allocator<'_, 'a> {
     /// Sets a live range's extent (the bundle list's copy is the caller's
     /// to update; vreg lists are rebuilt after the loop).
@@ -61,7 +65,11 @@ impl<'a> Allocator<'_, 'a> {
         if !create {
             return None;
         }
-        let spill = self.tables.bundles.push(self.arena);
+        // It collects the use-free pieces of its spill set's bundles.
+        let spill = self
+            .tables
+            .bundles
+            .push_with_room(SPILL_BUNDLE_ROOM, self.arena);
         self.tables.bundles.hot[spill].spillset = spillset;
         self.tables.spillsets.spill_bundle[spillset] = spill;
         self.spilled.push(spill);
@@ -314,7 +322,7 @@ impl<'a> Allocator<'_, 'a> {
                 let lr = t.ranges.push(arena, range, vreg);
                 t.ranges.uses.push(lr, u);
                 recompute_range_properties(&mut t.ranges, lr);
-                let nb = t.bundles.push(arena);
+                let nb = t.bundles.push_with_room(1, arena);
                 t.ranges.bundle[lr] = nb;
                 t.bundles.hot[nb].spillset = spillset;
                 t.bundles.ranges[nb].push(LiveRangeListEntry { range, index: lr });

@@ -235,9 +235,14 @@ fn release_large_scratch(scratch: &mut Arena, main_grew: bool) -> bool {
 }
 
 /// The state a finished run leaves in its arena: what [`dump`] reads
-/// after the output is written (the normal path drops it at once).
+/// after the output is written (the normal path forgets it at once).
+/// Everything of the run that lives in the main arena is here, so that
+/// nothing hands its bytes back one list at a time at the end of a run.
 pub(crate) struct Finished<'a> {
     pub tables: IonTables<'a>,
+    _cfg: crate::cfg::CfgInfo<'a>,
+    _liveness: liveness::Liveness<'a>,
+    _queue: AllocationQueue<'a>,
 }
 
 /// Every phase in order, in `arena` (which the caller has reset), writing
@@ -281,7 +286,8 @@ pub(crate) fn run_phases<'a, F: Function>(
     // as the live-range scan's own work tables take the scratch next.)
     let liveness =
         liveness::compute_liveness(func, &cfg, &upward_uses, arena, scratch, &mut stats)?;
-    drop(upward_uses);
+    // The reset below frees it all at once.
+    core::mem::forget(upward_uses);
     scratch.reset();
     // Ranges, uses, reservations, block-param edges, multi-fixed fixups.
     liveranges::build_liveranges(
@@ -361,5 +367,10 @@ pub(crate) fn run_phases<'a, F: Function>(
         output,
         &mut stats,
     )?;
-    Ok(Finished { tables })
+    Ok(Finished {
+        tables,
+        _cfg: cfg,
+        _liveness: liveness,
+        _queue: queue,
+    })
 }

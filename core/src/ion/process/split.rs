@@ -65,7 +65,6 @@ impl<'a> Allocator<'_, 'a> {
         if !create {
             return None;
         }
-        // It collects the use-free pieces of its spill set's bundles.
         let spill = self
             .tables
             .bundles

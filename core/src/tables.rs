@@ -36,6 +36,17 @@ pub type ArenaVec<'a, T> = bumpalo::collections::Vec<'a, T>;
 /// holds a few dozen entries starts with room for them instead.
 pub const SCRATCH_LIST_START: usize = 32;
 
+/// Empties `list` and makes room in it for `capacity` entries. A list too
+/// small is replaced by a new one of that size rather than grown: growing
+/// copies the old allocation, which holds nothing wanted now, and goes
+/// through bumpalo's cold growth path.
+pub fn clear_with_room<T>(list: &mut ArenaVec<'_, T>, capacity: usize) {
+    list.clear();
+    if list.capacity() < capacity {
+        *list = ArenaVec::with_capacity_in(capacity, list.bump());
+    }
+}
+
 /// Defines a typed `u32` entity id with an invalid sentinel (`u32::MAX`):
 /// `entity_id!(/// docs\n pub struct ThingId, "thing")` gives `ThingId`
 /// with `new`, `index`, `invalid`, `is_invalid`, `is_valid`, `raw_u32`,
@@ -201,7 +212,12 @@ where
         self.data.clear();
     }
     pub fn reserve(&mut self, additional: usize) {
-        self.data.reserve(additional);
+        if self.data.is_empty() {
+            // Made once at its size (see `clear_with_room`).
+            clear_with_room(&mut self.data, additional);
+        } else {
+            self.data.reserve(additional);
+        }
     }
     /// The underlying arena vector.
     pub fn raw(&self) -> &ArenaVec<'a, V> {

@@ -399,10 +399,9 @@ impl<'a> VRegRangeLists<'a> {
             total += count;
         }
         let total = total as usize;
-        self.entries.clear();
         // Exactly: the second build (after `process`) is larger than the
         // first, and doubling would leave half of it unused.
-        self.entries.reserve_exact(total);
+        crate::tables::clear_with_room(&mut self.entries, total);
         self.entries.resize(
             total,
             LiveRangeListEntry {

@@ -312,8 +312,13 @@ impl<'a> Allocator<'_, 'a> {
         let spill = self.spill_bundle_of(bundle, true).unwrap_or(bundle);
         let t = &mut *self.tables;
         let old_list = core::mem::replace(&mut t.bundles.ranges[bundle], ArenaVec::new_in(arena));
-        let mut new_bundles: ArenaVec<'_, BundleId> = ArenaVec::new_in(arena);
-        let mut spill_uses: ArenaVec<'_, Use> = ArenaVec::new_in(arena);
+        // At most one minimal bundle, or one spill-bundle use, per use.
+        let uses: usize = old_list
+            .iter()
+            .map(|entry| t.ranges.uses[entry.index].len())
+            .sum();
+        let mut new_bundles: ArenaVec<'_, BundleId> = ArenaVec::with_capacity_in(uses, arena);
+        let mut spill_uses: ArenaVec<'_, Use> = ArenaVec::with_capacity_in(uses, arena);
 
         // One minimal bundle holding `u` over `range`.
         let mut add_minimal =

@@ -4,7 +4,7 @@
 //! `PROFILE_MIN_INSTS`/`PROFILE_MAX_INSTS` keep only functions of that
 //! size (`PROFILE_VSTAT=1` prints their vreg, instruction and block counts). `PROFILE_HASH=1` also prints one digest of every output (unchanged by
 //! a pure optimization); `PROFILE_STATS=1` prints summed `Stats` of both.
-//! `PROFILE_PASSES=1` prints each pass's time; `PROFILE_BY_SIZE=1`
+//! `PROFILE_PASSES=1` prints each pass's time and minor page faults; `PROFILE_BY_SIZE=1`
 //! the measured time per size class; `PROFILE_FRESH=1` new contexts at
 //! each pass (as `compare`'s repeats); `PROFILE_INTERLEAVE=1`
 //! runs the other allocator on each function too, as `compare` does;
@@ -129,13 +129,15 @@ fn main() {
     // `PROFILE_FRESH=1`: new contexts at each pass, as `regarena compare`
     // makes at each repeat (the first functions of a pass then grow them).
     let fresh = std::env::var_os("PROFILE_FRESH").is_some();
+    // `PROFILE_PASSES=1`: each pass's time and minor page faults.
+    let print_passes = std::env::var_os("PROFILE_PASSES").is_some();
     for pass in 0..repeat {
         if fresh {
             ctx = Ctx::default();
             up_ctx = upstream::ra2::Ctx::default();
         }
         let pass_start = Instant::now();
-        let faults_at_start = minor_faults();
+        let faults_at_start = if print_passes { minor_faults() } else { 0 };
         for (index, f) in funcs.iter().enumerate() {
             // As `regarena compare`: the other side runs first on every
             // other function (alternating by repeat), else after.
@@ -177,7 +179,7 @@ fn main() {
                 failed += 1;
             }
         }
-        if std::env::var_os("PROFILE_PASSES").is_some() {
+        if print_passes {
             eprintln!(
                 "pass {pass}: {:.4} s, {} minor page faults",
                 pass_start.elapsed().as_secs_f64(),

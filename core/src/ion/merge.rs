@@ -296,7 +296,7 @@ fn merge_bundles<'a>(
             .unwrap_or_else(|at| at);
         target.insert(at, moved[0]);
     } else {
-        merge_sorted_into(arena, target, &moved);
+        merge_sorted_into(target, &moved);
     }
 
     let (set_from, set_to) = (bundles.hot[from].spillset, bundles.hot[to].spillset);
@@ -316,39 +316,39 @@ fn merge_bundles<'a>(
 
 /// Merges `extra` into `target`, both sorted by `range.from`, keeping
 /// the result sorted. The two bundles' ranges are disjoint, so starts are
-/// distinct and the order is the one a sort would give. One forward pass
-/// into a list of the final size (growing `target` in place would copy
-/// it first).
-fn merge_sorted_into<'a>(
-    arena: &'a Arena,
-    target: &mut ArenaVec<'a, LiveRangeListEntry>,
-    extra: &[LiveRangeListEntry],
-) {
-    let mut merged = ArenaVec::with_capacity_in(target.len() + extra.len(), arena);
-    // Copy whole runs: the lists usually interleave in a few long runs
-    // (a block param's ranges against its argument's).
-    let (mut i, mut j) = (0, 0);
-    while i < target.len() && j < extra.len() {
-        let mut end = i;
-        while end < target.len() && target[end].range.from < extra[j].range.from {
-            end += 1;
-        }
-        merged.extend_from_slice(&target[i..end]);
-        i = end;
-        if i == target.len() {
+/// distinct and the order is the one a sort would give. In place, from
+/// the back: `target` grows by `extra`'s length (a vector's amortized
+/// growth, so a block param's bundle that takes in one argument after
+/// another does not leave a copy of its whole list behind at each merge),
+/// then each slot from the end takes the larger of the two lists' last
+/// unplaced entries.
+fn merge_sorted_into(target: &mut ArenaVec<'_, LiveRangeListEntry>, extra: &[LiveRangeListEntry]) {
+    let kept = target.len();
+    target.extend_from_slice(extra);
+    // `target[..i]` and `extra[..j]` are still to place; every slot from
+    // `i + j` on is final. The lists usually interleave in a few long
+    // runs (a block param's ranges against its argument's), so whole runs
+    // move at once.
+    let (mut i, mut j) = (kept, extra.len());
+    while j > 0 {
+        let next = extra[j - 1].range.from;
+        // The run of `target` entries after `extra`'s last unplaced one
+        // moves up by `j`.
+        let run_start = target[..i].partition_point(|e| e.range.from < next);
+        target.copy_within(run_start..i, run_start + j);
+        i = run_start;
+        if i == 0 {
+            target[..j].copy_from_slice(&extra[..j]);
             break;
         }
-        let mut end = j;
-        while end < extra.len() && extra[end].range.from < target[i].range.from {
-            end += 1;
-        }
-        merged.extend_from_slice(&extra[j..end]);
-        j = end;
+        // The run of `extra` entries after `target`'s last unplaced one
+        // lands just below.
+        let last = target[i - 1].range.from;
+        let extra_start = extra[..j].partition_point(|e| e.range.from < last);
+        target[i + extra_start..i + j].copy_from_slice(&extra[extra_start..j]);
+        j = extra_start;
     }
-    merged.extend_from_slice(&target[i..]);
-    merged.extend_from_slice(&extra[j..]);
-    debug_assert!(merged.windows(2).all(|w| w[0].range.from < w[1].range.from));
-    *target = merged;
+    debug_assert!(target.windows(2).all(|w| w[0].range.from < w[1].range.from));
 }
 
 /// The bundle holding `vreg`'s first range, if it has any.
@@ -741,6 +741,40 @@ mod tests {
             queue_bundles(&tables.bundles, &mut queue, &mut stats);
             assert_eq!(stats.merged_bundle_count, 2);
         });
+    }
+
+    /// The in-place merge gives the sorted union for every interleaving
+    /// of two disjoint lists: either one empty, one wholly before or after
+    /// the other, alternating entries, runs, into a list with spare room.
+    #[test]
+    fn merge_sorted_into_gives_the_sorted_union() {
+        let entry = |from: u32| LiveRangeListEntry {
+            range: CodeRange::new(ProgPoint::from_index(from), ProgPoint::from_index(from + 1)),
+            index: crate::ion::data::LiveRangeId::new(from as usize),
+        };
+        let cases: [(&[u32], &[u32]); 7] = [
+            (&[], &[1, 3]),
+            (&[2, 4], &[]),
+            (&[1, 2], &[5, 6]),
+            (&[5, 6], &[1, 2]),
+            (&[1, 3, 5, 7], &[2, 4, 6, 8]),
+            (&[10, 11, 12, 30], &[1, 2, 20, 21, 40]),
+            (&[4], &[0, 1, 2, 3, 5, 6]),
+        ];
+        let arena = Arena::new();
+        for (kept, added) in cases {
+            let mut target = ArenaVec::with_capacity_in(16, &arena);
+            target.extend(kept.iter().map(|&p| entry(p)));
+            let extra: Vec<_> = added.iter().map(|&p| entry(p)).collect();
+            merge_sorted_into(&mut target, &extra);
+            let mut expected: Vec<u32> = kept.iter().chain(added).copied().collect();
+            expected.sort_unstable();
+            let got: Vec<u32> = target.iter().map(|e| e.range.from.to_index()).collect();
+            assert_eq!(got, expected, "{kept:?} + {added:?}");
+            assert!(target
+                .iter()
+                .all(|e| e.index.index() == e.range.from.to_index() as usize));
+        }
     }
 
     fn preg(n: usize) -> PReg {

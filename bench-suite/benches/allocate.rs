@@ -75,6 +75,7 @@ fn bench_corpus(c: &mut Criterion) {
 }
 
 fn main() {
+    regarena_bench::warn_if_upstream_traces();
     let mut criterion = Criterion::default().configure_from_args();
     bench_corpus(&mut criterion);
     criterion.final_summary();

@@ -66,6 +66,7 @@ fn bench_scaling(c: &mut Criterion) {
 }
 
 fn main() {
+    regarena_bench::warn_if_upstream_traces();
     let mut criterion = Criterion::default().configure_from_args();
     bench_scaling(&mut criterion);
     criterion.final_summary();

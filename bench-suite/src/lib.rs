@@ -158,6 +158,21 @@ impl fmt::Display for Side {
 
 /// Options for our runs: the defaults, as a backend calls in production
 /// (no SSA validation).
+/// Warns on stderr when the upstream linked into this bench was built with
+/// its `trace-log` feature (see `regarena_tools::upstream::upstream_traces`):
+/// `cargo bench --workspace` includes `regarena-tools`' dev-dependencies,
+/// whose `regalloc2/fuzzing` turns it on, and upstream then runs about 10%
+/// slower. `cargo bench -p regarena-bench` does not.
+pub fn warn_if_upstream_traces() {
+    if regarena_tools::upstream::upstream_traces() == Some(true) {
+        eprintln!(
+            "warning: upstream regalloc2 in this bench is built with `trace-log` (a workspace-wide \
+             build unified regarena-tools' dev-dependency features); its times are about 10% \
+             slow: run `cargo bench -p regarena-bench` for fair figures"
+        );
+    }
+}
+
 pub fn ours_options() -> RegallocOptions {
     RegallocOptions::default()
 }

@@ -24,6 +24,15 @@ use regarena_tools::corpus;
 const CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
 
 fn main() {
+    // Examples build with this package's dev-dependencies, which turn on
+    // upstream's tracing: its times here are slower than in `compare`.
+    if regarena_tools::upstream::upstream_traces() == Some(true) {
+        eprintln!(
+            "note: upstream regalloc2 here is built with `trace-log` (dev-dependency \
+             features), about 10% slower than in a `regarena` binary built alone: \
+             the ratios below flatter regarena"
+        );
+    }
     let mut args = std::env::args().skip(1).peekable();
     let repeat: usize = match args.peek().and_then(|a| a.parse().ok()) {
         Some(n) => {

@@ -98,6 +98,17 @@ fn main() {
         },
     };
     let upstream = std::env::var_os("PROFILE_UPSTREAM").is_some();
+    // An example always builds with this package's dev-dependencies, so
+    // upstream here has its tracing compiled in: its times are slower than
+    // in `regarena compare` built alone.
+    if (upstream || std::env::var_os("PROFILE_INTERLEAVE").is_some())
+        && upstream::upstream_traces() == Some(true)
+    {
+        eprintln!(
+            "note: upstream regalloc2 here is built with `trace-log` (dev-dependency \
+             features), about 10% slower than in a `regarena` binary built alone"
+        );
+    }
     let mut ctx = Ctx::default();
     let mut up_ctx = upstream::ra2::Ctx::default();
     let up_options = upstream::ra2::RegallocOptions {

@@ -44,6 +44,7 @@ use super::cost::{CostModel, EditCounts};
 use super::{CommandResult, Failure, Progress};
 use crate::corpus::CorpusFunction;
 use crate::counting_alloc::{CountingAlloc, HeapUsage};
+use crate::upstream::upstream_traces;
 
 /// Arguments of `regarena compare`.
 #[derive(Debug, clap::Args)]
@@ -322,7 +323,18 @@ struct Report {
     /// The compared functions by size ([`SIZE_BUCKETS`]): where the time
     /// and cost ratios come from.
     by_size: Vec<SizeRow>,
+    /// Whether the upstream linked in was built with its `trace-log`
+    /// feature, which slows it (see [`upstream_traces`]); `null` when it
+    /// could not be found out. Time ratios are fair only when `false`.
+    upstream_trace_log: Option<bool>,
 }
+
+/// What `compare` says when upstream was built with `trace-log`.
+const UPSTREAM_TRACES_WARNING: &str = "warning: the upstream regalloc2 in this binary was built \
+     with its `trace-log` feature (turned on by its `fuzzing` feature, which this workspace's \
+     tests use, when the build included regarena-tools' dev-dependencies: --examples, tests, \
+     benches), so it runs about 10% slower and the time ratios flatter regarena; for fair \
+     times build the binary alone: cargo run --release -p regarena-tools -- compare ...";
 
 /// Lower bounds (instructions per function) of the size classes the
 /// report breaks the compared functions into.
@@ -357,6 +369,10 @@ fn size_bucket(insts: usize) -> usize {
 /// it counts (the `regarena` binary registers one); without it the heap
 /// figures are left out.
 pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
+    let upstream_trace_log = upstream_traces();
+    if upstream_trace_log == Some(true) {
+        eprintln!("{UPSTREAM_TRACES_WARNING}");
+    }
     let (funcs, load_errors) = super::load_inputs(&args.paths);
     let jobs = usize::from(args.jobs);
     let passes = u64::from(args.repeat) + 2 * u64::from(heap.is_some());
@@ -622,6 +638,7 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             heap_ratio: heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
             cold_heap_ratio: cold_heap_ratio(&ours.heap, &upstream.heap).filter(|_| measured_heap),
             by_size: sizes,
+            upstream_trace_log,
             ours: side_report(ours),
             upstream: side_report(upstream),
         })?;
@@ -643,6 +660,9 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             total.functions,
             args.repeat
         );
+        if upstream_trace_log == Some(true) {
+            outln!(out, "{UPSTREAM_TRACES_WARNING}");
+        }
         let [o, u] = &total.sides;
         let over_floor =
             |s: f64| ratio(s, floor_seconds).map_or("-".to_string(), |r| format!("{r:.1}x"));

@@ -262,6 +262,9 @@ fn compare_json_reports_both_sides() {
     ] {
         assert!(report.get(key).is_some(), "no {key}: {report}");
     }
+    // The binary under test is a test build, whose upstream has
+    // `trace-log` (through `regalloc2/fuzzing`): the report says so.
+    assert_eq!(report["upstream_trace_log"], true, "{report}");
     // The floor is a real, positive time, below either allocator's.
     let floor = report["floor_seconds"].as_f64().expect("floor_seconds");
     assert!(floor > 0.0, "{report}");
@@ -367,6 +370,14 @@ fn compare_table_ends_with_totals() {
     ]);
     let text = stdout(&out);
     assert!(text.lines().any(|l| l.starts_with("total ")), "{text}");
+    // A test build's upstream has `trace-log` (dev-dependency features):
+    // the report says so first.
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("warning: the upstream regalloc2")),
+        "{text}"
+    );
     let header = text
         .lines()
         .find(|l| l.starts_with("group "))

@@ -644,6 +644,9 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
         })?;
     } else {
         let mut out = String::new();
+        if upstream_trace_log == Some(true) {
+            outln!(out, "{UPSTREAM_TRACES_WARNING}");
+        }
         print_failures(&mut out, &failures);
         print_header(&mut out);
         for (name, g) in names.iter().zip(&groups) {
@@ -660,9 +663,6 @@ pub fn run(args: &CompareArgs, heap: Option<&CountingAlloc>) -> CommandResult {
             total.functions,
             args.repeat
         );
-        if upstream_trace_log == Some(true) {
-            outln!(out, "{UPSTREAM_TRACES_WARNING}");
-        }
         let [o, u] = &total.sides;
         let over_floor =
             |s: f64| ratio(s, floor_seconds).map_or("-".to_string(), |r| format!("{r:.1}x"));

@@ -383,8 +383,8 @@ pub fn to_tool_file(func: &FunctionData, env: &regarena::MachineEnv) -> Vec<u8> 
 /// Why it matters: regalloc2 0.15.2's `fuzzing` feature turns on
 /// `trace-log`, and this workspace's tests need `fuzzing` (upstream's
 /// function generator), so any build that includes `regarena-tools`'
-/// dev-dependencies (`cargo build --examples`, `cargo test`, `cargo bench
-/// --workspace`) compiles upstream with a log-level test at every one of
+/// dev-dependencies (`cargo build -p regarena-tools --all-targets`, `cargo
+/// test`, `cargo bench --workspace`) compiles upstream with a log-level test at every one of
 /// its trace points. Upstream then runs about 10% slower (its whole
 /// `compare` time, 2026-12-08) and every time ratio against it looks
 /// better than it is. `cargo run --release -p regarena-tools -- compare`

@@ -332,8 +332,8 @@ struct Report {
 /// What `compare` says when upstream was built with `trace-log`.
 const UPSTREAM_TRACES_WARNING: &str = "warning: the upstream regalloc2 in this binary was built \
      with its `trace-log` feature (turned on by its `fuzzing` feature, which this workspace's \
-     tests use, when the build included regarena-tools' dev-dependencies: --examples, tests, \
-     benches), so it runs about 10% slower and the time ratios flatter regarena; for fair \
+     tests use, when the build included regarena-tools' dev-dependencies: --all-targets, \
+     tests, benches), so it runs about 10% slower and the time ratios flatter regarena; for fair \
      times build the binary alone: cargo run --release -p regarena-tools -- compare ...";
 
 /// Lower bounds (instructions per function) of the size classes the

@@ -12,7 +12,7 @@
 //! run (warm caches: a sampling profile then shows stalls, not first
 //! touches).
 //!
-//! `cargo run --release -p regarena-tools --example profile_ours -- [REPEAT] [PATH...]`
+//! `cargo run --release -p regarena-bench --example profile_ours -- [REPEAT] [PATH...]`
 //! (default: 5 repeats over ../shared/corpus, else the embedded sample).
 
 use std::path::PathBuf;
@@ -98,15 +98,16 @@ fn main() {
         },
     };
     let upstream = std::env::var_os("PROFILE_UPSTREAM").is_some();
-    // An example always builds with this package's dev-dependencies, so
-    // upstream here has its tracing compiled in: its times are slower than
-    // in `regarena compare` built alone.
+    // A build that unified `regarena-tools`' dev-dependencies (a
+    // workspace-wide `--all-targets` or `cargo test`) gives upstream its
+    // tracing, which slows it: say so when timing it.
     if (upstream || std::env::var_os("PROFILE_INTERLEAVE").is_some())
         && upstream::upstream_traces() == Some(true)
     {
         eprintln!(
-            "note: upstream regalloc2 here is built with `trace-log` (dev-dependency \
-             features), about 10% slower than in a `regarena` binary built alone"
+            "note: upstream regalloc2 here is built with `trace-log` (regarena-tools' \
+             dev-dependency features), about 10% slower than built alone: \
+             cargo build --release -p regarena-bench --examples"
         );
     }
     let mut ctx = Ctx::default();

@@ -3,7 +3,7 @@
 //! pruning mode (`exact`, `fast` or `off`; see DESIGN.md, "The checker"):
 //! per function its size, verdict, work counter and seconds.
 //!
-//! `cargo run --release -p regarena-tools --example checker_scale -- MODE [upstream] PATH...`
+//! `cargo run --release -p regarena-bench --example checker_scale -- MODE [upstream] PATH...`
 
 use std::path::PathBuf;
 use std::time::Instant;

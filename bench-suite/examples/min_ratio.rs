@@ -9,7 +9,7 @@
 //! Prints ours, upstream and the ratio of the summed minimums, in total
 //! and per `compare` size class.
 //!
-//! `cargo run --release -p regarena-tools --example min_ratio -- [REPEAT] [PATH...]`
+//! `cargo run --release -p regarena-bench --example min_ratio -- [REPEAT] [PATH...]`
 //! (default: 15 repeats over ../shared/corpus; `MIN_RATIO_ALGO=ion` for Ion;
 //! `MIN_RATIO_FRESH=1` new contexts at each pass, as `compare`'s repeats
 //! make them; `MIN_RATIO_WORST=N` the N functions furthest above half of
@@ -24,13 +24,13 @@ use regarena_tools::corpus;
 const CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
 
 fn main() {
-    // Examples build with this package's dev-dependencies, which turn on
-    // upstream's tracing: its times here are slower than in `compare`.
+    // A build that unified `regarena-tools`' dev-dependencies turns on
+    // upstream's tracing, which slows it: say so.
     if regarena_tools::upstream::upstream_traces() == Some(true) {
         eprintln!(
-            "note: upstream regalloc2 here is built with `trace-log` (dev-dependency \
-             features), about 10% slower than in a `regarena` binary built alone: \
-             the ratios below flatter regarena"
+            "note: upstream regalloc2 here is built with `trace-log` (regarena-tools' \
+             dev-dependency features), about 10% slower than built alone, so the \
+             ratios below flatter regarena: cargo build --release -p regarena-bench --examples"
         );
     }
     let mut args = std::env::args().skip(1).peekable();

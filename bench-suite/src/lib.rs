@@ -156,8 +156,6 @@ impl fmt::Display for Side {
     }
 }
 
-/// Options for our runs: the defaults, as a backend calls in production
-/// (no SSA validation).
 /// Warns on stderr when the upstream linked into this bench was built with
 /// its `trace-log` feature (see `regarena_tools::upstream::upstream_traces`):
 /// `cargo bench --workspace` includes `regarena-tools`' dev-dependencies,
@@ -173,6 +171,8 @@ pub fn warn_if_upstream_traces() {
     }
 }
 
+/// Options for our runs: the defaults, as a backend calls in production
+/// (no SSA validation).
 pub fn ours_options() -> RegallocOptions {
     RegallocOptions::default()
 }

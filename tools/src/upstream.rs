@@ -383,11 +383,11 @@ pub fn to_tool_file(func: &FunctionData, env: &regarena::MachineEnv) -> Vec<u8> 
 /// Why it matters: regalloc2 0.15.2's `fuzzing` feature turns on
 /// `trace-log`, and this workspace's tests need `fuzzing` (upstream's
 /// function generator), so any build that includes `regarena-tools`'
-/// dev-dependencies (`cargo build -p regarena-tools --all-targets`, `cargo
-/// test`, `cargo bench --workspace`) compiles upstream with a log-level test at every one of
-/// its trace points. Upstream then runs about 10% slower (its whole
-/// `compare` time, 2026-12-08) and every time ratio against it looks
-/// better than it is. `cargo run --release -p regarena-tools -- compare`
+/// dev-dependencies (`cargo build -p regarena-tools --all-targets`,
+/// `cargo test`, `cargo bench --workspace`) compiles upstream with a
+/// log-level test at every one of its trace points. Upstream then runs
+/// about 10% slower (its whole `compare` time, 2026-12-08) and every time
+/// ratio against it looks better than it is. `cargo run --release -p regarena-tools -- compare`
 /// builds the binary alone and is not affected.
 ///
 /// `None` when the question cannot be asked: another logger is already
@@ -419,9 +419,13 @@ pub fn upstream_traces() -> Option<bool> {
         let func = UpstreamFunction::new(&cf.func);
         let env = env_up(&cf.env);
         log::set_max_level(log::LevelFilter::Trace);
-        // The result does not matter, only whether tracing happened.
-        let _ = ra2::run(&func, &env, &ra2::RegallocOptions::default());
+        // The result does not matter, only whether tracing happened; a
+        // panic (not expected on the sample) leaves the question open.
+        let ran = std::panic::catch_unwind(|| {
+            let _ = ra2::run(&func, &env, &ra2::RegallocOptions::default());
+        });
         log::set_max_level(log::LevelFilter::Off);
+        ran.ok()?;
         Some(LISTENER.0.load(Ordering::Relaxed))
     })
 }

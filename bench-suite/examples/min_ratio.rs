@@ -15,10 +15,7 @@
 //! make them; `MIN_RATIO_WORST=N` the N functions furthest above half of
 //! upstream's time).
 
-use std::path::PathBuf;
-
 use regarena_tools::commands::alloc::{self, AlgorithmArg, Allocator, Contexts};
-use regarena_tools::corpus;
 
 /// `compare`'s size classes (instructions).
 const CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
@@ -33,26 +30,7 @@ fn main() {
              ratios below flatter regarena: cargo build --release -p regarena-bench --examples"
         );
     }
-    let mut args = std::env::args().skip(1).peekable();
-    let repeat: usize = match args.peek().and_then(|a| a.parse().ok()) {
-        Some(n) => {
-            args.next();
-            n
-        }
-        None => 15,
-    };
-    let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
-    let (funcs, errors) = if paths.is_empty() {
-        match corpus::shared_corpus() {
-            Some(dir) => corpus::load_all(&[dir]),
-            None => corpus::load_sample(),
-        }
-    } else {
-        corpus::load_all(&paths)
-    };
-    for e in &errors {
-        eprintln!("{e}");
-    }
+    let (repeat, funcs) = regarena_bench::example_inputs(15);
     let algorithm = if std::env::var("MIN_RATIO_ALGO").as_deref() == Ok("ion") {
         AlgorithmArg::Ion
     } else {

@@ -15,11 +15,10 @@
 //! `cargo run --release -p regarena-bench --example profile_ours -- [REPEAT] [PATH...]`
 //! (default: 5 repeats over ../shared/corpus, else the embedded sample).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use regarena::{Ctx, RegallocOptions};
-use regarena_tools::{corpus, upstream};
+use regarena_tools::upstream;
 
 /// The smallest instruction count of each size class (as `compare`).
 const SIZE_CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
@@ -32,26 +31,7 @@ fn size_class(insts: usize) -> usize {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).peekable();
-    let repeat: usize = match args.peek().and_then(|a| a.parse().ok()) {
-        Some(n) => {
-            args.next();
-            n
-        }
-        None => 5,
-    };
-    let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
-    let (funcs, errors) = if paths.is_empty() {
-        match corpus::shared_corpus() {
-            Some(dir) => corpus::load_all(&[dir]),
-            None => corpus::load_sample(),
-        }
-    } else {
-        corpus::load_all(&paths)
-    };
-    for e in &errors {
-        eprintln!("{e}");
-    }
+    let (repeat, funcs) = regarena_bench::example_inputs(5);
     // `PROFILE_MIN_INSTS` / `PROFILE_MAX_INSTS`: only functions with
     // `min..max` instructions (to study one size class of `compare`).
     let bound = |name: &str, default: usize| {

@@ -156,6 +156,35 @@ impl fmt::Display for Side {
     }
 }
 
+/// The command line of the profiling examples, `[REPEAT] [PATH...]`: the
+/// repeat count (`default_repeat` when the first argument is not a
+/// number) and the functions of the paths, else of `../shared/corpus`,
+/// else of the embedded sample. Files that fail to load are reported on
+/// stderr and left out.
+pub fn example_inputs(default_repeat: usize) -> (usize, Vec<CorpusFunction>) {
+    let mut args = std::env::args().skip(1).peekable();
+    let repeat = match args.peek().and_then(|a| a.parse().ok()) {
+        Some(n) => {
+            args.next();
+            n
+        }
+        None => default_repeat,
+    };
+    let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
+    let (funcs, errors) = if paths.is_empty() {
+        match corpus::shared_corpus() {
+            Some(dir) => corpus::load_all(&[dir]),
+            None => corpus::load_sample(),
+        }
+    } else {
+        corpus::load_all(&paths)
+    };
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    (repeat, funcs)
+}
+
 /// Warns on stderr when the upstream linked into this bench was built with
 /// its `trace-log` feature (see `regarena_tools::upstream::upstream_traces`):
 /// `cargo bench --workspace` includes `regarena-tools`' dev-dependencies,

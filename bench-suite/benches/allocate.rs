@@ -75,7 +75,9 @@ fn bench_corpus(c: &mut Criterion) {
 }
 
 fn main() {
-    regarena_bench::warn_if_upstream_traces();
+    regarena_bench::warn_if_upstream_traces(
+        "cargo bench -p regarena-bench --features criterion --bench allocate",
+    );
     let mut criterion = Criterion::default().configure_from_args();
     bench_corpus(&mut criterion);
     criterion.final_summary();

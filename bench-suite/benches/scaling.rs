@@ -66,7 +66,9 @@ fn bench_scaling(c: &mut Criterion) {
 }
 
 fn main() {
-    regarena_bench::warn_if_upstream_traces();
+    regarena_bench::warn_if_upstream_traces(
+        "cargo bench -p regarena-bench --features criterion --bench scaling",
+    );
     let mut criterion = Criterion::default().configure_from_args();
     bench_scaling(&mut criterion);
     criterion.final_summary();

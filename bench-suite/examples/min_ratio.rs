@@ -21,15 +21,7 @@ use regarena_tools::commands::alloc::{self, AlgorithmArg, Allocator, Contexts};
 const CLASSES: [usize; 6] = [0, 8, 32, 128, 512, 2048];
 
 fn main() {
-    // A build that unified `regarena-tools`' dev-dependencies turns on
-    // upstream's tracing, which slows it: say so.
-    if regarena_tools::upstream::upstream_traces() == Some(true) {
-        eprintln!(
-            "note: upstream regalloc2 here is built with `trace-log` (regarena-tools' \
-             dev-dependency features), about 10% slower than built alone, so the \
-             ratios below flatter regarena: cargo build --release -p regarena-bench --examples"
-        );
-    }
+    regarena_bench::warn_if_upstream_traces("cargo build --release -p regarena-bench --examples");
     let (repeat, funcs) = regarena_bench::example_inputs(15);
     let algorithm = if std::env::var("MIN_RATIO_ALGO").as_deref() == Ok("ion") {
         AlgorithmArg::Ion

@@ -78,16 +78,9 @@ fn main() {
         },
     };
     let upstream = std::env::var_os("PROFILE_UPSTREAM").is_some();
-    // A build that unified `regarena-tools`' dev-dependencies (a
-    // workspace-wide `--all-targets` or `cargo test`) gives upstream its
-    // tracing, which slows it: say so when timing it.
-    if (upstream || std::env::var_os("PROFILE_INTERLEAVE").is_some())
-        && upstream::upstream_traces() == Some(true)
-    {
-        eprintln!(
-            "note: upstream regalloc2 here is built with `trace-log` (regarena-tools' \
-             dev-dependency features), about 10% slower than built alone: \
-             cargo build --release -p regarena-bench --examples"
+    if upstream || std::env::var_os("PROFILE_INTERLEAVE").is_some() {
+        regarena_bench::warn_if_upstream_traces(
+            "cargo build --release -p regarena-bench --examples",
         );
     }
     let mut ctx = Ctx::default();

@@ -185,17 +185,19 @@ pub fn example_inputs(default_repeat: usize) -> (usize, Vec<CorpusFunction>) {
     (repeat, funcs)
 }
 
-/// Warns on stderr when the upstream linked into this bench was built with
-/// its `trace-log` feature (see `regarena_tools::upstream::upstream_traces`):
-/// `cargo bench --workspace` includes `regarena-tools`' dev-dependencies,
-/// whose `regalloc2/fuzzing` turns it on, and upstream then runs about 10%
-/// slower. `cargo bench -p regarena-bench` does not.
-pub fn warn_if_upstream_traces() {
+/// Warns on stderr when the upstream linked into this program was built
+/// with its `trace-log` feature (see
+/// `regarena_tools::upstream::upstream_traces`), naming `fair_build`, the
+/// command that builds it without. A build that includes
+/// `regarena-tools`' dev-dependencies (`cargo bench --workspace`, `cargo
+/// test`) turns the feature on through `regalloc2/fuzzing`, and upstream
+/// then runs about 10% slower; this package's own builds do not.
+pub fn warn_if_upstream_traces(fair_build: &str) {
     if regarena_tools::upstream::upstream_traces() == Some(true) {
         eprintln!(
-            "warning: upstream regalloc2 in this bench is built with `trace-log` (a workspace-wide \
-             build unified regarena-tools' dev-dependency features); its times are about 10% \
-             slow: run `cargo bench -p regarena-bench` for fair figures"
+            "warning: upstream regalloc2 here is built with `trace-log` (regarena-tools' \
+             dev-dependency features, unified by a workspace-wide build), so it runs about \
+             10% slower and time ratios flatter regarena; for fair figures: {fair_build}"
         );
     }
 }

@@ -584,12 +584,18 @@ pub fn recompute_bundle_properties(
 
 /// Queues every bundle that has ranges, by priority.
 pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, stats: &mut Stats) {
+    let order = queue.order();
     queue.extend(
         bundles
             .ranges
             .iter_enumerated()
-            .filter(|(_, list)| !list.is_empty())
-            .map(|(bundle, _)| (bundle, bundles.hot[bundle].prio)),
+            .filter_map(|(bundle, list)| {
+                let first = list.first()?;
+                Some((
+                    bundle,
+                    order.key(bundles.hot[bundle].prio, first.range.from),
+                ))
+            }),
     );
     stats.merged_bundle_count = queue.len();
 }

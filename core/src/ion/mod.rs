@@ -22,7 +22,7 @@ pub mod spill;
 pub mod trees;
 
 use crate::ion::data::IonTables;
-use crate::ion::queue::AllocationQueue;
+use crate::ion::queue::{AllocationQueue, QueueOrder, RegionOrder};
 use crate::tables::Arena;
 use crate::{Function, MachineEnv, Output, RegAllocError, RegallocOptions};
 use sync_wrapper::SyncWrapper;
@@ -319,7 +319,9 @@ pub(crate) fn run_phases<'a, F: Function>(
         &mut tables,
     );
     scratch.reset();
-    let mut queue = AllocationQueue::new_in(arena);
+    // Large functions are allocated region by region (see `queue`).
+    let order = QueueOrder::for_function(func.num_insts(), RegionOrder::current());
+    let mut queue = AllocationQueue::with_order_in(arena, order);
     merge::queue_bundles(&tables.bundles, &mut queue, &mut stats);
     #[cfg(debug_assertions)]
     if let Err(violation) = tables.check_invariants() {

@@ -6,7 +6,9 @@
 //! are in docs/ion.md ("Verification: fuzzing and scaling"); this test pins the part that is the
 //! algorithm's. Every output also passes the checker: the 10^5 function is
 //! the one test input whose register trees are large enough for the
-//! batched seeks (`SoughtRegs`) that small functions never take.
+//! batched seeks (`SoughtRegs`) that small functions never take, and the
+//! one allocated region by region (the queue order of functions of 65,536
+//! instructions or more) without a test override.
 
 use regarena::checker::Checker;
 use regarena::gen::{generate_from_seed, GenOptions};

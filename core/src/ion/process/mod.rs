@@ -402,8 +402,15 @@ impl<'t, 'a> Allocator<'t, 'a> {
             self.requeue_hint.resize(index + 1, PReg::invalid());
         }
         self.requeue_hint[index] = hint;
-        self.queue
-            .push(bundle, self.tables.bundles.hot[bundle].prio);
+        // A queued bundle has ranges (an emptied one would pop as a no-op).
+        let start = self.tables.bundles.ranges[bundle]
+            .first()
+            .map_or(ProgPoint::before(Inst::new(0)), |first| first.range.from);
+        let key = self
+            .queue
+            .order()
+            .key(self.tables.bundles.hot[bundle].prio, start);
+        self.queue.push(bundle, key);
     }
 
     fn queued_hint(&self, bundle: BundleId) -> PReg {

@@ -160,46 +160,13 @@ fn reset_arena(arena: &mut Arena) {
     let used: usize = arena.iter_allocated_chunks().map(|chunk| chunk.len()).sum();
     arena.reset();
     if arena.allocated_bytes() < capacity {
+        // No transparent-huge-page advice for a large chunk (2026-12-08):
+        // with large functions allocated region by region, a warm run of
+        // 10^6 instructions gained 3% from it, and the run that first
+        // touched the chunk took 40% longer for the kernel's huge-page
+        // faults (docs/performance.md, session 16).
         *arena = Arena::with_capacity(used);
-        if used >= HUGE_PAGE_ARENA_BYTES {
-            advise_huge_pages(arena);
-        }
     }
-}
-
-/// From this size on, a consolidated arena chunk is offered to the
-/// kernel for transparent huge pages: a function of 10^6 instructions
-/// walks about 1 GB of tables in an order no cache predicts, and with 4
-/// KiB pages nearly every access misses the TLB as well.
-const HUGE_PAGE_ARENA_BYTES: usize = 64 << 20;
-
-/// Asks Linux to back the 2 MiB-aligned part of `arena`'s only chunk (just
-/// made, empty) with transparent huge pages (`MADV_HUGEPAGE`; a hint: with
-/// THP off it does nothing, and the memory and its contents are the same
-/// either way). bumpalo fills a chunk downward from its end, so the first
-/// allocation sits at the top and the chunk's start is `capacity` below.
-fn advise_huge_pages(arena: &mut Arena) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE_PAGE: usize = 2 << 20;
-        let capacity = arena.chunk_capacity();
-        let top = arena.alloc(0u8) as *mut u8 as usize + 1;
-        arena.reset();
-        let (from, to) = (
-            (top - capacity).next_multiple_of(HUGE_PAGE),
-            top & !(HUGE_PAGE - 1),
-        );
-        if from < to {
-            // SAFETY: `from..to` lies inside the chunk `arena` owns, which
-            // stays allocated; `MADV_HUGEPAGE` changes no byte of it and
-            // no mapping's validity, only how the kernel backs it.
-            unsafe {
-                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = arena;
 }
 
 /// Scratch memory kept across the merge and allocation phases, which use

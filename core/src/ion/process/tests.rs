@@ -377,6 +377,22 @@ fn traversal_order_fixed_hint_limit_and_rotation() {
     assert_eq!(all(None, Some(r(3)), 1, Some(3)), vec![1, 2, 0]);
 }
 
+/// Generated function number `seed` of the loop tests below: 20 to 350
+/// instructions, live windows of 2 to 16 values, with and without calls
+/// and floats.
+#[cfg(feature = "arbitrary")]
+fn varied_function(seed: u64) -> (crate::FunctionData, crate::MachineEnv) {
+    use crate::gen::{generate_from_seed, GenOptions};
+    let opts = GenOptions {
+        target_insts: 20 + (seed as usize % 12) * 30,
+        live_window: 2 + seed as usize % 15,
+        calls: seed % 3 != 0,
+        floats: seed % 2 == 0,
+        ..GenOptions::default()
+    };
+    generate_from_seed(seed, &opts)
+}
+
 /// The busy bits only skip tree walks whose outcome they already know:
 /// with and without them, generated functions get the same output (edits,
 /// allocations, slots, stats), and each output passes the checker. Debug
@@ -386,18 +402,10 @@ fn traversal_order_fixed_hint_limit_and_rotation() {
 #[test]
 fn busy_points_change_no_output() {
     use super::SKIP_BUSY_POINTS;
-    use crate::gen::{generate_from_seed, GenOptions};
     use crate::RegallocOptions;
     let mut allocated = 0;
     for seed in 0..150u64 {
-        let opts = GenOptions {
-            target_insts: 20 + (seed as usize % 12) * 30,
-            live_window: 2 + seed as usize % 15,
-            calls: seed % 3 != 0,
-            floats: seed % 2 == 0,
-            ..GenOptions::default()
-        };
-        let (func, env) = generate_from_seed(seed, &opts);
+        let (func, env) = varied_function(seed);
         let options = RegallocOptions::default();
         SKIP_BUSY_POINTS.with(|skip| skip.set(true));
         let plain = crate::run(&func, &env, &options);
@@ -429,7 +437,6 @@ fn busy_points_change_no_output() {
 #[cfg(feature = "arbitrary")]
 #[test]
 fn region_order_outputs_pass_the_checker() {
-    use crate::gen::{generate_from_seed, GenOptions};
     use crate::ion::queue::{RegionOrder, REGION_ORDER_OVERRIDE};
     use crate::RegallocOptions;
     let small_regions = RegionOrder {
@@ -439,14 +446,7 @@ fn region_order_outputs_pass_the_checker() {
     let mut allocated = 0;
     let mut differs = 0;
     for seed in 0..150u64 {
-        let opts = GenOptions {
-            target_insts: 20 + (seed as usize % 12) * 30,
-            live_window: 2 + seed as usize % 15,
-            calls: seed % 3 != 0,
-            floats: seed % 2 == 0,
-            ..GenOptions::default()
-        };
-        let (func, env) = generate_from_seed(seed, &opts);
+        let (func, env) = varied_function(seed);
         let options = RegallocOptions::default();
         let by_priority = crate::run(&func, &env, &options);
         REGION_ORDER_OVERRIDE.with(|o| o.set(Some(small_regions)));

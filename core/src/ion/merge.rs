@@ -582,7 +582,8 @@ pub fn recompute_bundle_properties(
     }
 }
 
-/// Queues every bundle that has ranges, by priority.
+/// Queues every bundle that has ranges, keyed by the queue's order
+/// (priority; region, then priority, in a large function).
 pub fn queue_bundles(bundles: &Bundles<'_>, queue: &mut AllocationQueue<'_>, stats: &mut Stats) {
     let order = queue.order();
     queue.extend(
